@@ -1,0 +1,198 @@
+"""Command line: ``python -m fer_core {train,tune,evaluate,predict,runs,data}``.
+
+Each command is a thin layer over the library functions the dashboard also calls.
+Errors a user can fix (a missing file, a bad dataset, an unknown split) print one clear
+line and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the way
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(part) for part in text.replace(",", " ").split()]
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="fer2013.csv, a Kaggle-layout folder or .zip, or class folders")
+    parser.add_argument("--strict", action="store_true", help="stop at the first bad item instead of skipping it")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fer_core", description="FER Studio command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model; writes a run directory")
+    train.add_argument("--data", help="dataset path (required unless --resume)")
+    train.add_argument("--strict", action="store_true", help="stop at the first bad item instead of skipping it")
+    train.add_argument("--model", default="reference", help="architecture from the model registry")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
+    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default="cosine")
+    train.add_argument("--filters", type=_int_list, default=[32, 64, 128], help="e.g. 32,64,128")
+    train.add_argument("--dense-units", type=int, default=256)
+    train.add_argument("--dropout", type=float, default=0.5)
+    train.add_argument("--augment", type=float, default=0.5, help="augmentation strength 0-1 (0 = off)")
+    train.add_argument("--label-smoothing", type=float, default=0.0)
+    train.add_argument("--data-fraction", type=float, default=1.0, help="stratified share of train to use")
+    train.add_argument("--seed", type=int, default=1234)
+    train.add_argument("--val-split", default="val", help="split that picks the best epoch")
+    train.add_argument("--runs-dir", default="runs")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a killed training run")
+
+    tune = sub.add_parser("tune", help="Keras-Tuner search; writes a run directory")
+    tune.add_argument("--data", help="dataset path (required unless --resume)")
+    tune.add_argument("--strict", action="store_true")
+    tune.add_argument("--tuner", choices=["random", "hyperband", "bayesian"], default="random")
+    tune.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
+    tune.add_argument("--epochs", type=int, default=10, help="epochs per trial (max epochs for hyperband)")
+    tune.add_argument("--model", default="reference")
+    tune.add_argument("--lr-min", type=float, default=1e-4)
+    tune.add_argument("--lr-max", type=float, default=1e-2)
+    tune.add_argument("--batch-sizes", type=_int_list, default=[32, 64, 128])
+    tune.add_argument("--base-filters", type=_int_list, default=[16, 32, 48, 64])
+    tune.add_argument("--dense-units", type=_int_list, default=[128, 256, 512])
+    tune.add_argument("--data-fraction", type=float, default=1.0)
+    tune.add_argument("--seed", type=int, default=1234)
+    tune.add_argument("--runs-dir", default="runs")
+    tune.add_argument("--resume", metavar="RUN_DIR", help="continue a killed tuning run")
+
+    evaluate = sub.add_parser("evaluate", help="metrics, mistakes and sample predictions on a split")
+    _add_data_args(evaluate)
+    evaluate.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+    evaluate.add_argument("--split", default="val", choices=["train", "val", "test"])
+    evaluate.add_argument("--out", required=True, help="folder for metrics.json, misclassified.csv, samples.png")
+
+    predict = sub.add_parser("predict", help="classify face crops; prints JSON")
+    predict.add_argument("images", nargs="+", help="image files (any size, colour or grey)")
+    predict.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+
+    runs = sub.add_parser("runs", help="list the runs in the registry")
+    runs.add_argument("--runs-dir", default="runs")
+
+    data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
+    _add_data_args(data)
+    return parser
+
+
+def _config_from_args(cls, args: argparse.Namespace, renames: dict[str, str]):
+    values = {}
+    names = {f.name for f in fields(cls)}
+    for key, value in vars(args).items():
+        key = renames.get(key, key)
+        if key in names and value is not None:
+            values[key] = value
+    return cls(**values)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from fer_core.training import TrainConfig, resume, train
+
+    if args.resume:
+        run_dir = resume(args.resume)
+    else:
+        if not args.data:
+            raise UsageError("train needs --data (or --resume RUN_DIR)")
+        config = _config_from_args(TrainConfig, args, {"augment": "augment_strength"})
+        run_dir = train(config, args.runs_dir)
+    _print_run_summary(run_dir)
+    return 0
+
+
+def _print_run_summary(run_dir: str | os.PathLike) -> None:
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    print(json.dumps({"run_dir": str(run_dir), "split": metrics["split"], "accuracy": metrics["accuracy"],
+                      "macro_f1": metrics["macro_f1"]}))
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from fer_core.tuning import TuneConfig, resume_tuning, tune
+
+    if args.resume:
+        run_dir = resume_tuning(args.resume)
+    else:
+        if not args.data:
+            raise UsageError("tune needs --data (or --resume RUN_DIR)")
+        run_dir = tune(_config_from_args(TuneConfig, args, {}), args.runs_dir)
+    _print_run_summary(run_dir)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from fer_core.data import LoadOptions, load_dataset
+    from fer_core.evaluation import predict_probabilities, write_report
+    from fer_core.inference import load_model
+
+    dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
+    split = dataset.split(args.split)
+    model = load_model(args.model)
+    metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images))
+    if dataset.report.skipped:
+        print(f"note: {dataset.report.summary()}", file=sys.stderr)
+    print(f"{args.split}: n={metrics['n']} accuracy={metrics['accuracy']:.4f} macro_f1={metrics['macro_f1']:.4f}")
+    for name, scores in metrics["per_class"].items():
+        print(f"  {name:9s} precision={scores['precision']:.3f} recall={scores['recall']:.3f} "
+              f"f1={scores['f1']:.3f} support={scores['support']}")
+    print(f"wrote {Path(args.out) / 'metrics.json'}, misclassified.csv, samples.png")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from fer_core.inference import load_model, predict_files
+
+    results = predict_files(load_model(args.model), args.images)
+    print(json.dumps([r.to_dict() for r in results], indent=2))
+    return 1 if any(r.error for r in results) else 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from fer_core.runs import RunRegistry
+
+    registry = RunRegistry(args.runs_dir)
+    registry.reconcile()
+    records = registry.list()
+    if not records:
+        print(f"no runs in {args.runs_dir}")
+    for r in records:
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in r.metrics.items() if isinstance(v, float))
+        print(f"{r.run_id}  {r.kind:5s}  {r.status:9s}  {metrics}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from fer_core.data import LoadOptions, load_dataset
+
+    dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
+    for name, split in dataset.splits.items():
+        print(f"{name}: {len(split)} images  {split.class_counts()}")
+    print(dataset.report.summary())
+    return 0
+
+
+class UsageError(Exception):
+    pass
+
+
+COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "runs": cmd_runs, "data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from fer_core.data import DataError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, DataError, FileNotFoundError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 2

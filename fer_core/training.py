@@ -1,0 +1,386 @@
+"""One readable training entry point: ``train(config, runs_dir)`` and ``resume(run_dir)``.
+
+A run directory holds everything about one run:
+
+* ``config.json``: the ``TrainConfig`` it ran with;
+* ``history.csv``: one row per finished epoch (rewritten atomically);
+* ``progress.json``: phase, epoch, step, metrics so far, ETA (rewritten atomically);
+* ``model.keras``: the best model so far by val accuracy, without optimizer state;
+* ``checkpoint.keras`` + ``state.json``: the last finished epoch, with optimizer state,
+  from which ``resume`` continues a killed run losing at most the epoch in flight;
+* ``train.log``; and at the end ``metrics.json``, ``misclassified.csv``, ``samples.png`` on val.
+
+The code is backend-neutral Keras 3: numpy arrays in, ``model.fit`` out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from fer_core import CLASSES
+from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
+from fer_core.evaluation import predict_probabilities, write_report
+from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
+from fer_core.models import build_model
+from fer_core.progress import ProgressFile
+from fer_core.runs import RunRegistry, new_run_id
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved as the run's ``config.json``."""
+
+    data: str
+    model: str = "reference"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"
+    filters: list[int] = field(default_factory=lambda: [32, 64, 128])
+    dense_units: int = 256
+    dropout: float = 0.5
+    augment_strength: float = 0.5
+    label_smoothing: float = 0.0
+    data_fraction: float = 1.0
+    seed: int = 1234
+    train_split: str = "train"
+    val_split: str = "val"
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError("epochs must be at least 1")
+        if self.batch_size < 1:
+            raise ValueError("batch size must be at least 1")
+        if not self.lr > 0:
+            raise ValueError("learning rate must be positive")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}")
+        if not 0 < self.data_fraction <= 1:
+            raise ValueError("data fraction must be in (0, 1]")
+        self.filters = [int(f) for f in self.filters]
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {
+            "filters": self.filters,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+            "augment_strength": self.augment_strength,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class PreparedData:
+    train: Split
+    val: Split
+    val_name: str
+
+
+def prepare_data(config: TrainConfig, progress: ProgressFile | None = None) -> PreparedData:
+    """Load the dataset (through the cache) and pick the train and val splits."""
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            progress.update(phase="loading_data", step=done, steps=total)
+
+    dataset: FERDataset = load_dataset(config.data, LoadOptions(strict=config.strict, seed=config.seed),
+                                       progress=report)
+    if dataset.report.skipped:
+        logging.getLogger("fer_core").warning("data: %s", dataset.report.summary())
+    train = stratified_fraction(dataset.split(config.train_split), config.data_fraction, config.seed)
+    return PreparedData(train, dataset.split(config.val_split), config.val_split)
+
+
+def to_model_inputs(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images -> float32 (N, 48, 48, 1); labels -> one-hot float32."""
+    x = split.images.astype("float32")[..., None]
+    y = np.eye(len(CLASSES), dtype="float32")[split.labels]
+    return x, y
+
+
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
+    if config.lr_schedule == "cosine":
+        lr: Any = keras.optimizers.schedules.CosineDecay(
+            config.lr, decay_steps=max(1, config.epochs * steps_per_epoch), alpha=0.01
+        )
+    else:
+        lr = config.lr
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def save_inference_model(model: keras.Model, path: str | os.PathLike) -> None:
+    """Save weights and architecture without optimizer state (small, for shipping), atomically."""
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)  # rebuilt uncompiled: no optimizer state is saved
+    clone = keras.saving.deserialize_keras_object(config)
+    clone.set_weights(model.get_weights())
+    with atomic_path(path) as tmp:
+        clone.save(tmp)
+
+
+def save_checkpoint(model: keras.Model, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+class RunMonitor(keras.callbacks.Callback):
+    """Writes progress.json and history.csv as training goes; with ``checkpoint``, also the best
+    model and the resume checkpoint (tuning trials leave those to Keras-Tuner)."""
+
+    def __init__(self, run_dir: Path, progress: ProgressFile, epochs: int, steps_per_epoch: int,
+                 history: list[dict[str, Any]], best_val_accuracy: float, extra: dict[str, Any] | None = None,
+                 checkpoint: bool = True):
+        super().__init__()
+        self.run_dir = run_dir
+        self.progress = progress
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.history = history
+        self.best_val_accuracy = best_val_accuracy
+        self.extra = extra or {}
+        self.checkpoint = checkpoint
+        self._epoch_started = time.time()
+        self._epoch_times: list[float] = []
+        self._epoch = 0
+
+    def _eta(self, step: int) -> float | None:
+        elapsed = time.time() - self._epoch_started
+        if self._epoch_times:
+            per_epoch = float(np.mean(self._epoch_times))
+        elif step > 0:
+            per_epoch = elapsed / step * self.steps_per_epoch
+        else:
+            return None
+        remaining_epochs = self.epochs - self._epoch - 1
+        return max(0.0, per_epoch - elapsed) + remaining_epochs * per_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+        self._epoch_started = time.time()
+        self.progress.update(force=True, phase="training", epoch=epoch + 1, epochs=self.epochs, step=0,
+                             steps=self.steps_per_epoch, **self.extra)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = batch + 1
+        batch_metrics = {k: float(v) for k, v in (logs or {}).items()}
+        self.progress.update(step=step, batch_metrics=batch_metrics, eta_seconds=self._eta(step))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self._epoch_times.append(time.time() - self._epoch_started)
+        row = {"epoch": epoch + 1, **logs, "lr": _current_lr(self.model), "seconds": self._epoch_times[-1]}
+        self.history.append(row)
+        write_text_atomic(self.run_dir / "history.csv", history_csv(self.history))
+        val_accuracy = logs.get("val_accuracy", float("nan"))
+        improved = val_accuracy > self.best_val_accuracy
+        if improved:
+            self.best_val_accuracy = val_accuracy
+            if self.checkpoint:
+                save_inference_model(self.model, self.run_dir / "model.keras")
+        if self.checkpoint:
+            save_checkpoint(self.model, self.run_dir / "checkpoint.keras")
+            write_json_atomic(self.run_dir / "state.json",
+                              {"epochs_done": epoch + 1, "best_val_accuracy": self.best_val_accuracy})
+        logging.getLogger("fer_core").info(
+            "epoch %d/%d: %s%s", epoch + 1, self.epochs,
+            ", ".join(f"{k}={v:.4f}" for k, v in logs.items()), " (best so far)" if improved else "")
+        self.progress.update(force=True, epoch=epoch + 1, step=self.steps_per_epoch, metrics=logs,
+                             best_val_accuracy=self.best_val_accuracy, history=self.history,
+                             eta_seconds=self._eta(self.steps_per_epoch) if epoch + 1 < self.epochs else 0.0)
+
+
+def _current_lr(model: keras.Model) -> float:
+    try:
+        return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    except Exception:  # an optimizer without a readable rate is no reason to stop training
+        return float("nan")
+
+
+def history_csv(rows: list[dict[str, Any]]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def read_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    path = Path(run_dir) / "history.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""}
+                for row in csv.DictReader(f)]
+
+
+def setup_run_logging(run_dir: Path, log_name: str) -> logging.Handler:
+    logger = logging.getLogger("fer_core")
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(run_dir / log_name)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+               for h in logger.handlers):
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(stream)
+    return handler
+
+
+class _Terminated(Exception):
+    """Raised in the main thread on SIGTERM, so a cancelled run is recorded as cancelled."""
+
+
+def _install_sigterm_handler() -> None:
+    def handler(signum, frame):  # noqa: ARG001
+        raise _Terminated()
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        pass  # not the main thread (e.g. inside Streamlit); the dashboard runs us as a subprocess
+
+
+def create_run_dir(runs_dir: str | os.PathLike, kind: str, label: str) -> tuple[str, Path]:
+    run_id = new_run_id(kind, label)
+    run_dir = Path(runs_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_id, run_dir
+
+
+def run_managed(run_dir: Path, run_id: str, registry: RunRegistry, progress: ProgressFile, log_name: str,
+                body) -> dict[str, Any]:
+    """Run ``body()`` and record its outcome in the registry, progress.json and the log."""
+    handler = setup_run_logging(run_dir, log_name)
+    log = logging.getLogger("fer_core")
+    _install_sigterm_handler()
+    registry.mark_running(run_id)
+    try:
+        metrics = body()
+    except (KeyboardInterrupt, _Terminated):
+        log.warning("run cancelled; resume with: python -m fer_core %s --resume %s",
+                    "tune" if log_name.startswith("tune") else "train", run_dir)
+        registry.finish(run_id, "cancelled")
+        progress.update(force=True, phase="cancelled")
+        raise SystemExit(130)
+    except Exception as exc:
+        log.error("run failed: %s\n%s", exc, traceback.format_exc())
+        registry.finish(run_id, "failed", error=str(exc))
+        progress.update(force=True, phase="failed", error=str(exc))
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    registry.finish(run_id, "done", metrics=metrics)
+    progress.update(force=True, phase="done", eta_seconds=0.0, final_metrics=metrics)
+    return metrics
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {f"{metrics['split']}_accuracy": metrics["accuracy"], f"{metrics['split']}_macro_f1": metrics["macro_f1"]}
+
+
+def train(config: TrainConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
+    """Start a new training run; return its run directory."""
+    run_id, run_dir = create_run_dir(runs_dir, "train", config.model)
+    write_json_atomic(run_dir / "config.json", {"run_id": run_id, "kind": "train", **asdict(config)})
+    registry = RunRegistry(runs_dir)
+    registry.add(run_id, "train", run_dir, asdict(config), status="running")
+    _execute(run_dir, run_id, config, registry, verbose)
+    return run_dir
+
+
+def resume(run_dir: str | os.PathLike, verbose: int | str = "auto") -> Path:
+    """Continue a killed or cancelled training run from its last finished epoch."""
+    run_dir = Path(run_dir)
+    saved = read_json(run_dir / "config.json")
+    if not saved or saved.get("kind") != "train":
+        raise ValueError(f"{run_dir} is not a training run directory (no training config.json)")
+    config = TrainConfig.from_dict(saved)
+    registry = RunRegistry(run_dir.parent)
+    run_id = saved["run_id"]
+    if registry.get(run_id) is None:
+        registry.add(run_id, "train", run_dir, asdict(config), status="running")
+    _execute(run_dir, run_id, config, registry, verbose)
+    return run_dir
+
+
+def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegistry,
+             verbose: int | str) -> dict[str, Any]:
+    progress = ProgressFile(run_dir)
+
+    def body() -> dict[str, Any]:
+        log = logging.getLogger("fer_core")
+        keras.utils.set_random_seed(config.seed)
+        progress.update(force=True, phase="loading_data", kind="train", run_id=run_id, error=None)
+        data = prepare_data(config, progress)
+        x_train, y_train = to_model_inputs(data.train)
+        x_val, y_val = to_model_inputs(data.val)
+        steps = math.ceil(len(x_train) / config.batch_size)
+
+        state = read_json(run_dir / "state.json", default=None)
+        checkpoint = run_dir / "checkpoint.keras"
+        if state and checkpoint.exists():
+            model = keras.saving.load_model(checkpoint, safe_mode=True)
+            initial_epoch = int(state["epochs_done"])
+            best = float(state["best_val_accuracy"])
+            history = [row for row in read_history(run_dir) if row["epoch"] <= initial_epoch]
+            log.info("resuming %s at epoch %d/%d (best val accuracy %.4f)", run_id, initial_epoch + 1,
+                     config.epochs, best)
+        else:
+            model = compile_model(build_model(config.model, **config.model_kwargs()), config, steps)
+            initial_epoch, best, history = 0, -1.0, []
+            log.info("training %s: %d train / %d %s images, %d epochs", run_id, len(x_train), len(x_val),
+                     data.val_name, config.epochs)
+
+        monitor = RunMonitor(run_dir, progress, config.epochs, steps, history, best)
+        if initial_epoch < config.epochs:
+            model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+                      initial_epoch=initial_epoch, validation_data=(x_val, y_val), shuffle=True,
+                      callbacks=[monitor], verbose=_fit_verbosity(verbose))
+
+        progress.update(force=True, phase="evaluating")
+        best_model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
+        probabilities = predict_probabilities(best_model, data.val.images)
+        metrics = write_report(run_dir, data.val_name, data.val, probabilities)
+        log.info("best model on %s: accuracy %.4f, macro-F1 %.4f", data.val_name, metrics["accuracy"],
+                 metrics["macro_f1"])
+        return headline(metrics)
+
+    return run_managed(run_dir, run_id, registry, progress, "train.log", body)
+
+
+def _fit_verbosity(verbose: int | str) -> int | str:
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose

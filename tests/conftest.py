@@ -1,0 +1,104 @@
+"""Shared fixtures: tiny datasets the tests build themselves, and the path to the real one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fer_core import CLASSES  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_ZIP = REPO_ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013-train-publictest.zip"
+SHARED_PHOTOS = REPO_ROOT.parent / "shared" / "photos"
+
+needs_fer2013 = pytest.mark.skipif(
+    not SHARED_ZIP.exists(), reason=f"FER2013 zip not found at {SHARED_ZIP} (../shared is absent)"
+)
+
+# Kaggle folder names (alphabetical there; our label order is CLASSES).
+KAGGLE_FOLDERS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+
+
+def face_image(label: int, seed: int, size: int = 48, mode: str = "L") -> Image.Image:
+    """A synthetic 'face': a class-dependent pattern plus noise, so tiny models can learn it."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:48, 0:48]
+    pattern = 127 + 100 * np.sin((xx * (label + 1) + yy * (7 - label)) / 6.0)
+    array = np.clip(pattern + rng.normal(0, 20, (48, 48)), 0, 255).astype(np.uint8)
+    img = Image.fromarray(array, "L")
+    if size != 48:
+        img = img.resize((size, size))
+    return img.convert(mode)
+
+
+def jpeg_bytes(img: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def write_kaggle_folder(root: Path, per_class: dict[str, int], prefixes: dict[str, str] | None = None) -> Path:
+    """``root/train/<class>/Training_*.jpg`` and ``root/test/<class>/PublicTest_*.jpg``."""
+    prefixes = prefixes if prefixes is not None else {"train": "Training_", "test": "PublicTest_"}
+    seed = 0
+    for split, count in per_class.items():
+        for folder in KAGGLE_FOLDERS:
+            label = CLASSES.index(folder)
+            directory = root / split / folder
+            directory.mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                seed += 1
+                (directory / f"{prefixes.get(split, '')}{seed}.jpg").write_bytes(jpeg_bytes(face_image(label, seed)))
+    return root
+
+
+def zip_folder(folder: Path, zip_path: Path, top: str | None = None) -> Path:
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                arcname = path.relative_to(folder).as_posix()
+                zf.write(path, f"{top}/{arcname}" if top else arcname)
+    return zip_path
+
+
+def write_fer_csv(path: Path, rows_per_usage: dict[str, int], extra_rows: list[list[str]] | None = None) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        seed = 0
+        for usage, count in rows_per_usage.items():
+            for i in range(count):
+                label = i % len(CLASSES)
+                seed += 1
+                pixels = np.asarray(face_image(label, seed)).reshape(-1)
+                writer.writerow([label, " ".join(map(str, pixels)), usage])
+        for row in extra_rows or []:
+            writer.writerow(row)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own dataset cache, so none sees another's cached data."""
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def kaggle_folder(tmp_path) -> Path:
+    return write_kaggle_folder(tmp_path / "fer", {"train": 6, "test": 3})
+
+
+@pytest.fixture
+def train_folder(tmp_path) -> Path:
+    """Big enough for a few real training steps (40 per class in train, 8 in val)."""
+    return write_kaggle_folder(tmp_path / "fer_train", {"train": 40, "test": 8})

@@ -1,0 +1,91 @@
+"""The model registry, the reference CNN and augmentation."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from fer_core import CLASSES
+from fer_core.augmentation import build_augmentation
+from fer_core.inference import load_model
+from fer_core.models import build_model, list_models, register_model
+from fer_core.training import TrainConfig, compile_model, save_inference_model
+
+
+def test_registry_lists_reference_and_rejects_unknown():
+    assert "reference" in list_models()
+    with pytest.raises(KeyError, match="unknown model 'nope'; registered models: .*reference"):
+        build_model("nope")
+
+
+def test_registering_a_name_twice_fails():
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("reference")(lambda: None)
+
+
+def test_reference_design_and_parameters():
+    model = build_model("reference", filters=(8, 16, 24), dense_units=32, dropout=0.3)
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [8, 16, 24]
+    assert sum(isinstance(l, keras.layers.MaxPooling2D) for l in model.layers) == 3
+    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in model.layers) >= 3
+    assert model.get_layer("dense").units == 32
+    assert model.get_layer("dropout").rate == 0.3
+    assert model.output_shape == (None, len(CLASSES))
+    out = model.predict(np.zeros((2, 48, 48, 1), "float32"), verbose=0)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_augmentation_strength_controls_layers():
+    assert build_augmentation(0.0) is None
+    aug = build_augmentation(1.0, seed=1)
+    names = [type(l).__name__ for l in aug.layers]
+    assert names == ["RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast"]
+    x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    changed = keras.ops.convert_to_numpy(aug(x, training=True))
+    assert changed.shape == x.shape and not np.allclose(changed, x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(aug(x, training=False)), x)
+    with pytest.raises(ValueError):
+        build_augmentation(1.5)
+
+
+def test_augmentation_is_inactive_at_inference():
+    model = build_model("reference", filters=(4, 4, 4), dense_units=8, augment_strength=1.0, seed=0)
+    x = np.random.default_rng(1).uniform(0, 255, (3, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_trains_a_step_and_round_trips_in_safe_mode(tmp_path):
+    config = TrainConfig(data="unused", filters=[4, 8, 8], dense_units=8, augment_strength=0.5)
+    model = compile_model(build_model("reference", **config.model_kwargs()), config, steps_per_epoch=1)
+    x = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
+    y = np.eye(7, dtype="float32")[np.arange(8) % 7]
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+    save_inference_model(model, tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5"))) as h5:
+        assert "optimizer" not in h5 or len(h5["optimizer"]) == 0  # shipped models carry no optimizer state
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_load_model_refuses_non_keras_files(tmp_path):
+    (tmp_path / "evil.pkl").write_bytes(b"\x80\x04not a model")
+    with pytest.raises(ValueError, match="expected a .keras model file"):
+        load_model(tmp_path / "evil.pkl")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.keras")
+
+
+def test_safe_mode_rejects_lambda_layers(tmp_path):
+    inputs = keras.Input((48, 48, 1))
+    outputs = keras.layers.Lambda(lambda t: t * 2)(inputs)
+    keras.Model(inputs, outputs).save(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match="(?i)unsafe|lambda"):
+        load_model(tmp_path / "lambda.keras")
