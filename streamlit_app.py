@@ -9,7 +9,7 @@ import streamlit as st
 
 from fer_core import CLASSES
 from fer_core.inference import default_model_path
-from fer_core.inference import read_model_card
+from fer_core.model_card import read_model_card
 from fer_core.runs import RunRegistry
 
 st.set_page_config(page_title="FER Studio", page_icon=":performing_arts:", layout="wide")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_core {train,tune,evaluate,predict,runs,data}``.
+"""Command line: ``python -m fer_core {train,tune,evaluate,predict,runs,bundle,data}``.
 
 Each command is a thin layer over the library functions the dashboard also calls.
 Errors a user can fix (a missing file, a bad dataset, an unknown split) print one clear
@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="list the runs in the registry")
     runs.add_argument("--runs-dir", default="runs")
+
+    bundle = sub.add_parser("bundle", help="ship a finished run's model in models/ with its metadata card")
+    bundle.add_argument("run_dir", help="a finished training or tuning run directory")
+    bundle.add_argument("--data", required=True, help="the dataset whose val split the card reports")
+    bundle.add_argument("--out", default="models/default.keras", help="where the model goes (card beside it)")
+    bundle.add_argument("--command", dest="train_command", help="the training command, if the run lacks it")
+    bundle.add_argument("--keras-backend", help="the backend it trained with, if the run lacks it")
 
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)
@@ -168,6 +175,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from fer_core.model_card import bundle_run
+
+    overrides = {k: v for k, v in {"command": args.train_command, "keras_backend": args.keras_backend}.items() if v}
+    card = bundle_run(args.run_dir, args.out, args.data, overrides)
+    metrics = card["publictest_metrics"]
+    print(f"wrote {args.out} and its card: PublicTest accuracy {metrics['accuracy']:.4f}, "
+          f"macro-F1 {metrics['macro_f1']:.4f}")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from fer_core.data import LoadOptions, load_dataset
 
@@ -183,7 +201,7 @@ class UsageError(Exception):
 
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "runs": cmd_runs, "data": cmd_data}
+            "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ user can describe layers, never run code. ``"default"`` names the bundled model 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +24,6 @@ DEFAULT_MODEL_NAME = "default.keras"
 def default_model_path() -> Path:
     """The bundled default model (``FER_DEFAULT_MODEL`` overrides it)."""
     return Path(os.environ.get("FER_DEFAULT_MODEL", BUNDLED_MODELS_DIR / DEFAULT_MODEL_NAME))
-
-
-def read_model_card(model_path: str | os.PathLike) -> dict | None:
-    """The metadata JSON beside a model file (``default.keras`` -> ``default.json``), if any."""
-    card = Path(model_path).with_suffix(".json")
-    try:
-        return json.loads(card.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def resolve_model_path(model: str | os.PathLike) -> Path:

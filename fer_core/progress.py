@@ -21,6 +21,10 @@ class ProgressFile:
         self.state: dict[str, Any] = read_json(self.path, default={}) or {}
         self._last_write = 0.0
 
+    def __deepcopy__(self, memo: dict) -> "ProgressFile":
+        # Keras-Tuner deep-copies callbacks per trial; every copy must share one state and file.
+        return self
+
     def update(self, force: bool = False, **fields: Any) -> None:
         self.state.update(fields)
         now = time.time()

@@ -35,6 +35,7 @@ from fer_core import CLASSES
 from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
+from fer_core.model_card import provenance
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
 from fer_core.runs import RunRegistry, new_run_id
@@ -294,7 +295,9 @@ def run_managed(run_dir: Path, run_id: str, registry: RunRegistry, progress: Pro
         progress.update(force=True, phase="cancelled")
         raise SystemExit(130)
     except Exception as exc:
-        log.error("run failed: %s\n%s", exc, traceback.format_exc())
+        log.error("run failed: %s", exc)
+        handler.stream.write(traceback.format_exc())  # the traceback goes to the run's log file only
+        handler.flush()
         registry.finish(run_id, "failed", error=str(exc))
         progress.update(force=True, phase="failed", error=str(exc))
         raise
@@ -313,7 +316,8 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
 def train(config: TrainConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
     """Start a new training run; return its run directory."""
     run_id, run_dir = create_run_dir(runs_dir, "train", config.model)
-    write_json_atomic(run_dir / "config.json", {"run_id": run_id, "kind": "train", **asdict(config)})
+    write_json_atomic(run_dir / "config.json",
+                      {"run_id": run_id, "kind": "train", **asdict(config), "provenance": provenance()})
     registry = RunRegistry(runs_dir)
     registry.add(run_id, "train", run_dir, asdict(config), status="running")
     _execute(run_dir, run_id, config, registry, verbose)

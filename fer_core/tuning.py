@@ -23,6 +23,7 @@ import pandas as pd
 
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import read_json, write_json_atomic, write_text_atomic
+from fer_core.model_card import provenance
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
 from fer_core.runs import RunRegistry
@@ -205,7 +206,8 @@ class TuningRun:
 def tune(config: TuneConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
     """Start a new tuning run; return its run directory."""
     run_id, run_dir = create_run_dir(runs_dir, "tune", config.tuner)
-    write_json_atomic(run_dir / "config.json", {"run_id": run_id, "kind": "tune", **asdict(config)})
+    write_json_atomic(run_dir / "config.json",
+                      {"run_id": run_id, "kind": "tune", **asdict(config), "provenance": provenance()})
     registry = RunRegistry(runs_dir)
     registry.add(run_id, "tune", run_dir, asdict(config), status="running")
     _execute(run_dir, run_id, config, registry, verbose)

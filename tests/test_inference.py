@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fer_core import CLASSES
-from fer_core.inference import default_model_path, load_model, predict_files, read_model_card
+from fer_core.inference import default_model_path, load_model, predict_files
+from fer_core.model_card import read_model_card
 from fer_core.models import build_model
 from fer_core.training import save_inference_model
 from tests.conftest import face_image

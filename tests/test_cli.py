@@ -1,0 +1,154 @@
+"""The command line, run as users run it: ``python -m fer_core ...`` in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fer_core.training import read_history
+from tests.conftest import REPO_ROOT, face_image, write_kaggle_folder
+
+TINY_TRAIN = ["--filters", "4,8,8", "--dense-units", "16", "--batch-size", "32", "--augment", "0.25"]
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fer_core", *map(str, args)], cwd=REPO_ROOT, env=os.environ.copy(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_cli(*args: str, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "fer_core", *map(str, args)], cwd=REPO_ROOT,
+                            env=os.environ.copy(), stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def wait_for(condition, timeout: float, proc: subprocess.Popen, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"process ended (rc={proc.returncode}) before {what}")
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def only_run_dir(runs: Path) -> Path:
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
+    return run_dir
+
+
+def test_data_command_prints_splits(kaggle_folder):
+    result = run_cli("data", "--data", kaggle_folder)
+    assert result.returncode == 0, result.stderr
+    assert "train: 42 images" in result.stdout and "val: 21 images" in result.stdout
+
+
+def test_train_evaluate_predict(train_folder, tmp_path):
+    runs = tmp_path / "runs"
+    result = run_cli("train", "--data", train_folder, "--epochs", "1", "--runs-dir", runs, *TINY_TRAIN)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    run_dir = Path(summary["run_dir"])
+    assert summary["split"] == "val" and 0 <= summary["accuracy"] <= 1
+
+    out = tmp_path / "eval"
+    result = run_cli("evaluate", "--data", train_folder, "--model", run_dir, "--split", "val", "--out", out)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 56 and f"accuracy={metrics['accuracy']:.4f}" in result.stdout
+    assert (out / "misclassified.csv").exists() and (out / "samples.png").exists()
+
+    result = run_cli("evaluate", "--data", train_folder, "--model", run_dir, "--split", "test", "--out", out)
+    assert result.returncode == 2
+    assert "no 'test' split; it has: train, val" in result.stderr and "Traceback" not in result.stderr
+
+    face_image(5, 3, size=120, mode="RGB").save(tmp_path / "face.png")
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    result = run_cli("predict", tmp_path / "face.png", tmp_path / "bad.jpg", "--model", run_dir / "model.keras")
+    assert result.returncode == 1  # one file failed; the other still answered
+    answers = json.loads(result.stdout)
+    assert answers[0]["file"].endswith("face.png") and len(answers[0]["probabilities"]) == 7
+    assert answers[1]["file"].endswith("bad.jpg") and "error" in answers[1]
+
+    result = run_cli("runs", "--runs-dir", runs)
+    assert result.returncode == 0 and "done" in result.stdout and "val_accuracy=" in result.stdout
+
+    bundled = tmp_path / "models" / "mine.keras"
+    result = run_cli("bundle", run_dir, "--data", train_folder, "--out", bundled)
+    assert result.returncode == 0, result.stderr
+    card = json.loads(bundled.with_suffix(".json").read_text())
+    assert card["architecture"] == "reference" and card["epochs"] == 1 and card["keras_backend"] == "tensorflow"
+    assert card["command"].split()[-len(TINY_TRAIN):] == TINY_TRAIN  # the exact training command
+    assert card["publictest_metrics"]["accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    result = run_cli("train", "--data", tmp_path / "nowhere", "--epochs", "1", "--runs-dir", tmp_path / "r")
+    assert result.returncode == 2 and "no such file or folder" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("predict", tmp_path / "x.jpg", "--model", tmp_path / "missing.keras")
+    assert result.returncode == 2 and "no model file" in result.stderr
+    result = run_cli("train", "--epochs", "1")
+    assert result.returncode == 2 and "needs --data" in result.stderr
+
+
+def test_training_killed_halfway_resumes_with_nothing_lost(tmp_path):
+    data = write_kaggle_folder(tmp_path / "data", {"train": 80, "test": 8})
+    runs = tmp_path / "runs"
+    proc = start_cli("train", "--data", data, "--epochs", "6", "--runs-dir", runs, "--batch-size", "32",
+                     log=tmp_path / "first.log")
+    state = lambda: json.loads((only_run_dir(runs) / "state.json").read_text())  # noqa: E731
+    wait_for(lambda: runs.exists() and any(runs.glob("*/state.json")) and state()["epochs_done"] >= 2,
+             240, proc, "two finished epochs")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_dir = only_run_dir(runs)
+    done_before = state()["epochs_done"]
+    history_before = read_history(run_dir)
+    assert done_before < 6 and len(history_before) >= done_before
+
+    result = run_cli("runs", "--runs-dir", runs)
+    assert "failed" in result.stdout  # the registry noticed the dead process
+
+    result = run_cli("train", "--resume", run_dir)
+    assert result.returncode == 0, result.stderr
+    history = read_history(run_dir)
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5, 6]
+    for before, after in zip(history_before[:done_before], history):
+        assert before == after  # finished epochs are kept as they were
+    assert f"resuming" in (run_dir / "train.log").read_text()
+    assert "done" in run_cli("runs", "--runs-dir", runs).stdout
+
+
+def test_tuning_killed_halfway_resumes(train_folder, tmp_path):
+    runs = tmp_path / "runs"
+    args = ["tune", "--data", train_folder, "--tuner", "random", "--max-trials", "3", "--epochs", "2",
+            "--base-filters", "4,8", "--dense-units", "8,16", "--batch-sizes", "32", "--runs-dir", runs]
+    proc = start_cli(*args, log=tmp_path / "tune.log")
+
+    def one_trial_done() -> bool:
+        files = list(runs.glob("*/trials.csv")) if runs.exists() else []
+        return bool(files) and (pd.read_csv(files[0])["status"] == "COMPLETED").sum() >= 1
+
+    wait_for(one_trial_done, 240, proc, "one finished trial")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_dir = only_run_dir(runs)
+    first = pd.read_csv(run_dir / "trials.csv")
+    done_first = first[first["status"] == "COMPLETED"]
+
+    result = run_cli("tune", "--resume", run_dir)
+    assert result.returncode == 0, result.stderr
+    trials = pd.read_csv(run_dir / "trials.csv")
+    assert len(trials) == 3 and (trials["status"] == "COMPLETED").all()
+    kept = trials.set_index("trial_id").loc[done_first["trial_id"], "val_accuracy"]
+    assert list(kept) == list(done_first["val_accuracy"])  # finished trials were not rerun
+    assert (run_dir / "model.keras").exists() and json.loads((run_dir / "metrics.json").read_text())["n"] == 56

@@ -1,0 +1,72 @@
+"""Training runs in-process: the run directory's files, progress, and resume from a checkpoint."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from fer_core.progress import read_progress
+from fer_core.runs import RunRegistry
+from fer_core.training import TrainConfig, read_history, resume, train
+
+TINY = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augment_strength=0.25)
+
+
+def test_train_writes_the_run_directory(train_folder, tmp_path):
+    runs = tmp_path / "runs"
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=2, **TINY), runs, verbose=0)
+    for name in ("config.json", "history.csv", "progress.json", "model.keras", "checkpoint.keras",
+                 "train.log", "metrics.json", "misclassified.csv", "samples.png"):
+        assert (run_dir / name).exists(), name
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["kind"] == "train" and config["epochs"] == 2 and config["filters"] == [4, 8, 8]
+    history = read_history(run_dir)
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(history[0])
+    progress = read_progress(run_dir)
+    assert progress["phase"] == "done" and progress["epoch"] == 2 and progress["epochs"] == 2
+    assert progress["eta_seconds"] == 0.0 and len(progress["history"]) == 2
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["split"] == "val" and metrics["n"] == 56
+    assert metrics["accuracy"] == pytest.approx(max(r["val_accuracy"] for r in history), abs=1e-6)
+    record = RunRegistry(runs).get(config["run_id"])
+    assert record.status == "done" and record.metrics["val_accuracy"] == metrics["accuracy"]
+
+
+def test_same_seed_same_result(train_folder, tmp_path):
+    config = TrainConfig(data=str(train_folder), epochs=1, seed=7, **TINY)
+    a = read_history(train(config, tmp_path / "a", verbose=0))
+    b = read_history(train(config, tmp_path / "b", verbose=0))
+    assert a[0]["val_accuracy"] == b[0]["val_accuracy"] and a[0]["loss"] == pytest.approx(b[0]["loss"], rel=1e-5)
+
+
+def test_resume_continues_after_last_finished_epoch(train_folder, tmp_path):
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=2, **TINY), tmp_path / "runs", verbose=0)
+    # Pretend the run was killed after epoch 1 and asked for 3 epochs.
+    config = json.loads((run_dir / "config.json").read_text())
+    config["epochs"] = 3
+    (run_dir / "config.json").write_text(json.dumps(config))
+    (run_dir / "state.json").write_text(json.dumps({"epochs_done": 2, "best_val_accuracy": 0.0}))
+    resume(run_dir, verbose=0)
+    assert [row["epoch"] for row in read_history(run_dir)] == [1, 2, 3]
+    assert "resuming" in (run_dir / "train.log").read_text()
+    assert read_progress(run_dir)["phase"] == "done"
+
+
+def test_missing_split_fails_the_run_with_a_clear_error(train_folder, tmp_path):
+    runs = tmp_path / "runs"
+    with pytest.raises(KeyError, match="no 'test' split; it has: train, val"):
+        train(TrainConfig(data=str(train_folder), epochs=1, val_split="test", **TINY), runs, verbose=0)
+    (record,) = RunRegistry(runs).list()
+    assert record.status == "failed" and "no 'test' split" in record.error
+
+
+def test_config_validation():
+    with pytest.raises(ValueError):
+        TrainConfig(data="x", epochs=0)
+    with pytest.raises(ValueError):
+        TrainConfig(data="x", data_fraction=1.5)
+    with pytest.raises(ValueError):
+        TrainConfig(data="x", lr_schedule="warp")
