@@ -152,3 +152,17 @@ def test_tuning_killed_halfway_resumes(train_folder, tmp_path):
     kept = trials.set_index("trial_id").loc[done_first["trial_id"], "val_accuracy"]
     assert list(kept) == list(done_first["val_accuracy"])  # finished trials were not rerun
     assert (run_dir / "model.keras").exists() and json.loads((run_dir / "metrics.json").read_text())["n"] == 56
+
+
+def test_sigterm_cancels_a_run_and_keeps_its_files(train_folder, tmp_path):
+    runs = tmp_path / "runs"
+    proc = start_cli("train", "--data", train_folder, "--epochs", "200", "--runs-dir", runs, *TINY_TRAIN,
+                     log=tmp_path / "cancel.log")
+    wait_for(lambda: runs.exists() and any(runs.glob("*/state.json")), 240, proc, "a finished epoch")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    run_dir = only_run_dir(runs)
+    assert json.loads((run_dir / "progress.json").read_text())["phase"] == "cancelled"
+    assert "run cancelled; resume with" in (run_dir / "train.log").read_text()
+    assert (run_dir / "model.keras").exists() and read_history(run_dir)
+    assert "cancelled" in run_cli("runs", "--runs-dir", runs).stdout
