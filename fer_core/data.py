@@ -246,11 +246,9 @@ def _strip_common_root(entries: list[_Entry]) -> list[_Entry]:
 
 def _classify_entries(
     entries: list[_Entry], report: LoadReport, strict: bool
-) -> tuple[list[tuple[_Entry, str | None, int]], bool]:
+) -> list[tuple[_Entry, str | None, int]]:
     """Assign each image entry a split (or None = unassigned) and a class index."""
     assigned: list[tuple[_Entry, str | None, int]] = []
-    named_usage = False
-    unknown_folders: dict[str, int] = {}
     for entry in entries:
         path = PurePosixPath(entry.name)
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
@@ -268,7 +266,6 @@ def _classify_entries(
             continue
         label = CLASS_SYNONYMS.get(class_folder.lower())
         if label is None:
-            unknown_folders[class_folder] = unknown_folders.get(class_folder, 0) + 1
             _problem(
                 report,
                 strict,
@@ -280,10 +277,9 @@ def _classify_entries(
         for prefix, prefix_split in FILE_PREFIX_SPLITS.items():
             if lowered.startswith(prefix):
                 split = prefix_split
-                named_usage = True
                 break
         assigned.append((entry, split, label))
-    return assigned, named_usage
+    return assigned
 
 
 def _problem(report: LoadReport, strict: bool, item: str, reason: str) -> None:
@@ -318,9 +314,7 @@ def _decode_all(
     return decoded
 
 
-def _splits_from_images(
-    decoded: list[tuple[str, str | None, int, np.ndarray]], options: LoadOptions
-) -> dict[str, Split]:
+def _splits_from_images(decoded: list[tuple[str, str | None, int, np.ndarray]]) -> dict[str, Split]:
     by_split: dict[str, list[tuple[str, int, np.ndarray]]] = {}
     for name, split, label, array in decoded:
         by_split.setdefault(split or "train", []).append((name, label, array))
@@ -367,11 +361,11 @@ def _load_image_tree(
 ) -> FERDataset:
     report = LoadReport(source=source)
     entries = _strip_common_root(entries)
-    items, _named_usage = _classify_entries(entries, report, options.strict)
+    items = _classify_entries(entries, report, options.strict)
     decoded = _decode_all(items, report, options.strict, progress)
     if not decoded:
         raise DataError(f"{source}: no usable images found ({report.summary()})")
-    splits = _carve_val(_splits_from_images(decoded, options), options)
+    splits = _carve_val(_splits_from_images(decoded), options)
     return FERDataset(_order_splits(splits), report)
 
 

@@ -293,7 +293,7 @@ def run_managed(run_dir: Path, run_id: str, registry: RunRegistry, progress: Pro
                     "tune" if log_name.startswith("tune") else "train", run_dir)
         registry.finish(run_id, "cancelled")
         progress.update(force=True, phase="cancelled")
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     except Exception as exc:
         log.error("run failed: %s", exc)
         handler.stream.write(traceback.format_exc())  # the traceback goes to the run's log file only

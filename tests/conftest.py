@@ -56,7 +56,7 @@ def write_kaggle_folder(root: Path, per_class: dict[str, int], prefixes: dict[st
             label = CLASSES.index(folder)
             directory = root / split / folder
             directory.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
+            for _ in range(count):
                 seed += 1
                 (directory / f"{prefixes.get(split, '')}{seed}.jpg").write_bytes(jpeg_bytes(face_image(label, seed)))
     return root

@@ -124,7 +124,7 @@ def test_training_killed_halfway_resumes_with_nothing_lost(tmp_path):
     assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5, 6]
     for before, after in zip(history_before[:done_before], history):
         assert before == after  # finished epochs are kept as they were
-    assert f"resuming" in (run_dir / "train.log").read_text()
+    assert "resuming" in (run_dir / "train.log").read_text()
     assert "done" in run_cli("runs", "--runs-dir", runs).stdout
 
 

@@ -93,8 +93,9 @@ def test_class_folders_any_size_colour_and_synonyms(tmp_path):
 
 
 def test_rgba_and_exif_orientation_decode_to_48x48():
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     img = Image.new("RGBA", (120, 60), (0, 0, 0, 0))
     buffer = io.BytesIO()

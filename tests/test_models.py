@@ -30,10 +30,10 @@ def test_registering_a_name_twice_fails():
 
 def test_reference_design_and_parameters():
     model = build_model("reference", filters=(8, 16, 24), dense_units=32, dropout=0.3)
-    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [8, 16, 24]
-    assert sum(isinstance(l, keras.layers.MaxPooling2D) for l in model.layers) == 3
-    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in model.layers) >= 3
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 3
+    assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) >= 3
     assert model.get_layer("dense").units == 32
     assert model.get_layer("dropout").rate == 0.3
     assert model.output_shape == (None, len(CLASSES))
@@ -44,7 +44,7 @@ def test_reference_design_and_parameters():
 def test_augmentation_strength_controls_layers():
     assert build_augmentation(0.0) is None
     aug = build_augmentation(1.0, seed=1)
-    names = [type(l).__name__ for l in aug.layers]
+    names = [type(layer).__name__ for layer in aug.layers]
     assert names == ["RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast"]
     x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
     changed = keras.ops.convert_to_numpy(aug(x, training=True))

@@ -8,7 +8,6 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from fer_core.evaluation import compute_metrics
-
 from fer_core.runs import RunRegistry
 from tests.conftest import REPO_ROOT
 
