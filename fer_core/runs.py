@@ -130,6 +130,36 @@ class RunRegistry:
         return lost
 
 
+def start_run(runs_dir: str | os.PathLike, kind: str, label: str,
+              config: dict[str, Any]) -> tuple[str, Path, RunRegistry]:
+    """Create a run directory with its ``config.json`` and register the run as running."""
+    from fer_core.fileio import write_json_atomic
+    from fer_core.model_card import provenance
+
+    run_id = new_run_id(kind, label)
+    run_dir = Path(runs_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    write_json_atomic(run_dir / "config.json",
+                      {"run_id": run_id, "kind": kind, **config, "provenance": provenance()})
+    registry = RunRegistry(runs_dir)
+    registry.add(run_id, kind, run_dir, config, status="running")
+    return run_id, run_dir, registry
+
+
+def reopen_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], RunRegistry]:
+    """Read a run's saved config for ``--resume`` (registering it if the registry lost it)."""
+    from fer_core.fileio import read_json
+
+    run_dir = Path(run_dir)
+    saved = read_json(run_dir / "config.json")
+    if not saved or saved.get("kind") != kind:
+        raise ValueError(f"{run_dir} is not a {kind} run directory (no {kind} config.json)")
+    registry = RunRegistry(run_dir.parent)
+    if registry.get(saved["run_id"]) is None:
+        registry.add(saved["run_id"], kind, run_dir, saved, status="running")
+    return saved, registry
+
+
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown run status '{status}'; expected one of {', '.join(STATUSES)}")

@@ -35,10 +35,9 @@ from fer_core import CLASSES
 from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
-from fer_core.model_card import provenance
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
-from fer_core.runs import RunRegistry, new_run_id
+from fer_core.runs import RunRegistry, reopen_run, start_run
 
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -272,13 +271,6 @@ def _install_sigterm_handler() -> None:
         pass  # not the main thread (e.g. inside Streamlit); the dashboard runs us as a subprocess
 
 
-def create_run_dir(runs_dir: str | os.PathLike, kind: str, label: str) -> tuple[str, Path]:
-    run_id = new_run_id(kind, label)
-    run_dir = Path(runs_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    return run_id, run_dir
-
-
 def run_managed(run_dir: Path, run_id: str, registry: RunRegistry, progress: ProgressFile, log_name: str,
                 body) -> dict[str, Any]:
     """Run ``body()`` and record its outcome in the registry, progress.json and the log."""
@@ -315,28 +307,16 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def train(config: TrainConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
     """Start a new training run; return its run directory."""
-    run_id, run_dir = create_run_dir(runs_dir, "train", config.model)
-    write_json_atomic(run_dir / "config.json",
-                      {"run_id": run_id, "kind": "train", **asdict(config), "provenance": provenance()})
-    registry = RunRegistry(runs_dir)
-    registry.add(run_id, "train", run_dir, asdict(config), status="running")
+    run_id, run_dir, registry = start_run(runs_dir, "train", config.model, asdict(config))
     _execute(run_dir, run_id, config, registry, verbose)
     return run_dir
 
 
 def resume(run_dir: str | os.PathLike, verbose: int | str = "auto") -> Path:
     """Continue a killed or cancelled training run from its last finished epoch."""
-    run_dir = Path(run_dir)
-    saved = read_json(run_dir / "config.json")
-    if not saved or saved.get("kind") != "train":
-        raise ValueError(f"{run_dir} is not a training run directory (no training config.json)")
-    config = TrainConfig.from_dict(saved)
-    registry = RunRegistry(run_dir.parent)
-    run_id = saved["run_id"]
-    if registry.get(run_id) is None:
-        registry.add(run_id, "train", run_dir, asdict(config), status="running")
-    _execute(run_dir, run_id, config, registry, verbose)
-    return run_dir
+    saved, registry = reopen_run(run_dir, "train")
+    _execute(Path(run_dir), saved["run_id"], TrainConfig.from_dict(saved), registry, verbose)
+    return Path(run_dir)
 
 
 def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegistry,

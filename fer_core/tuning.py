@@ -23,16 +23,14 @@ import pandas as pd
 
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import read_json, write_json_atomic, write_text_atomic
-from fer_core.model_card import provenance
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
-from fer_core.runs import RunRegistry
+from fer_core.runs import RunRegistry, reopen_run, start_run
 from fer_core.training import (
     PreparedData,
     RunMonitor,
     TrainConfig,
     compile_model,
-    create_run_dir,
     headline,
     prepare_data,
     run_managed,
@@ -205,27 +203,16 @@ class TuningRun:
 
 def tune(config: TuneConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
     """Start a new tuning run; return its run directory."""
-    run_id, run_dir = create_run_dir(runs_dir, "tune", config.tuner)
-    write_json_atomic(run_dir / "config.json",
-                      {"run_id": run_id, "kind": "tune", **asdict(config), "provenance": provenance()})
-    registry = RunRegistry(runs_dir)
-    registry.add(run_id, "tune", run_dir, asdict(config), status="running")
+    run_id, run_dir, registry = start_run(runs_dir, "tune", config.tuner, asdict(config))
     _execute(run_dir, run_id, config, registry, verbose)
     return run_dir
 
 
 def resume_tuning(run_dir: str | os.PathLike, verbose: int | str = "auto") -> Path:
     """Continue a killed or cancelled tuning run; finished trials are kept."""
-    run_dir = Path(run_dir)
-    saved = read_json(run_dir / "config.json")
-    if not saved or saved.get("kind") != "tune":
-        raise ValueError(f"{run_dir} is not a tuning run directory (no tuning config.json)")
-    config = TuneConfig.from_dict(saved)
-    registry = RunRegistry(run_dir.parent)
-    if registry.get(saved["run_id"]) is None:
-        registry.add(saved["run_id"], "tune", run_dir, asdict(config), status="running")
-    _execute(run_dir, saved["run_id"], config, registry, verbose)
-    return run_dir
+    saved, registry = reopen_run(run_dir, "tune")
+    _execute(Path(run_dir), saved["run_id"], TuneConfig.from_dict(saved), registry, verbose)
+    return Path(run_dir)
 
 
 def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegistry,
