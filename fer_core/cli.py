@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", default="models/default.keras", help="where the model goes (card beside it)")
     bundle.add_argument("--command", dest="train_command", help="the training command, if the run lacks it")
     bundle.add_argument("--keras-backend", help="the backend it trained with, if the run lacks it")
+    bundle.add_argument("--hardware", help="the machine it trained on, if the run lacks it")
 
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)
@@ -178,7 +179,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     from fer_core.model_card import bundle_run
 
-    overrides = {k: v for k, v in {"command": args.train_command, "keras_backend": args.keras_backend}.items() if v}
+    given = {"command": args.train_command, "keras_backend": args.keras_backend, "hardware": args.hardware}
+    overrides = {k: v for k, v in given.items() if v}
     card = bundle_run(args.run_dir, args.out, args.data, overrides)
     metrics = card["publictest_metrics"]
     print(f"wrote {args.out} and its card: PublicTest accuracy {metrics['accuracy']:.4f}, "
