@@ -20,12 +20,12 @@ from typing import Any
 from fer_core.fileio import atomic_path, read_json, write_json_atomic
 
 
-def provenance(command: list[str] | None = None) -> dict[str, Any]:
-    """Where and how a run ran: recorded in its config.json."""
+def provenance() -> dict[str, Any]:
+    """Where and how a run ran (this process's command line included): recorded in its config.json."""
     import keras
 
     return {
-        "command": " ".join(command if command is not None else sys.argv),
+        "command": " ".join(sys.argv),
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "python": platform.python_version(),

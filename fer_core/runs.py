@@ -156,7 +156,8 @@ def reopen_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], R
         raise ValueError(f"{run_dir} is not a {kind} run directory (no {kind} config.json)")
     registry = RunRegistry(run_dir.parent)
     if registry.get(saved["run_id"]) is None:
-        registry.add(saved["run_id"], kind, run_dir, saved, status="running")
+        config = {k: v for k, v in saved.items() if k not in ("run_id", "kind", "provenance")}
+        registry.add(saved["run_id"], kind, run_dir, config, status="running")
     return saved, registry
 
 

@@ -35,6 +35,7 @@ from fer_core import CLASSES
 from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
+from fer_core.inference import load_model
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
 from fer_core.runs import RunRegistry, reopen_run, start_run
@@ -271,18 +272,17 @@ def _install_sigterm_handler() -> None:
         pass  # not the main thread (e.g. inside Streamlit); the dashboard runs us as a subprocess
 
 
-def run_managed(run_dir: Path, run_id: str, registry: RunRegistry, progress: ProgressFile, log_name: str,
+def run_managed(run_dir: Path, run_id: str, kind: str, registry: RunRegistry, progress: ProgressFile,
                 body) -> dict[str, Any]:
     """Run ``body()`` and record its outcome in the registry, progress.json and the log."""
-    handler = setup_run_logging(run_dir, log_name)
+    handler = setup_run_logging(run_dir, f"{kind}.log")
     log = logging.getLogger("fer_core")
     _install_sigterm_handler()
     registry.mark_running(run_id)
     try:
         metrics = body()
     except (KeyboardInterrupt, _Terminated):
-        log.warning("run cancelled; resume with: python -m fer_core %s --resume %s",
-                    "tune" if log_name.startswith("tune") else "train", run_dir)
+        log.warning("run cancelled; resume with: python -m fer_core %s --resume %s", kind, run_dir)
         registry.finish(run_id, "cancelled")
         progress.update(force=True, phase="cancelled")
         raise SystemExit(130) from None
@@ -301,8 +301,14 @@ def run_managed(run_dir: Path, run_id: str, registry: RunRegistry, progress: Pro
     return metrics
 
 
-def headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {f"{metrics['split']}_accuracy": metrics["accuracy"], f"{metrics['split']}_macro_f1": metrics["macro_f1"]}
+def report_best_model(run_dir: Path, data: PreparedData) -> dict[str, Any]:
+    """Evaluate the run's saved ``model.keras`` on val, write the report files, return headline metrics."""
+    model = load_model(run_dir / "model.keras")
+    metrics = write_report(run_dir, data.val_name, data.val, predict_probabilities(model, data.val.images))
+    logging.getLogger("fer_core").info("best model on %s: accuracy %.4f, macro-F1 %.4f", data.val_name,
+                                       metrics["accuracy"], metrics["macro_f1"])
+    split = metrics["split"]
+    return {f"{split}_accuracy": metrics["accuracy"], f"{split}_macro_f1": metrics["macro_f1"]}
 
 
 def train(config: TrainConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
@@ -354,14 +360,9 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
                       callbacks=[monitor], verbose=_fit_verbosity(verbose))
 
         progress.update(force=True, phase="evaluating")
-        best_model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
-        probabilities = predict_probabilities(best_model, data.val.images)
-        metrics = write_report(run_dir, data.val_name, data.val, probabilities)
-        log.info("best model on %s: accuracy %.4f, macro-F1 %.4f", data.val_name, metrics["accuracy"],
-                 metrics["macro_f1"])
-        return headline(metrics)
+        return report_best_model(run_dir, data)
 
-    return run_managed(run_dir, run_id, registry, progress, "train.log", body)
+    return run_managed(run_dir, run_id, "train", registry, progress, body)
 
 
 def _fit_verbosity(verbose: int | str) -> int | str:

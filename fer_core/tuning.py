@@ -21,7 +21,6 @@ import keras
 import keras_tuner as kt
 import pandas as pd
 
-from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import read_json, write_json_atomic, write_text_atomic
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
@@ -31,8 +30,8 @@ from fer_core.training import (
     RunMonitor,
     TrainConfig,
     compile_model,
-    headline,
     prepare_data,
+    report_best_model,
     run_managed,
     save_inference_model,
     to_model_inputs,
@@ -243,12 +242,8 @@ def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegist
         progress.update(force=True, phase="evaluating")
         best_hp = tuner.get_best_hyperparameters(1)[0]
         write_json_atomic(run_dir / "best_hyperparameters.json", best_hp.values)
-        best_model = tuner.get_best_models(1)[0]
-        save_inference_model(best_model, run_dir / "model.keras")
-        model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
-        metrics = write_report(run_dir, data.val_name, data.val, predict_probabilities(model, data.val.images))
-        log.info("best trial on %s: accuracy %.4f, macro-F1 %.4f with %s", data.val_name, metrics["accuracy"],
-                 metrics["macro_f1"], best_hp.values)
-        return headline(metrics)
+        log.info("best trial: %s", best_hp.values)
+        save_inference_model(tuner.get_best_models(1)[0], run_dir / "model.keras")
+        return report_best_model(run_dir, data)
 
-    return run_managed(run_dir, run_id, registry, progress, "tune.log", body)
+    return run_managed(run_dir, run_id, "tune", registry, progress, body)
