@@ -258,8 +258,12 @@ def setup_run_logging(run_dir: Path, log_name: str) -> logging.Handler:
     return handler
 
 
-class _Terminated(Exception):
-    """Raised in the main thread on SIGTERM, so a cancelled run is recorded as cancelled."""
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so a cancelled run is recorded as cancelled.
+
+    A BaseException, like KeyboardInterrupt: broad ``except Exception`` blocks on the stack
+    when the signal lands (logging's emit is one) must not swallow it and train on.
+    """
 
 
 def _install_sigterm_handler() -> None:
