@@ -2,28 +2,43 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.inference import default_model_path
+from fer_core.dashboard import active_dataset_path, registry, settings
+from fer_core.inference import bundled_model_path, default_model_path
 from fer_core.model_card import read_model_card
-from fer_core.runs import RunRegistry
 
 st.set_page_config(page_title="FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("FER Studio")
 st.write(
     "Facial expression recognition on FER2013 (48x48 grey faces, 7 classes: "
     + ", ".join(CLASSES)
-    + "). Browse data, train and tune Keras models, read per-class results, classify photos."
+    + "). Browse the data, train and tune Keras models, read per-class results, classify your own photos."
 )
+config = settings()
+
+links = st.columns(4)
+links[0].page_link("pages/1_Dataset.py", label="Dataset", icon=":material/dataset:")
+links[1].page_link("pages/2_Train_and_Tune.py", label="Train & Tune", icon=":material/model_training:")
+links[2].page_link("pages/3_Results.py", label="Results", icon=":material/analytics:")
+links[3].page_link("pages/4_Predict.py", label="Predict", icon=":material/add_a_photo:")
+
+st.subheader("Dataset")
+active = active_dataset_path()
+if active is None:
+    st.write(f"None chosen yet (data folder: `{config.data_root}`). Choose one on the Dataset page.")
+else:
+    st.write(f"Active: `{active}`")
 
 st.subheader("Default model")
-card = read_model_card(default_model_path())
+model_path = default_model_path()
+card = read_model_card(model_path)
+if model_path != bundled_model_path():
+    st.caption(f"Promoted from a run (`{model_path}`); the bundled model can be restored on the Results page.")
 if card is None:
-    st.warning(f"No bundled default model found at `{default_model_path()}`.")
+    st.warning(f"No default model card found beside `{model_path}`.")
 else:
     metrics = card.get("publictest_metrics", {})
     cols = st.columns(3)
@@ -35,19 +50,12 @@ else:
     st.dataframe(pd.DataFrame([recall]), hide_index=True)
 
 st.subheader("Recent runs")
-runs_dir = os.environ.get("FER_RUNS_DIR", "runs")
-if os.path.isdir(runs_dir):
-    registry = RunRegistry(runs_dir)
-    registry.reconcile()
-    records = registry.list()[:10]
-else:
-    records = []
+records = registry(config.runs_dir).list()[:10] if config.runs_dir.is_dir() else []
 if records:
     st.dataframe(
-        pd.DataFrame(
-            [{"run": r.run_id, "kind": r.kind, "status": r.status, **r.metrics} for r in records]
-        ),
+        pd.DataFrame([{"run": r.run_id, "kind": r.kind, "status": r.status,
+                       **{k: v for k, v in r.metrics.items() if isinstance(v, float)}} for r in records]),
         hide_index=True,
     )
 else:
-    st.info("No runs yet. Start one with `python -m fer_core train --data PATH` (the dashboard pages come next).")
+    st.info("No runs yet. Launch one on the Train & Tune page, or with `python -m fer_core train --data PATH`.")

@@ -72,9 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="val", choices=["train", "val", "test"])
     evaluate.add_argument("--out", required=True, help="folder for metrics.json, misclassified.csv, samples.png")
 
-    predict = sub.add_parser("predict", help="classify face crops; prints JSON")
-    predict.add_argument("images", nargs="+", help="image files (any size, colour or grey)")
+    predict = sub.add_parser("predict", help="find and classify the faces in photos; prints JSON")
+    predict.add_argument("images", nargs="+", help="photos (jpg, png, webp, ...; any size, colour or grey)")
     predict.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+    predict.add_argument("--detector", choices=["mtcnn", "haar", "none"], default="mtcnn",
+                         help="face detector; 'none' classifies each whole file as one face crop")
+    predict.add_argument("--margin", type=float, default=0.05, help="crop margin around a face, share of its size")
+    predict.add_argument("--whole-image-if-no-face", action="store_true",
+                         help="classify a photo with no face found as one face")
+
+    worker = sub.add_parser("worker", help="(used by the dashboard) wait for a queue slot, then run a job")
+    worker.add_argument("run_dir")
+    worker.add_argument("--max-running", type=int, default=1)
 
     runs = sub.add_parser("runs", help="list the runs in the registry")
     runs.add_argument("--runs-dir", default="runs")
@@ -155,11 +164,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from fer_core.inference import load_model, predict_files
+    from fer_core.faces import analyze_files, results_json
+    from fer_core.inference import load_model
 
-    results = predict_files(load_model(args.model), args.images)
-    print(json.dumps([r.to_dict() for r in results], indent=2))
+    model = load_model(args.model)
+    whole = args.detector == "none"
+    results = analyze_files(model, args.images, detector="mtcnn" if whole else args.detector,
+                            margin=args.margin, whole_image=whole,
+                            whole_image_if_no_face=args.whole_image_if_no_face)
+    print(results_json(results))
+    for r in results:
+        if r.no_face:
+            print(f"note: no face found in {r.name} (try --whole-image-if-no-face)", file=sys.stderr)
     return 1 if any(r.error for r in results) else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from fer_core.jobs import run_worker
+
+    return run_worker(args.run_dir, args.max_running)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -203,7 +226,7 @@ class UsageError(Exception):
 
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data}
+            "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data, "worker": cmd_worker}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,13 +7,12 @@ read: ``metrics.json`` (fixed shape, see ``compute_metrics``), ``misclassified.c
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
@@ -71,20 +70,25 @@ def write_report(out_dir: str | os.PathLike, split_name: str, split: Split, prob
     return metrics
 
 
-def misclassified_csv(split: Split, probabilities: np.ndarray) -> str:
+def misclassified_frame(split: Split, probabilities: np.ndarray) -> pd.DataFrame:
     """Mistakes, most confident first: index, file, true, predicted, confidence, one column per class."""
     predicted = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != split.labels)
     wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["index", "file", "true", "predicted", "confidence", *[f"p_{c}" for c in CLASSES]])
-    for i in wrong:
-        writer.writerow(
-            [int(i), split.files[i], CLASSES[split.labels[i]], CLASSES[predicted[i]],
-             f"{probabilities[i, predicted[i]]:.4f}", *[f"{p:.4f}" for p in probabilities[i]]]
-        )
-    return buffer.getvalue()
+    frame = pd.DataFrame({
+        "index": wrong.astype(int),
+        "file": [split.files[i] for i in wrong],
+        "true": [CLASSES[split.labels[i]] for i in wrong],
+        "predicted": [CLASSES[predicted[i]] for i in wrong],
+        "confidence": probabilities[wrong, predicted[wrong]],
+    })
+    for k, name in enumerate(CLASSES):
+        frame[f"p_{name}"] = probabilities[wrong, k]
+    return frame
+
+
+def misclassified_csv(split: Split, probabilities: np.ndarray) -> str:
+    return misclassified_frame(split, probabilities).to_csv(index=False, float_format="%.4f")
 
 
 def samples_grid(split: Split, probabilities: np.ndarray, count: int = 32, columns: int = 8,

@@ -84,3 +84,45 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
         shutil.copyfile(run_dir / "model.keras", tmp)
     write_json_atomic(out_path.with_suffix(".json"), card)
     return card
+
+
+def promote_run(run_dir: str | os.PathLike, runs_dir: str | os.PathLike) -> Path:
+    """Make a finished run's model the default (``runs_dir/promoted/default.keras`` + card).
+
+    The card reuses the run's own val report (metrics.json), so nothing is re-measured here.
+    ``restore_bundled_default`` undoes it; the bundled model in ``models/`` is never touched.
+    """
+    from fer_core.inference import promoted_model_path
+
+    run_dir = Path(run_dir)
+    config = read_json(run_dir / "config.json")
+    metrics = read_json(run_dir / "metrics.json")
+    if not config or not metrics or not (run_dir / "model.keras").exists():
+        raise ValueError(f"{run_dir} is not a finished run (needs config.json, metrics.json and model.keras)")
+    out = promoted_model_path(runs_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    card = {
+        "name": f"promoted from {config.get('run_id')}",
+        "architecture": config.get("model"),
+        "hyperparameters": {k: v for k, v in config.items() if k not in ("run_id", "kind", "provenance")},
+        "publictest_metrics" if metrics.get("split") == "val" else f"{metrics.get('split')}_metrics": metrics,
+        "source_run": config.get("run_id"),
+        "command": config.get("provenance", {}).get("command"),
+        "keras_backend": config.get("provenance", {}).get("keras_backend"),
+        "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    with atomic_path(out) as tmp:
+        shutil.copyfile(run_dir / "model.keras", tmp)
+    write_json_atomic(out.with_suffix(".json"), card)
+    return out
+
+
+def restore_bundled_default(runs_dir: str | os.PathLike) -> bool:
+    """Forget a promotion; return whether there was one."""
+    from fer_core.inference import promoted_model_path
+
+    out = promoted_model_path(runs_dir)
+    existed = out.exists()
+    for path in (out.with_suffix(".json"), out):
+        path.unlink(missing_ok=True)
+    return existed

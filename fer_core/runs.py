@@ -122,17 +122,60 @@ class RunRegistry:
             rows = conn.execute(sql, params).fetchall()
         return [_record(r) for r in rows]
 
+    def cancel_if_queued(self, run_id: str) -> bool:
+        """Cancel a run only if it is still queued (a worker may be claiming it right now)."""
+        with closing(self._connect()) as conn, conn:
+            changed = conn.execute("UPDATE runs SET status='cancelled', finished_at=? WHERE run_id=? "
+                                   "AND status='queued'", (time.time(), run_id)).rowcount
+        return changed == 1
+
+    def requeue(self, run_id: str) -> None:
+        self._execute("UPDATE runs SET status='queued', finished_at=NULL, error=NULL WHERE run_id=?", (run_id,))
+
+    def set_pid(self, run_id: str, pid: int) -> None:
+        self._execute("UPDATE runs SET pid=? WHERE run_id=?", (pid, run_id))
+
     def reconcile(self) -> list[str]:
-        """Mark 'running' runs whose process is gone as failed; return their ids."""
-        lost = [r.run_id for r in self.list(status="running") if r.pid and not _pid_alive(r.pid)]
+        """Mark running or queued runs whose process is gone as failed; return their ids."""
+        waiting = self.list(status="running") + self.list(status="queued")
+        lost = [r.run_id for r in waiting if r.pid and not _pid_alive(r.pid)]
         for run_id in lost:
             self.finish(run_id, "failed", error="the process ended without reporting (killed or crashed)")
         return lost
 
+    def claim(self, run_id: str, max_running: int) -> str:
+        """Move a queued run to running if a slot is free and it is first in line.
 
-def start_run(runs_dir: str | os.PathLike, kind: str, label: str,
-              config: dict[str, Any]) -> tuple[str, Path, RunRegistry]:
-    """Create a run directory with its ``config.json`` and register the run as running."""
+        Returns the run's status afterwards: 'running' (go), 'queued' (wait) or a final
+        status (cancelled while waiting). One IMMEDIATE transaction, so two waiting workers
+        can never both take the last slot.
+        """
+        with closing(self._connect()) as conn:
+            conn.isolation_level = None
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+                if row is None or row[0] != "queued":
+                    conn.execute("COMMIT")
+                    return row[0] if row else "failed"
+                running = conn.execute("SELECT COUNT(*) FROM runs WHERE status='running'").fetchone()[0]
+                first = conn.execute("SELECT run_id FROM runs WHERE status='queued' "
+                                     "ORDER BY created_at, run_id LIMIT 1").fetchone()[0]
+                if running < max_running and first == run_id:
+                    conn.execute("UPDATE runs SET status='running', started_at=?, pid=? WHERE run_id=?",
+                                 (time.time(), os.getpid(), run_id))
+                    conn.execute("COMMIT")
+                    return "running"
+                conn.execute("COMMIT")
+                return "queued"
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+
+def start_run(runs_dir: str | os.PathLike, kind: str, label: str, config: dict[str, Any],
+              status: str = "running") -> tuple[str, Path, RunRegistry]:
+    """Create a run directory with its ``config.json`` and register the run (running, or queued)."""
     from fer_core.fileio import write_json_atomic
     from fer_core.model_card import provenance
 
@@ -142,7 +185,7 @@ def start_run(runs_dir: str | os.PathLike, kind: str, label: str,
     write_json_atomic(run_dir / "config.json",
                       {"run_id": run_id, "kind": kind, **config, "provenance": provenance()})
     registry = RunRegistry(runs_dir)
-    registry.add(run_id, kind, run_dir, config, status="running")
+    registry.add(run_id, kind, run_dir, config, status=status)
     return run_id, run_dir, registry
 
 

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Set up .venv/ (if needed) and run the whole test suite.
+# The browser tests need Debian's chromium; as root this installs it, otherwise they are skipped
+# (unless FER_REQUIRE_BROWSER=1, as in CI, which makes a missing browser a failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
+        || echo "note: could not install chromium; browser tests will be skipped" >&2
+fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2

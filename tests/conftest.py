@@ -89,8 +89,42 @@ def write_fer_csv(path: Path, rows_per_usage: dict[str, int], extra_rows: list[l
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets its own dataset cache, so none sees another's cached data."""
+    """Every test gets its own dataset cache and runs folder, so none sees another's (or a
+    developer's promoted model in runs/)."""
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    monkeypatch.delenv("FER_DATA_ROOT", raising=False)
+    monkeypatch.delenv("FER_DEFAULT_MODEL", raising=False)
+
+
+TINY_TRAIN_CONFIG = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augment_strength=0.25)
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory) -> Path:
+    """One tiny finished training run (2 epochs) with its dataset, shared by the page tests."""
+    from fer_core.training import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("finished")
+    data = write_kaggle_folder(root / "data" / "tiny_fer", {"train": 20, "test": 6})
+    return train(TrainConfig(data=str(data), epochs=2, **TINY_TRAIN_CONFIG), root / "runs", verbose=0)
+
+
+@pytest.fixture
+def dashboard_env(tmp_path, monkeypatch) -> dict[str, Path]:
+    """A data folder holding one small Kaggle-layout dataset, and an empty runs folder."""
+    data_root = tmp_path / "data_root"
+    write_kaggle_folder(data_root / "fer_small", {"train": 12, "test": 4})
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("FER_DATA_ROOT", str(data_root))
+    monkeypatch.setenv("FER_RUNS_DIR", str(runs))
+    return {"data_root": data_root, "runs": runs, "dataset": data_root / "fer_small"}
+
+
+def app_page(name: str):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(REPO_ROOT / name), default_timeout=120)
 
 
 @pytest.fixture

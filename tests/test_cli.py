@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from fer_core.training import read_history
-from tests.conftest import REPO_ROOT, face_image, write_kaggle_folder
+from tests.conftest import REPO_ROOT, SHARED_PHOTOS, face_image, write_kaggle_folder
 
 TINY_TRAIN = ["--filters", "4,8,8", "--dense-units", "16", "--batch-size", "32", "--augment", "0.25"]
 
@@ -73,10 +73,12 @@ def test_train_evaluate_predict(train_folder, tmp_path):
 
     face_image(5, 3, size=120, mode="RGB").save(tmp_path / "face.png")
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
-    result = run_cli("predict", tmp_path / "face.png", tmp_path / "bad.jpg", "--model", run_dir / "model.keras")
+    result = run_cli("predict", tmp_path / "face.png", tmp_path / "bad.jpg", "--model", run_dir / "model.keras",
+                     "--detector", "none")
     assert result.returncode == 1  # one file failed; the other still answered
     answers = json.loads(result.stdout)
-    assert answers[0]["file"].endswith("face.png") and len(answers[0]["probabilities"]) == 7
+    assert answers[0]["file"].endswith("face.png") and answers[0]["whole_image"] is True
+    assert answers[0]["faces"][0]["box"] is None and len(answers[0]["faces"][0]["probabilities"]) == 7
     assert answers[1]["file"].endswith("bad.jpg") and "error" in answers[1]
 
     result = run_cli("runs", "--runs-dir", runs)
@@ -166,3 +168,21 @@ def test_sigterm_cancels_a_run_and_keeps_its_files(train_folder, tmp_path):
     assert "run cancelled; resume with" in (run_dir / "train.log").read_text()
     assert (run_dir / "model.keras").exists() and read_history(run_dir)
     assert "cancelled" in run_cli("runs", "--runs-dir", runs).stdout
+
+
+@pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
+def test_predict_finds_each_face_in_a_photo(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (300, 200), (128, 128, 128)).save(tmp_path / "wall.png")
+    result = run_cli("predict", SHARED_PHOTOS / "fr_two_people.jpg", tmp_path / "wall.png")
+    assert result.returncode == 0, result.stderr
+    two, wall = json.loads(result.stdout)
+    assert len(two["faces"]) == 2 and two["width"] == 1126
+    for face in two["faces"]:
+        assert set(face["box"]) == {"x", "y", "width", "height", "score"} and face["box"]["score"] > 0.85
+        assert face["top"] in face["probabilities"] and len(face["probabilities"]) == 7
+    assert wall["faces"] == [] and "no face found in" in result.stderr
+    result = run_cli("predict", tmp_path / "wall.png", "--whole-image-if-no-face", "--detector", "haar")
+    (wall,) = json.loads(result.stdout)
+    assert wall["whole_image"] is True and len(wall["faces"]) == 1

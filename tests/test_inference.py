@@ -1,41 +1,11 @@
-"""Classifying face crops from files: any size or colour, bad files answered per file."""
+"""Loading models: the bundled default with its card, and what a promotion changes."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
-from fer_core import CLASSES
-from fer_core.inference import default_model_path, load_model, predict_files
+from fer_core.inference import bundled_model_path, default_model_path, load_model
 from fer_core.model_card import read_model_card
-from fer_core.models import build_model
-from fer_core.training import save_inference_model
 from tests.conftest import face_image
-
-
-@pytest.fixture
-def tiny_model(tmp_path):
-    path = tmp_path / "tiny.keras"
-    save_inference_model(build_model("reference", filters=(4, 4, 4), dense_units=8), path)
-    return load_model(path)
-
-
-def test_predict_files_mixed_good_and_bad(tmp_path, tiny_model):
-    face_image(3, 1, size=200, mode="RGB").save(tmp_path / "big.png")
-    face_image(3, 2).save(tmp_path / "small.jpg")
-    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 nope")
-    (tmp_path / "text.png").write_text("hello")
-    results = predict_files(tiny_model, [tmp_path / n for n in ("big.png", "broken.jpg", "small.jpg",
-                                                                "text.png", "missing.jpg")])
-    by_name = {r.file.split("/")[-1]: r for r in results}
-    for good in ("big.png", "small.jpg"):
-        probs = by_name[good].probabilities
-        assert list(probs) == list(CLASSES) and abs(sum(probs.values()) - 1) < 1e-4
-        assert by_name[good].top in CLASSES and by_name[good].error is None
-    for bad in ("broken.jpg", "text.png"):
-        assert by_name[bad].probabilities is None and by_name[bad].error
-    assert "No such file" in by_name["missing.jpg"].error
-    assert [r.file.split("/")[-1] for r in results][0] == "big.png"  # input order kept
 
 
 def test_bundled_default_model_ships_with_its_card():
@@ -49,3 +19,19 @@ def test_bundled_default_model_ships_with_its_card():
     model = load_model("default")
     x = np.asarray(face_image(3, 5), dtype="float32")[None, ..., None]
     assert model.predict(x, verbose=0).shape == (1, 7)
+
+
+def test_promoting_a_run_changes_the_default_and_restoring_brings_the_bundled_back(finished_run, tmp_path,
+                                                                                    monkeypatch):
+    from fer_core.model_card import promote_run, restore_bundled_default
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("FER_RUNS_DIR", str(runs))
+    assert default_model_path() == bundled_model_path()
+    promoted = promote_run(finished_run, runs)
+    assert default_model_path() == promoted and promoted.read_bytes() == (finished_run / "model.keras").read_bytes()
+    card = read_model_card(promoted)
+    assert card["source_run"] == finished_run.name and card["publictest_metrics"]["split"] == "val"
+    assert load_model("default").count_params() == load_model(finished_run).count_params()
+    assert restore_bundled_default(runs) is True
+    assert default_model_path() == bundled_model_path() and bundled_model_path().exists()

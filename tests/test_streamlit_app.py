@@ -41,4 +41,4 @@ def test_home_page_without_runs(tmp_path, monkeypatch):
     at = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=60).run()
     assert not at.exception
     assert any("No runs yet" in info.value for info in at.info)
-    assert any("No bundled default model" in w.value for w in at.warning)
+    assert any("No default model card" in w.value for w in at.warning)

@@ -1,0 +1,100 @@
+"""Dataset page: choose a dataset, see its classes, samples, pixel statistics and duplicates."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fer_core import CLASSES
+from fer_core.charts import class_counts_bar, pixel_histogram_chart
+from fer_core.data import DataError
+from fer_core.dashboard import (active_dataset_path, cached_duplicates, load_dataset_with_progress, save_upload,
+                                set_active_dataset, settings)
+from fer_core.dataset_stats import class_count_table, pixel_histograms
+from fer_core.settings import list_datasets, resolve_under_root
+
+st.set_page_config(page_title="Dataset - FER Studio", page_icon=":performing_arts:", layout="wide")
+st.title("Dataset")
+config = settings()
+
+source = st.radio("Source", ["From the data folder", "Upload"], horizontal=True,
+                  help=f"The data folder is {config.data_root} (FER_DATA_ROOT or data_root in secrets.toml).")
+if source == "From the data folder":
+    candidates = list_datasets(config.data_root)
+    if not candidates:
+        st.info(f"No datasets under the data folder `{config.data_root}`. Put `fer2013.csv` or the Kaggle zip "
+                "there (or set FER_DATA_ROOT), or upload one.")
+    current = active_dataset_path()
+    names = [str(resolve_under_root(config.data_root, c)) for c in candidates]
+    choice = st.selectbox("Dataset", candidates, index=names.index(str(current)) if str(current) in names else None,
+                          placeholder="Choose a dataset")
+    if choice:
+        try:
+            chosen = resolve_under_root(config.data_root, choice)
+        except (ValueError, FileNotFoundError) as exc:
+            st.error(str(exc))
+            st.stop()
+        if str(chosen) != str(current):
+            set_active_dataset(chosen)
+else:
+    upload = st.file_uploader("The Kaggle FER2013 zip or fer2013.csv", type=["zip", "csv"])
+    if upload is not None:
+        try:
+            set_active_dataset(save_upload(upload.name, upload.getvalue()))
+        except DataError as exc:
+            st.error(str(exc))
+            st.stop()
+
+path = active_dataset_path()
+if path is None:
+    st.stop()
+try:
+    dataset = load_dataset_with_progress(path)
+except (DataError, OSError) as exc:
+    st.error(f"Could not load {path.name}: {exc}")
+    st.stop()
+
+st.success(f"Active dataset: `{path.name}` ({', '.join(f'{n}: {len(s):,}' for n, s in dataset.splits.items())}). "
+           "The Train & Tune page uses it.")
+if dataset.report.skipped:
+    with st.expander(f":warning: {dataset.report.summary()}"):
+        st.write("\n".join(f"- {p}" for p in dataset.report.problems[:200]))
+
+overview, samples, pixels, duplicates = st.tabs(["Classes", "Samples", "Pixel intensities", "Duplicates"])
+
+with overview:
+    table = class_count_table(dataset)
+    st.plotly_chart(class_counts_bar(table), key="class_counts")
+    st.dataframe(table.assign(**{f"{s} share": (table[s] / table[s].sum()).round(3) for s in table.columns}))
+
+with samples:
+    left, middle, right = st.columns(3)
+    split_name = left.selectbox("Split", dataset.available_splits(), key="sample_split")
+    class_name = middle.selectbox("Class", CLASSES, key="sample_class")
+    split = dataset.split(split_name)
+    indices = [int(i) for i in (split.labels == CLASSES.index(class_name)).nonzero()[0]]
+    per_page = 40
+    pages = max(1, -(-len(indices) // per_page))
+    page = right.number_input(f"Page (of {pages})", 1, pages, 1, key="sample_page")
+    shown = indices[(page - 1) * per_page: page * per_page]
+    if shown:
+        st.image([split.images[i] for i in shown], width=96, caption=[f"#{i}" for i in shown])
+    else:
+        st.info(f"No {class_name} images in {split_name}.")
+
+with pixels:
+    split_name = st.selectbox("Split", dataset.available_splits(), key="pixel_split")
+    st.plotly_chart(pixel_histogram_chart(pixel_histograms(dataset.split(split_name))), key="pixel_hist")
+
+with duplicates:
+    report = cached_duplicates(path, dataset)
+    for pair, count in report.leaks.items():
+        first, second = pair.split("/")
+        st.error(f"Leak: {count} {second} images have an exact copy in {first}. Scores on {second} are "
+                 "slightly optimistic for those images.")
+    st.dataframe(report.summary_table(), hide_index=True)
+    conflicting = sum(1 for g in report.groups if g.conflicting_labels)
+    st.caption(f"{len(report.groups)} groups of identical images; {conflicting} of them carry different labels.")
+    for group in report.groups[:8]:
+        members = group.members[:6]
+        st.image([dataset.split(s).images[i] for s, i, _ in members], width=72,
+                 caption=[f"{s} #{i} {CLASSES[label]}" for s, i, label in members])

@@ -1,0 +1,129 @@
+"""Train & Tune page: launch a training run or a Keras-Tuner search in the background, watch it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from fer_core.charts import learning_curves
+from fer_core.dashboard import active_dataset_path, registry, settings
+from fer_core.jobs import cancel, describe_progress, log_tail, requeue, submit
+from fer_core.models import list_models
+from fer_core.progress import read_progress
+from fer_core.settings import list_datasets, resolve_under_root
+from fer_core.training import TrainConfig, read_history
+from fer_core.tuning import TUNERS, TuneConfig
+
+st.set_page_config(page_title="Train & Tune - FER Studio", page_icon=":performing_arts:", layout="wide")
+st.title("Train & Tune")
+config = settings()
+
+# ---------------------------------------------------------------- which data
+candidates = [str(resolve_under_root(config.data_root, c)) for c in list_datasets(config.data_root)]
+active = active_dataset_path()
+if active is not None and str(active) not in candidates:
+    candidates.insert(0, str(active))  # an uploaded dataset
+if not candidates:
+    st.warning(f"No dataset yet: choose or upload one on the Dataset page (data folder `{config.data_root}`).")
+    st.stop()
+data_path = st.selectbox("Dataset", candidates, format_func=lambda p: Path(p).name,
+                         index=candidates.index(str(active)) if active and str(active) in candidates else 0)
+
+# ---------------------------------------------------------------- the form
+mode = st.radio("What to run", ["Train once", "Tune with Keras-Tuner"], horizontal=True)
+with st.form("launch"):
+    left, right = st.columns(2)
+    architecture = left.selectbox("Architecture", list_models())
+    data_fraction = right.slider("Share of the training data (stratified; small = quick)", 0.01, 1.0, 1.0, 0.01)
+    if mode == "Train once":
+        a, b, c = st.columns(3)
+        epochs = a.number_input("Epochs", 1, 500, 30)
+        batch_size = b.selectbox("Batch size", [32, 64, 128, 256], index=1)
+        lr = c.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
+        a, b, c = st.columns(3)
+        schedule = a.selectbox("Learning-rate schedule", ["cosine", "constant"])
+        filters = b.text_input("Filters per conv block", "32, 64, 128")
+        dense_units = c.number_input("Dense units", 8, 4096, 256)
+        a, b, c = st.columns(3)
+        dropout = a.slider("Dropout", 0.0, 0.9, 0.5, 0.05)
+        augment = b.slider("Augmentation strength (0 = off)", 0.0, 1.0, 0.5, 0.05)
+        label_smoothing = c.slider("Label smoothing", 0.0, 0.3, 0.0, 0.05)
+    else:
+        a, b, c = st.columns(3)
+        tuner = a.selectbox("Tuner", TUNERS)
+        max_trials = b.number_input("Max trials (random, bayesian)", 1, 200, 10)
+        epochs = c.number_input("Epochs per trial (max for hyperband)", 1, 200, 10)
+        a, b = st.columns(2)
+        lr_range = a.select_slider("Learning-rate range", options=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+                                   value=(1e-4, 1e-2))
+        augment_range = b.slider("Augmentation strength range", 0.0, 1.0, (0.0, 1.0), 0.25)
+        a, b, c = st.columns(3)
+        batch_sizes = a.multiselect("Batch sizes", [32, 64, 128, 256], default=[32, 64, 128])
+        base_filters = b.multiselect("Base filters", [16, 32, 48, 64, 96], default=[16, 32, 48, 64])
+        dense_choices = c.multiselect("Dense units", [64, 128, 256, 512, 1024], default=[128, 256, 512])
+    launched = st.form_submit_button("Launch", type="primary")
+
+if launched:
+    try:
+        if mode == "Train once":
+            job = TrainConfig(data=data_path, model=architecture, epochs=int(epochs), batch_size=int(batch_size),
+                              lr=float(lr), lr_schedule=schedule,
+                              filters=[int(f) for f in filters.replace(",", " ").split()],
+                              dense_units=int(dense_units), dropout=float(dropout), augment_strength=float(augment),
+                              label_smoothing=float(label_smoothing), data_fraction=float(data_fraction))
+        else:
+            if not (batch_sizes and base_filters and dense_choices):
+                raise ValueError("pick at least one batch size, base filter count and dense size")
+            job = TuneConfig(data=data_path, model=architecture, tuner=tuner, max_trials=int(max_trials),
+                             epochs=int(epochs), lr_min=lr_range[0], lr_max=lr_range[1], batch_sizes=batch_sizes,
+                             base_filters=base_filters, dense_units=dense_choices, augment_min=augment_range[0],
+                             augment_max=augment_range[1], data_fraction=float(data_fraction))
+        run_id = submit(config.runs_dir, job, max_running=config.max_jobs)
+        st.success(f"Queued `{run_id}`. It runs in the background: reloading the page or restarting the server "
+                   "does not stop it.")
+    except ValueError as exc:
+        st.error(f"Cannot launch: {exc}")
+
+# ---------------------------------------------------------------- the jobs
+
+
+@st.fragment(run_every=2)
+def jobs_panel() -> None:
+    if not config.runs_dir.is_dir():
+        st.info("No jobs yet.")
+        return
+    records = registry(config.runs_dir).list()[:30]
+    if not records:
+        st.info("No jobs yet.")
+        return
+    st.caption(f"At most {config.max_jobs} job(s) run at once (FER_MAX_JOBS); the rest wait as queued.")
+    st.dataframe(pd.DataFrame([{"run": r.run_id, "kind": r.kind, "status": r.status,
+                                "val accuracy": r.metrics.get("val_accuracy"), "error": r.error}
+                               for r in records]), hide_index=True, key="jobs_table")
+    for record in records[:8]:
+        progress = read_progress(record.run_dir)
+        fraction, words = describe_progress(progress, record.status)
+        with st.container(border=True):
+            head, button = st.columns([5, 1])
+            head.markdown(f"**{record.run_id}** &nbsp; `{record.status}`")
+            head.progress(fraction, text=words)
+            if record.status in ("queued", "running"):
+                if button.button("Cancel", key=f"cancel-{record.run_id}"):
+                    st.toast(cancel(config.runs_dir, record.run_id))
+            elif record.status in ("failed", "cancelled"):
+                if button.button("Resume", key=f"resume-{record.run_id}"):
+                    requeue(config.runs_dir, record.run_id, max_running=config.max_jobs)
+                    st.toast(f"{record.run_id} queued again; it continues from its last checkpoint")
+            history = read_history(record.run_dir) if record.kind == "train" else progress.get("history") or []
+            if history and record.status in ("running", "done", "failed", "cancelled"):
+                title = f"trial {progress.get('trial')}" if record.kind == "tune" and progress.get("trial") else ""
+                st.plotly_chart(learning_curves(history, title), key=f"curves-{record.run_id}")
+            if record.status in ("failed", "cancelled"):
+                with st.expander("Log"):
+                    st.code(log_tail(record.run_dir) or "(no log)", language=None)
+
+
+st.subheader("Jobs")
+jobs_panel()

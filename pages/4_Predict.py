@@ -1,0 +1,82 @@
+"""Predict page: upload photos or take a snapshot; every face is found, boxed and classified."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from fer_core.charts import probability_bar
+from fer_core.dashboard import analyze_cached, finished_runs, run_label, settings
+from fer_core.data import DataError
+from fer_core.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, crop_face, decode_photo, \
+    results_json, results_rows
+from fer_core.inference import default_model_path
+
+st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
+st.title("Predict")
+config = settings()
+
+models = {f"Default model ({default_model_path().name})": default_model_path()}
+models.update({run_label(r): Path(r.run_dir) / "model.keras" for r in finished_runs(config.runs_dir)})
+left, middle, right = st.columns([3, 1, 1])
+model_path = models[left.selectbox("Model", list(models))]
+detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
+                            help="mtcnn finds more faces (turned, small); haar is faster.")
+margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, help="extra border around each face")
+if not model_path.exists():
+    st.error(f"No model file at `{model_path}`.")
+    st.stop()
+
+uploads = st.file_uploader("Photos (jpg, png, webp)", type=["jpg", "jpeg", "png", "webp"],
+                           accept_multiple_files=True)
+photos = [(u.name, u.getvalue()) for u in uploads or []]
+if st.toggle("Take a snapshot with the camera"):
+    snapshot = st.camera_input("Snapshot")
+    if snapshot is not None:
+        photos.append(("camera snapshot", snapshot.getvalue()))
+if not photos:
+    st.info("Upload one or more photos to classify the expressions on their faces.")
+    st.stop()
+
+whole_key = "whole_image_names"
+whole_names = st.session_state.setdefault(whole_key, set())
+results = analyze_cached(str(model_path), model_path.stat().st_mtime_ns, tuple(photos), detector, margin,
+                         frozenset(whole_names))
+
+a, b = st.columns(2)
+a.download_button("Download results (CSV)", pd.DataFrame(results_rows(results)).to_csv(index=False),
+                  "fer_predictions.csv", "text/csv")
+b.download_button("Download results (JSON)", results_json(results), "fer_predictions.json", "application/json")
+
+for (name, data), result in zip(photos, results):
+    st.divider()
+    st.subheader(name)
+    if result.error:
+        st.error(f"{name}: {result.error}")
+        continue
+    if result.no_face:
+        st.warning(f"No face found in {name}.")
+        if st.button("Classify the whole image as one face", key=f"whole-{hashlib.md5(data).hexdigest()}"):
+            whole_names.add(name)
+            st.rerun()
+        continue
+    try:
+        image = decode_photo(data)
+    except DataError as exc:  # decoded once already; kept for safety
+        st.error(f"{name}: {exc}")
+        continue
+    if result.whole_image:
+        st.caption("Classified as one face (no face detection).")
+    picture, faces = st.columns([3, 2])
+    picture.image(annotate(image, result), width="stretch")
+    for k, face in enumerate(result.faces, start=1):
+        crop = crop_face(image, face.box, margin) if face.box else None
+        with faces:
+            c1, c2 = st.columns([1, 3])
+            if crop is not None:
+                c1.image(crop, width=96, caption=f"face {k}")
+            c2.plotly_chart(probability_bar(face.probabilities, f"face {k}: {face.top}"),
+                            key=f"bar-{name}-{k}")

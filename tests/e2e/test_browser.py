@@ -1,0 +1,79 @@
+"""End to end in a real browser against a real ``streamlit run`` server (see conftest.py)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import SHARED_PHOTOS
+
+ZIP_NAME = "fer2013/fer2013-train-publictest.zip"
+
+
+def wait_idle(page) -> None:
+    """Until Streamlit has finished running the script (its status widget goes away)."""
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=180_000)
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option).click()
+
+
+def test_home_then_dataset_class_chart(server, page, screenshots):
+    page.goto(server["url"])
+    expect(page.get_by_role("heading", name="FER Studio")).to_be_visible()
+    expect(page.get_by_text("PublicTest accuracy")).to_be_visible()
+    page.screenshot(path=screenshots / "home.png", full_page=True)
+
+    page.goto(server["url"] + "/Dataset")
+    expect(page.get_by_role("heading", name="Dataset")).to_be_visible()
+    choose(page, "Dataset", ZIP_NAME)
+    expect(page.get_by_text(re.compile(r"train: 28,709, val: 3,589"))).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    chart = page.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+    expect(chart.get_by_text("happy")).to_be_visible()
+    page.screenshot(path=screenshots / "dataset.png", full_page=False)
+    page.get_by_role("tab", name="Duplicates").click()
+    expect(page.get_by_text(re.compile(r"groups of identical images"))).to_be_visible(timeout=120_000)
+    page.screenshot(path=screenshots / "dataset_duplicates.png", full_page=False)
+
+
+def test_upload_a_photo_and_see_a_box_and_label(server, page, screenshots):
+    page.goto(server["url"] + "/Predict")
+    expect(page.get_by_text("Upload one or more photos")).to_be_visible()
+    page.locator("input[type=file]").first.set_input_files(str(SHARED_PHOTOS / "fr_two_people.jpg"))
+    expect(page.get_by_role("heading", name="fr_two_people.jpg")).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"^face 1: (angry|disgust|fear|happy|sad|surprise|neutral)$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^face 2: "))).to_be_visible()
+    boxed = page.get_by_test_id("stImage").first.locator("img")
+    expect(boxed).to_be_visible()
+    assert boxed.evaluate("img => img.naturalWidth") == 1126  # the photo itself, with boxes drawn on it
+    page.screenshot(path=screenshots / "predict.png", full_page=False)
+
+
+def test_launch_a_tiny_training_run_and_see_it_done(server, page, screenshots):
+    page.goto(server["url"] + "/Train_and_Tune")
+    expect(page.get_by_role("heading", name="Train & Tune")).to_be_visible()
+    wait_idle(page)
+    page.get_by_label("Epochs").fill("1")
+    page.get_by_label("Filters per conv block").fill("8, 16, 16")
+    page.get_by_label("Dense units").fill("32")
+    share = page.get_by_role("slider").first
+    share.focus()
+    share.press("Home")  # the smallest share of the training data: 1%
+    page.get_by_role("button", name="Launch").click()
+    expect(page.get_by_text(re.compile(r"^Queued"))).to_be_visible(timeout=60_000)
+    page.screenshot(path=screenshots / "train_queued.png", full_page=False)
+    expect(page.get_by_test_id("stProgress").filter(has_text=re.compile(r"^done$"))).to_have_count(
+        1, timeout=300_000)
+    page.screenshot(path=screenshots / "train_done.png", full_page=False)
+
+    page.goto(server["url"] + "/Results")
+    expect(page.get_by_text("Accuracy on val")).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    page.screenshot(path=screenshots / "results.png", full_page=False)
