@@ -1,4 +1,8 @@
-"""FER Studio home page. Layout only: everything it shows comes from fer_core."""
+"""FER Studio: the entry point of ``streamlit run streamlit_app.py``.
+
+It names the pages (``st.navigation``) and lays out the home page; the other pages live in
+``pages/``. Layout only: everything shown comes from fer_core.
+"""
 
 from __future__ import annotations
 
@@ -10,52 +14,65 @@ from fer_core.dashboard import active_dataset_path, registry, settings
 from fer_core.inference import bundled_model_path, default_model_path
 from fer_core.model_card import read_model_card
 
-st.set_page_config(page_title="FER Studio", page_icon=":performing_arts:", layout="wide")
-st.title("FER Studio")
-st.write(
-    "Facial expression recognition on FER2013 (48x48 grey faces, 7 classes: "
-    + ", ".join(CLASSES)
-    + "). Browse the data, train and tune Keras models, read per-class results, classify your own photos."
-)
-config = settings()
+PAGES = {
+    "Dataset": ("pages/1_Dataset.py", ":material/dataset:"),
+    "Train & Tune": ("pages/2_Train_and_Tune.py", ":material/model_training:"),
+    "Results": ("pages/3_Results.py", ":material/analytics:"),
+    "Predict": ("pages/4_Predict.py", ":material/add_a_photo:"),
+}
 
-links = st.columns(4)
-links[0].page_link("pages/1_Dataset.py", label="Dataset", icon=":material/dataset:")
-links[1].page_link("pages/2_Train_and_Tune.py", label="Train & Tune", icon=":material/model_training:")
-links[2].page_link("pages/3_Results.py", label="Results", icon=":material/analytics:")
-links[3].page_link("pages/4_Predict.py", label="Predict", icon=":material/add_a_photo:")
 
-st.subheader("Dataset")
-active = active_dataset_path()
-if active is None:
-    st.write(f"None chosen yet (data folder: `{config.data_root}`). Choose one on the Dataset page.")
-else:
-    st.write(f"Active: `{active}`")
-
-st.subheader("Default model")
-model_path = default_model_path()
-card = read_model_card(model_path)
-if model_path != bundled_model_path():
-    st.caption(f"Promoted from a run (`{model_path}`); the bundled model can be restored on the Results page.")
-if card is None:
-    st.warning(f"No default model card found beside `{model_path}`.")
-else:
-    metrics = card.get("publictest_metrics", {})
-    cols = st.columns(3)
-    cols[0].metric("Architecture", card.get("architecture", "?"))
-    cols[1].metric("PublicTest accuracy", f"{metrics.get('accuracy', float('nan')):.1%}")
-    cols[2].metric("PublicTest macro-F1", f"{metrics.get('macro_f1', float('nan')):.3f}")
-    recall = {name: metrics.get("per_class", {}).get(name, {}).get("recall") for name in CLASSES}
-    st.caption("Per-class recall on PublicTest")
-    st.dataframe(pd.DataFrame([recall]), hide_index=True)
-
-st.subheader("Recent runs")
-records = registry(config.runs_dir).list()[:10] if config.runs_dir.is_dir() else []
-if records:
-    st.dataframe(
-        pd.DataFrame([{"run": r.run_id, "kind": r.kind, "status": r.status,
-                       **{k: v for k, v in r.metrics.items() if isinstance(v, float)}} for r in records]),
-        hide_index=True,
+def home() -> None:
+    st.title("FER Studio")
+    st.write(
+        "Facial expression recognition on FER2013 (48x48 grey faces, 7 classes: "
+        + ", ".join(CLASSES)
+        + "). Browse the data, train and tune Keras models, read per-class results, classify your own photos."
     )
-else:
-    st.info("No runs yet. Launch one on the Train & Tune page, or with `python -m fer_core train --data PATH`.")
+    config = settings()
+
+    for column, (title, (path, icon)) in zip(st.columns(len(PAGES)), PAGES.items()):
+        column.page_link(path, label=title, icon=icon)
+
+    st.subheader("Dataset")
+    active = active_dataset_path()
+    if active is None:
+        st.write(f"None chosen yet (data folder: `{config.data_root}`). Choose one on the Dataset page.")
+    else:
+        st.write(f"Active: `{active}`")
+
+    st.subheader("Default model")
+    model_path = default_model_path()
+    card = read_model_card(model_path)
+    if model_path != bundled_model_path():
+        st.caption(f"Promoted from a run (`{model_path}`); the bundled model can be restored on the Results page.")
+    if card is None:
+        st.warning(f"No default model card found beside `{model_path}`.")
+    else:
+        metrics = card.get("publictest_metrics", {})
+        cols = st.columns(3)
+        cols[0].metric("Architecture", card.get("architecture", "?"))
+        cols[1].metric("PublicTest accuracy", f"{metrics.get('accuracy', float('nan')):.1%}")
+        cols[2].metric("PublicTest macro-F1", f"{metrics.get('macro_f1', float('nan')):.3f}")
+        recall = {name: metrics.get("per_class", {}).get(name, {}).get("recall") for name in CLASSES}
+        st.caption("Per-class recall on PublicTest")
+        st.dataframe(pd.DataFrame([recall]), hide_index=True)
+
+    st.subheader("Recent runs")
+    records = registry(config.runs_dir).list()[:10] if config.runs_dir.is_dir() else []
+    if records:
+        st.dataframe(
+            pd.DataFrame([{"run": r.run_id, "kind": r.kind, "status": r.status,
+                           **{k: v for k, v in r.metrics.items() if isinstance(v, float)}} for r in records]),
+            hide_index=True,
+        )
+    else:
+        st.info("No runs yet. Launch one on the Train & Tune page, or with `python -m fer_core train --data PATH`.")
+
+
+st.set_page_config(page_title="FER Studio", page_icon=":performing_arts:", layout="wide")
+st.navigation(
+    [st.Page(home, title="Home", icon=":material/home:", default=True)]
+    + [st.Page(path, title=title, icon=icon, url_path=path.split("_", 1)[1].removesuffix(".py"))
+       for title, (path, icon) in PAGES.items()]
+).run()

@@ -17,8 +17,10 @@ from pathlib import Path
 from fer_core.data import DataError
 from fer_core.faces import DETECTORS, decode_photo, detect_faces, get_detector
 
-# People in each group photo (counted by eye; obama_and_biden has a child at the edge); every other photo shows one person.
-EXPECTED_FACES = {"df_couple.jpg": 2, "fr_two_people.jpg": 2, "fr_obama_and_biden.jpg": 3, "fr_kit_with_rose.jpg": 2}
+# People in each group photo, counted by eye (obama_and_biden has a child at the edge);
+# every other photo shows one person.
+EXPECTED_FACES = {"df_couple.jpg": 2, "fr_two_people.jpg": 2, "fr_obama_and_biden.jpg": 3,
+                  "fr_kit_with_rose.jpg": 2}
 
 
 def main() -> None:

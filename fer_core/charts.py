@@ -64,8 +64,9 @@ def confusion_heatmap(matrix: list[list[int]], normalized: bool = False) -> go.F
     else:
         values = counts
         text = [[f"{int(v)}" for v in row] for row in values]
+    hover = "true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"
     fig = go.Figure(go.Heatmap(z=values, x=list(CLASSES), y=list(CLASSES), text=text, texttemplate="%{text}",
-                               colorscale="Blues", hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
+                               colorscale="Blues", hovertemplate=hover))
     fig.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
                       margin=dict(t=30, b=10), height=480)
     return fig

@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)
+    data.add_argument("--duplicates", action="store_true", help="also count exact duplicates and cross-split leaks")
     return parser
 
 
@@ -218,6 +219,16 @@ def cmd_data(args: argparse.Namespace) -> int:
     for name, split in dataset.splits.items():
         print(f"{name}: {len(split)} images  {split.class_counts()}")
     print(dataset.report.summary())
+    if args.duplicates:
+        from fer_core.dataset_stats import find_duplicates
+
+        report = find_duplicates(dataset)
+        conflicting = sum(1 for g in report.groups if g.conflicting_labels)
+        print(f"duplicates: {len(report.groups)} groups of identical images, {conflicting} with conflicting labels")
+        for row in report.summary_table().itertuples():
+            print(f"  {row.where}: {row.images}")
+        for pair, count in report.leaks.items():
+            print(f"  LEAK: {count} {pair.split('/')[1]} images have an exact copy in {pair.split('/')[0]}")
     return 0
 
 

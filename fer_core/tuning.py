@@ -31,6 +31,7 @@ from fer_core.training import (
     TrainConfig,
     compile_model,
     prepare_data,
+    read_history,
     report_best_model,
     run_managed,
     save_inference_model,
@@ -247,3 +248,26 @@ def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegist
         return report_best_model(run_dir, data)
 
     return run_managed(run_dir, run_id, "tune", registry, progress, body)
+
+
+def read_trials(run_dir: str | os.PathLike) -> pd.DataFrame:
+    """A tuning run's ``trials.csv`` (empty if no trial has finished yet)."""
+    path = Path(run_dir) / "trials.csv"
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"trial_id": str})
+
+
+def best_trial_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The per-epoch history of the trial with the best val accuracy ([] before any finished)."""
+    trials = read_trials(run_dir)
+    if trials.empty or not trials["val_accuracy"].notna().any():
+        return []
+    best = trials.loc[trials["val_accuracy"].idxmax(), "trial_id"]
+    return read_history(Path(run_dir) / "trial_histories" / best)
+
+
+def searched_hyperparameters(trials: pd.DataFrame) -> list[str]:
+    """The hyperparameter columns of a trials table (not Keras-Tuner's bookkeeping)."""
+    return [c for c in trials.columns
+            if c not in ("trial_id", "status", "val_accuracy", "seconds") and not c.startswith("tuner/")]

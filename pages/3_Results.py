@@ -17,6 +17,7 @@ from fer_core.fileio import read_json
 from fer_core.inference import promoted_model_path
 from fer_core.model_card import promote_run, restore_bundled_default
 from fer_core.training import read_history
+from fer_core.tuning import best_trial_history, read_trials, searched_hyperparameters
 
 st.set_page_config(page_title="Results - FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("Results")
@@ -36,12 +37,7 @@ with one:
     saved_metrics = read_json(run_dir / "metrics.json")
 
     # Learning curves: the run's own history, or for a search the best trial's.
-    history = read_history(run_dir)
-    if record.kind == "tune":
-        trials = pd.read_csv(run_dir / "trials.csv", dtype={"trial_id": str}) if (run_dir / "trials.csv").exists() else pd.DataFrame()
-        if not trials.empty and trials["val_accuracy"].notna().any():
-            best_trial = trials.loc[trials["val_accuracy"].idxmax(), "trial_id"]
-            history = read_history(run_dir / "trial_histories" / best_trial)
+    history = best_trial_history(run_dir) if record.kind == "tune" else read_history(run_dir)
     if history:
         st.plotly_chart(learning_curves(history, "best trial" if record.kind == "tune" else ""), key="curves")
 
@@ -91,11 +87,11 @@ with one:
         if len(shown):
             st.image([split.images[int(i)] for i in shown["index"]], width=120, caption=captions)
 
-    if record.kind == "tune" and not trials.empty:
+    trials = read_trials(run_dir) if record.kind == "tune" else pd.DataFrame()
+    if not trials.empty:
         st.subheader("Trials")
         st.dataframe(trials, hide_index=True, key="trials")
-        hyperparameters = [c for c in trials.columns
-                           if c not in ("trial_id", "status", "val_accuracy", "seconds") and not c.startswith("tuner/")]
+        hyperparameters = searched_hyperparameters(trials)
         if hyperparameters:
             chosen = st.selectbox("Score against", hyperparameters, key="hp")
             st.plotly_chart(score_vs_hyperparameter(trials, chosen), key="hp_chart")

@@ -50,6 +50,11 @@ def test_data_command_prints_splits(kaggle_folder):
     result = run_cli("data", "--data", kaggle_folder)
     assert result.returncode == 0, result.stderr
     assert "train: 42 images" in result.stdout and "val: 21 images" in result.stdout
+    copied = next((kaggle_folder / "train" / "sad").iterdir())
+    (kaggle_folder / "test" / "sad" / "PublicTest_copy.jpg").write_bytes(copied.read_bytes())
+    result = run_cli("data", "--data", kaggle_folder, "--duplicates")
+    assert "in both train and val: 1" in result.stdout
+    assert "LEAK: 1 val images have an exact copy in train" in result.stdout
 
 
 def test_train_evaluate_predict(train_folder, tmp_path):
