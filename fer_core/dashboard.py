@@ -151,15 +151,20 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
                                 split_name, dataset)
 
 
-@st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=64)
-def analyze_cached(model_path: str, model_mtime: int, photos: tuple[tuple[str, bytes], ...],  # noqa: ARG001
-                   detector: str, margin: float, whole_image_names: frozenset[str]):
-    """``faces.analyze_photos`` per photo, cached on the photo bytes and the settings."""
+@st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
+def _analyze_photo(model_path: str, model_mtime: int, name: str, data: bytes, detector: str,  # noqa: ARG001
+                   margin: float, whole_image: bool):
     from fer_core.faces import analyze_photos
 
-    model = cached_model(model_path)
-    results = []
-    for name, data in photos:
-        results += analyze_photos(model, [(name, data)], detector=detector, margin=margin,
-                                  whole_image=name in whole_image_names)
-    return results
+    (result,) = analyze_photos(cached_model(model_path), [(name, data)], detector=detector, margin=margin,
+                               whole_image=whole_image)
+    return result
+
+
+def analyze_cached(model_path: Path, photos: list[tuple[str, bytes]], detector: str, margin: float,
+                   whole_image_names: set[str]):
+    """``faces.analyze_photos`` photo by photo, each cached on its bytes and the settings, so
+    adding a photo to the uploads classifies only that one."""
+    mtime = model_path.stat().st_mtime_ns
+    return [_analyze_photo(str(model_path), mtime, name, data, detector, margin, name in whole_image_names)
+            for name, data in photos]

@@ -51,6 +51,7 @@ class FaceBox:
 class FaceResult:
     box: FaceBox | None  # None: the whole image was classified as one face
     probabilities: dict[str, float]
+    crop: np.ndarray | None = field(default=None, repr=False)  # the 48x48 face the model saw
 
     @property
     def top(self) -> str:
@@ -255,8 +256,8 @@ def analyze_photos(model, photos: list[tuple[str, bytes]], detector: str = DEFAU
             owners.append((result, box))
     if crops:
         probabilities = predict_probabilities(model, np.stack(crops))
-        for (result, box), row in zip(owners, probabilities):
-            result.faces.append(FaceResult(box, {c: round(float(p), 6) for c, p in zip(CLASSES, row)}))
+        for (result, box), crop, row in zip(owners, crops, probabilities):
+            result.faces.append(FaceResult(box, {c: round(float(p), 6) for c, p in zip(CLASSES, row)}, crop))
     return results
 
 

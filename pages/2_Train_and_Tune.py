@@ -116,8 +116,9 @@ def jobs_panel() -> None:
                 if button.button("Resume", key=f"resume-{record.run_id}"):
                     requeue(config.runs_dir, record.run_id, max_running=config.max_jobs)
                     st.toast(f"{record.run_id} queued again; it continues from its last checkpoint")
+            # Curves while a job runs; finished runs have theirs on the Results page.
             history = read_history(record.run_dir) if record.kind == "train" else progress.get("history") or []
-            if history and record.status in ("running", "done", "failed", "cancelled"):
+            if history and record.status == "running":
                 title = f"trial {progress.get('trial')}" if record.kind == "tune" and progress.get("trial") else ""
                 st.plotly_chart(learning_curves(history, title), key=f"curves-{record.run_id}")
             if record.status in ("failed", "cancelled"):

@@ -10,9 +10,8 @@ import streamlit as st
 
 from fer_core.charts import probability_bar
 from fer_core.dashboard import analyze_cached, finished_runs, run_label, settings
-from fer_core.data import DataError
-from fer_core.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, crop_face, decode_photo, \
-    results_json, results_rows
+from fer_core.faces import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, decode_photo, results_json,
+                            results_rows)
 from fer_core.inference import default_model_path
 
 st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
@@ -43,8 +42,7 @@ if not photos:
 
 whole_key = "whole_image_names"
 whole_names = st.session_state.setdefault(whole_key, set())
-results = analyze_cached(str(model_path), model_path.stat().st_mtime_ns, tuple(photos), detector, margin,
-                         frozenset(whole_names))
+results = analyze_cached(model_path, photos, detector, margin, whole_names)
 
 a, b = st.columns(2)
 a.download_button("Download results (CSV)", pd.DataFrame(results_rows(results)).to_csv(index=False),
@@ -63,20 +61,14 @@ for (name, data), result in zip(photos, results):
             whole_names.add(name)
             st.rerun()
         continue
-    try:
-        image = decode_photo(data)
-    except DataError as exc:  # decoded once already; kept for safety
-        st.error(f"{name}: {exc}")
-        continue
+    image = decode_photo(data)  # decoded fine during analysis (result.error is None)
     if result.whole_image:
         st.caption("Classified as one face (no face detection).")
     picture, faces = st.columns([3, 2])
     picture.image(annotate(image, result), width="stretch")
     for k, face in enumerate(result.faces, start=1):
-        crop = crop_face(image, face.box, margin) if face.box else None
         with faces:
             c1, c2 = st.columns([1, 3])
-            if crop is not None:
-                c1.image(crop, width=96, caption=f"face {k}")
+            c1.image(face.crop, width=96, caption=f"face {k} as the model sees it")
             c2.plotly_chart(probability_bar(face.probabilities, f"face {k}: {face.top}"),
                             key=f"bar-{name}-{k}")
