@@ -36,12 +36,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", default="reference", help="architecture from the model registry")
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (Adam)")
-    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default="cosine")
-    train.add_argument("--filters", type=_int_list, default=[32, 64, 128], help="e.g. 32,64,128")
-    train.add_argument("--dense-units", type=int, default=256)
-    train.add_argument("--dropout", type=float, default=0.5)
+    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    train.add_argument("--lr-schedule", choices=["constant", "cosine", "onecycle", "plateau"], default="cosine")
+    train.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up (onecycle: 30%% if 0)")
+    train.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam", help="sgd uses Nesterov")
+    train.add_argument("--weight-decay", type=float, default=0.0)
+    train.add_argument("--momentum", type=float, default=0.9, help="for sgd")
+    train.add_argument("--filters", type=_int_list, help="stage widths, e.g. 32,64,128 (default: the model's)")
+    train.add_argument("--dense-units", type=int, help="(default: the model's)")
+    train.add_argument("--dropout", type=float, help="(default: the model's)")
+    train.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other builder argument, e.g. convs_per_stage=3 (repeatable)")
     train.add_argument("--augment", type=float, default=0.5, help="augmentation strength 0-1 (0 = off)")
+    train.add_argument("--erasing", type=float, default=0.0, help="random-erasing probability per image")
+    train.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha (0 = off)")
+    train.add_argument("--cutmix", type=float, default=0.0, help="cutmix Beta alpha (0 = off)")
+    train.add_argument("--class-weight", choices=["none", "balanced", "sqrt"], default="none")
+    train.add_argument("--mixed-precision", action="store_true", help="float16 compute where a GPU is present")
     train.add_argument("--label-smoothing", type=float, default=0.0)
     train.add_argument("--data-fraction", type=float, default=1.0, help="stratified share of train to use")
     train.add_argument("--seed", type=int, default=1234)
@@ -71,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
     evaluate.add_argument("--split", default="val", choices=["train", "val", "test"])
     evaluate.add_argument("--out", required=True, help="folder for metrics.json, misclassified.csv, samples.png")
+    evaluate.add_argument("--tta", choices=["none", "flip", "multicrop"], default="none",
+                          help="test-time augmentation: average over mirrored (and shifted) views")
 
     predict = sub.add_parser("predict", help="find and classify the faces in photos; prints JSON")
     predict.add_argument("images", nargs="+", help="photos (jpg, png, webp, ...; any size, colour or grey)")
@@ -80,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--margin", type=float, default=0.05, help="crop margin around a face, share of its size")
     predict.add_argument("--whole-image-if-no-face", action="store_true",
                          help="classify a photo with no face found as one face")
+    predict.add_argument("--tta", choices=["none", "flip", "multicrop"], default="none")
+
+    ensemble = sub.add_parser("ensemble", help="combine models into one .keras file that averages them")
+    ensemble.add_argument("models", nargs="+", help=".keras files or run directories (two or more)")
+    ensemble.add_argument("--out", required=True, help="the ensemble .keras file to write")
 
     worker = sub.add_parser("worker", help="(used by the dashboard) wait for a queue slot, then run a job")
     worker.add_argument("run_dir")
@@ -120,10 +138,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.data:
             raise UsageError("train needs --data (or --resume RUN_DIR)")
+        args.model_args = _key_values(args.model_arg)
         config = _config_from_args(TrainConfig, args, {"augment": "augment_strength"})
         run_dir = train(config, args.runs_dir)
     _print_run_summary(run_dir)
     return 0
+
+
+def _key_values(items: list[str]) -> dict[str, object]:
+    """``["a=1", "b=0.5", "c=x"]`` -> ``{"a": 1, "b": 0.5, "c": "x"}`` (JSON values where they parse)."""
+    values = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--model-arg expects KEY=VALUE, got '{item}'")
+        try:
+            values[key] = json.loads(raw)
+        except ValueError:
+            values[key] = raw
+    return values
 
 
 def _print_run_summary(run_dir: str | os.PathLike) -> None:
@@ -152,7 +185,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
-    model = load_model(args.model)
+    model = load_model(args.model, tta=args.tta)
     metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images))
     if dataset.report.skipped:
         print(f"note: {dataset.report.summary()}", file=sys.stderr)
@@ -168,7 +201,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from fer_core.faces import analyze_files, results_json
     from fer_core.inference import load_model
 
-    model = load_model(args.model)
+    model = load_model(args.model, tta=args.tta)
     whole = args.detector == "none"
     results = analyze_files(model, args.images, detector="mtcnn" if whole else args.detector,
                             margin=args.margin, whole_image=whole,
@@ -178,6 +211,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if r.no_face:
             print(f"note: no face found in {r.name} (try --whole-image-if-no-face)", file=sys.stderr)
     return 1 if any(r.error for r in results) else 0
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from fer_core.ensemble import save_ensemble
+
+    out = save_ensemble(args.models, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB), the mean of {len(args.models)} models")
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -237,7 +278,8 @@ class UsageError(Exception):
 
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data, "worker": cmd_worker}
+            "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data, "worker": cmd_worker,
+            "ensemble": cmd_ensemble}
 
 
 def main(argv: list[str] | None = None) -> int:

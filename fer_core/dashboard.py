@@ -96,15 +96,15 @@ def save_upload(name: str, data: bytes) -> Path:
 
 
 @st.cache_resource(show_spinner="Loading model ...", max_entries=8)
-def _load_model_cached(path: str, mtime_ns: int):  # noqa: ARG001  (mtime: reload when the file changes)
+def _load_model_cached(path: str, mtime_ns: int, tta: str):  # noqa: ARG001  (mtime: reload when the file changes)
     from fer_core.inference import load_model
 
-    return load_model(path)
+    return load_model(path, tta=tta)
 
 
-def cached_model(path: str | os.PathLike):
+def cached_model(path: str | os.PathLike, tta: str = "none"):
     path = Path(path)
-    return _load_model_cached(str(path), path.stat().st_mtime_ns)
+    return _load_model_cached(str(path), path.stat().st_mtime_ns, tta)
 
 
 def registry(runs_dir: Path) -> RunRegistry:
@@ -139,32 +139,33 @@ def cached_duplicates(path: Path, dataset: FERDataset):
 
 @st.cache_data(show_spinner="Classifying the split with this model ...", max_entries=16)
 def _split_probabilities(model_path: str, model_mtime: int, dataset_key: tuple, split_name: str,  # noqa: ARG001
-                         _dataset: FERDataset):
+                         tta: str, _dataset: FERDataset):
     from fer_core.evaluation import predict_probabilities
 
-    return predict_probabilities(cached_model(model_path), _dataset.split(split_name).images)
+    return predict_probabilities(cached_model(model_path, tta), _dataset.split(split_name).images)
 
 
-def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDataset, split_name: str):
-    """A model's class probabilities on one split, computed once per (model file, dataset, split)."""
+def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDataset, split_name: str,
+                        tta: str = "none"):
+    """A model's class probabilities on one split, computed once per (model file, dataset, split, TTA)."""
     return _split_probabilities(str(model_path), model_path.stat().st_mtime_ns, _dataset_key(dataset_path),
-                                split_name, dataset)
+                                split_name, tta, dataset)
 
 
 @st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
-def _analyze_photo(model_path: str, model_mtime: int, name: str, data: bytes, detector: str,  # noqa: ARG001
-                   margin: float, whole_image: bool):
+def _analyze_photo(model_path: str, model_mtime: int, tta: str, name: str, data: bytes,  # noqa: ARG001
+                   detector: str, margin: float, whole_image: bool):
     from fer_core.faces import analyze_photos
 
-    (result,) = analyze_photos(cached_model(model_path), [(name, data)], detector=detector, margin=margin,
+    (result,) = analyze_photos(cached_model(model_path, tta), [(name, data)], detector=detector, margin=margin,
                                whole_image=whole_image)
     return result
 
 
 def analyze_cached(model_path: Path, photos: list[tuple[str, bytes]], detector: str, margin: float,
-                   whole_image_names: set[str]):
+                   whole_image_names: set[str], tta: str = "none"):
     """``faces.analyze_photos`` photo by photo, each cached on its bytes and the settings, so
     adding a photo to the uploads classifies only that one."""
     mtime = model_path.stat().st_mtime_ns
-    return [_analyze_photo(str(model_path), mtime, name, data, detector, margin, name in whole_image_names)
+    return [_analyze_photo(str(model_path), mtime, tta, name, data, detector, margin, name in whole_image_names)
             for name, data in photos]

@@ -44,10 +44,14 @@ def resolve_model_path(model: str | os.PathLike) -> Path:
     return path
 
 
-def load_model(model: str | os.PathLike) -> keras.Model:
+def load_model(model: str | os.PathLike, tta: str = "none") -> keras.Model:
+    """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time augmentation."""
+    import fer_core.models  # noqa: F401  (registers fer_core's layers, which ensembles and TTA use)
+    from fer_core.ensemble import with_tta
+
     path = resolve_model_path(model)
     if not path.exists():
         raise FileNotFoundError(f"no model file at {path}")
     if path.suffix != ".keras":
         raise ValueError(f"{path}: expected a .keras model file")
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
+    return with_tta(keras.saving.load_model(path, safe_mode=True, compile=False), tta)

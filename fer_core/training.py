@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from fer_core import CLASSES
+from fer_core.batches import TrainingBatches, class_weights
 from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
@@ -40,7 +41,9 @@ from fer_core.models import build_model
 from fer_core.progress import ProgressFile
 from fer_core.runs import RunRegistry, reopen_run, start_run
 
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 
 
 @dataclass
@@ -52,12 +55,23 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3
-    lr_schedule: str = "cosine"
-    filters: list[int] = field(default_factory=lambda: [32, 64, 128])
-    dense_units: int = 256
-    dropout: float = 0.5
+    lr_schedule: str = "cosine"  # constant | cosine | onecycle (warm-up, then cosine) | plateau
+    warmup_epochs: float = 0.0  # linear warm-up from lr/25 (cosine; onecycle defaults to 30% of the run)
+    optimizer: str = "adam"  # adam | adamw | sgd (Nesterov momentum)
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    # Architecture sizes; None = the architecture's own default (see fer_core/models/).
+    filters: list[int] | None = None
+    dense_units: int | None = None
+    dropout: float | None = None
+    model_args: dict[str, Any] = field(default_factory=dict)  # any other builder argument
     augment_strength: float = 0.5
+    erasing: float = 0.0  # probability of random erasing (a patch blanked) per image
+    mixup: float = 0.0  # Beta(alpha, alpha) for mixup; 0 = off
+    cutmix: float = 0.0  # Beta(alpha, alpha) for cutmix; 0 = off (with mixup too, half the batches each)
     label_smoothing: float = 0.0
+    class_weight: str = "none"  # none | balanced | sqrt (of balanced): lifts disgust's weight
+    mixed_precision: bool = False  # float16 compute where a GPU is present; ignored on CPU
     data_fraction: float = 1.0
     seed: int = 1234
     train_split: str = "train"
@@ -75,15 +89,25 @@ class TrainConfig:
             raise ValueError(f"lr schedule must be one of {', '.join(LR_SCHEDULES)}")
         if not 0 < self.data_fraction <= 1:
             raise ValueError("data fraction must be in (0, 1]")
-        self.filters = [int(f) for f in self.filters]
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"class weight must be one of {', '.join(CLASS_WEIGHTS)}")
+        if min(self.mixup, self.cutmix, self.weight_decay, self.warmup_epochs) < 0:
+            raise ValueError("mixup, cutmix, weight decay and warm-up must not be negative")
+        if self.filters is not None:
+            self.filters = [int(f) for f in self.filters]
+            if not self.filters:
+                raise ValueError("filters must list at least one width")
 
     def model_kwargs(self) -> dict[str, Any]:
+        sizes = {"filters": self.filters, "dense_units": self.dense_units, "dropout": self.dropout}
         return {
-            "filters": self.filters,
-            "dense_units": self.dense_units,
-            "dropout": self.dropout,
+            **{k: v for k, v in sizes.items() if v is not None},
             "augment_strength": self.augment_strength,
+            **({"erasing": self.erasing} if self.erasing else {}),
             "seed": self.seed,
+            **self.model_args,
         }
 
     @classmethod
@@ -121,19 +145,58 @@ def to_model_inputs(split: Split) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
+    """A float (constant, plateau) or a schedule over all steps (cosine, onecycle)."""
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.lr_schedule in ("constant", "plateau"):
+        return config.lr
+    warmup_epochs = config.warmup_epochs or (0.3 * config.epochs if config.lr_schedule == "onecycle" else 0.0)
+    warmup = min(total - 1, round(warmup_epochs * steps_per_epoch))
+    alpha = 0.01 if config.lr_schedule == "cosine" else 1e-3
+    if warmup <= 0:
+        return keras.optimizers.schedules.CosineDecay(config.lr, decay_steps=total, alpha=alpha)
+    return keras.optimizers.schedules.CosineDecay(config.lr / 25, decay_steps=total - warmup, alpha=alpha * 25,
+                                                  warmup_target=config.lr, warmup_steps=warmup)
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    lr = learning_rate(config, steps_per_epoch)
+    decay = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=config.momentum, nesterov=True, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=config.weight_decay or 1e-4)
+    return keras.optimizers.Adam(learning_rate=lr, weight_decay=decay)
+
+
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> keras.Model:
-    if config.lr_schedule == "cosine":
-        lr: Any = keras.optimizers.schedules.CosineDecay(
-            config.lr, decay_steps=max(1, config.epochs * steps_per_epoch), alpha=0.01
-        )
-    else:
-        lr = config.lr
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        optimizer=make_optimizer(config, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
     return model
+
+
+def gpu_available() -> bool:
+    """Whether the active Keras backend sees a GPU (mixed precision only pays off there)."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            return any(d.platform == "gpu" for d in jax.devices())
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_physical_devices("GPU"))
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.is_available()
+    except Exception:  # a backend that cannot list devices has no GPU we can use
+        return False
+    return False
 
 
 def save_inference_model(model: keras.Model, path: str | os.PathLike) -> None:
@@ -342,6 +405,12 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         x_val, y_val = to_model_inputs(data.val)
         steps = math.ceil(len(x_train) / config.batch_size)
 
+        if config.mixed_precision:
+            if gpu_available():
+                keras.config.set_dtype_policy("mixed_float16")
+                log.info("mixed precision: float16 compute, float32 weights")
+            else:
+                log.info("mixed precision requested but no GPU is visible; training in float32")
         state = read_json(run_dir / "state.json", default=None)
         checkpoint = run_dir / "checkpoint.keras"
         if state and checkpoint.exists():
@@ -358,10 +427,21 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
                      data.val_name, config.epochs)
 
         monitor = RunMonitor(run_dir, progress, config.epochs, steps, history, best)
+        callbacks: list[keras.callbacks.Callback] = [monitor]
+        if config.lr_schedule == "plateau":
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
+                                                               patience=3, min_lr=config.lr / 100))
         if initial_epoch < config.epochs:
-            model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
-                      initial_epoch=initial_epoch, validation_data=(x_val, y_val), shuffle=True,
-                      callbacks=[monitor], verbose=_fit_verbosity(verbose))
+            weights = class_weights(data.train.labels, config.class_weight)
+            if config.mixup or config.cutmix or weights is not None:
+                batches = TrainingBatches(x_train, y_train, config.batch_size, config.seed, config.mixup,
+                                          config.cutmix, weights, start_epoch=initial_epoch)
+                model.fit(batches, epochs=config.epochs, initial_epoch=initial_epoch,
+                          validation_data=(x_val, y_val), callbacks=callbacks, verbose=_fit_verbosity(verbose))
+            else:
+                model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+                          initial_epoch=initial_epoch, validation_data=(x_val, y_val), shuffle=True,
+                          callbacks=callbacks, verbose=_fit_verbosity(verbose))
 
         progress.update(force=True, phase="evaluating")
         return report_best_model(run_dir, data)

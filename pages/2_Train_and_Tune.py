@@ -13,7 +13,7 @@ from fer_core.jobs import cancel, describe_progress, log_tail, requeue, submit
 from fer_core.models import list_models
 from fer_core.progress import read_progress
 from fer_core.settings import list_datasets, resolve_under_root
-from fer_core.training import TrainConfig, read_history
+from fer_core.training import CLASS_WEIGHTS, LR_SCHEDULES, OPTIMIZERS, TrainConfig, read_history
 from fer_core.tuning import TUNERS, TuneConfig
 
 st.set_page_config(page_title="Train & Tune - FER Studio", page_icon=":performing_arts:", layout="wide")
@@ -43,13 +43,23 @@ with st.form("launch"):
         batch_size = b.selectbox("Batch size", [32, 64, 128, 256], index=1)
         lr = c.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
         a, b, c = st.columns(3)
-        schedule = a.selectbox("Learning-rate schedule", ["cosine", "constant"])
-        filters = b.text_input("Filters per conv block", "32, 64, 128")
-        dense_units = c.number_input("Dense units", 8, 4096, 256)
+        schedule = a.selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index("cosine"),
+                               help="onecycle: warm-up for 30% of the run, then cosine; plateau: halve on a stall")
+        optimizer = b.selectbox("Optimizer", OPTIMIZERS, help="sgd uses Nesterov momentum 0.9")
+        weight_decay = c.number_input("Weight decay", 0.0, 0.1, 0.0, format="%.0e")
         a, b, c = st.columns(3)
-        dropout = a.slider("Dropout", 0.0, 0.9, 0.5, 0.05)
-        augment = b.slider("Augmentation strength (0 = off)", 0.0, 1.0, 0.5, 0.05)
+        filters = a.text_input("Filters per conv block", "", placeholder="the architecture's default",
+                               help="stage widths, e.g. 32, 64, 128")
+        dense_units = b.number_input("Dense units", 0, 4096, None, placeholder="the architecture's default")
+        dropout = c.number_input("Dropout", 0.0, 0.9, None, placeholder="the architecture's default")
+        a, b, c = st.columns(3)
+        augment = a.slider("Augmentation strength (0 = off)", 0.0, 1.0, 0.5, 0.05)
+        erasing = b.slider("Random erasing (probability)", 0.0, 1.0, 0.0, 0.05)
         label_smoothing = c.slider("Label smoothing", 0.0, 0.3, 0.0, 0.05)
+        a, b, c = st.columns(3)
+        mixup = a.slider("Mixup alpha (0 = off)", 0.0, 1.0, 0.0, 0.1)
+        cutmix = b.slider("CutMix alpha (0 = off)", 0.0, 1.0, 0.0, 0.1)
+        class_weight = c.selectbox("Class weights", CLASS_WEIGHTS, help="balanced or sqrt lift rare classes (disgust)")
     else:
         a, b, c = st.columns(3)
         tuner = a.selectbox("Tuner", TUNERS)
@@ -69,10 +79,14 @@ if launched:
     try:
         if mode == "Train once":
             job = TrainConfig(data=data_path, model=architecture, epochs=int(epochs), batch_size=int(batch_size),
-                              lr=float(lr), lr_schedule=schedule,
-                              filters=[int(f) for f in filters.replace(",", " ").split()],
-                              dense_units=int(dense_units), dropout=float(dropout), augment_strength=float(augment),
-                              label_smoothing=float(label_smoothing), data_fraction=float(data_fraction))
+                              lr=float(lr), lr_schedule=schedule, optimizer=optimizer,
+                              weight_decay=float(weight_decay),
+                              filters=[int(f) for f in filters.replace(",", " ").split()] or None,
+                              dense_units=None if dense_units is None else int(dense_units),
+                              dropout=None if dropout is None else float(dropout), augment_strength=float(augment),
+                              erasing=float(erasing), mixup=float(mixup), cutmix=float(cutmix),
+                              class_weight=class_weight, label_smoothing=float(label_smoothing),
+                              data_fraction=float(data_fraction))
         else:
             if not (batch_sizes and base_filters and dense_choices):
                 raise ValueError("pick at least one batch size, base filter count and dense size")

@@ -12,6 +12,7 @@ from fer_core import CLASSES
 from fer_core.charts import compare_curves, confusion_heatmap, learning_curves, score_vs_hyperparameter
 from fer_core.dashboard import finished_runs, load_dataset_with_progress, run_label, settings, split_probabilities
 from fer_core.data import DataError
+from fer_core.ensemble import TTA_MODES
 from fer_core.evaluation import compute_metrics, misclassified_frame
 from fer_core.fileio import read_json
 from fer_core.inference import promoted_model_path
@@ -52,7 +53,10 @@ with one:
                               index=dataset.available_splits().index(run_config.get("val_split", "val"))
                               if run_config.get("val_split", "val") in dataset.available_splits() else 0)
         split = dataset.split(split_name)
-        probabilities = split_probabilities(run_dir / "model.keras", Path(run_config["data"]), dataset, split_name)
+        tta = st.radio("Test-time augmentation", TTA_MODES, horizontal=True, key="tta",
+                       help="flip: average with the mirrored face; multicrop: also 2-pixel shifts (10 views)")
+        probabilities = split_probabilities(run_dir / "model.keras", Path(run_config["data"]), dataset, split_name,
+                                            tta)
         metrics = compute_metrics(split.labels, probabilities, split_name)
     elif saved_metrics:
         split, probabilities, metrics = None, None, saved_metrics

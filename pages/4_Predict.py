@@ -12,6 +12,7 @@ from fer_core.charts import probability_bar
 from fer_core.dashboard import analyze_cached, finished_runs, run_label, settings
 from fer_core.faces import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, decode_photo, results_json,
                             results_rows)
+from fer_core.ensemble import TTA_MODES
 from fer_core.inference import default_model_path
 
 st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
@@ -20,10 +21,12 @@ config = settings()
 
 models = {f"Default model ({default_model_path().name})": default_model_path()}
 models.update({run_label(r): Path(r.run_dir) / "model.keras" for r in finished_runs(config.runs_dir)})
-left, middle, right = st.columns([3, 1, 1])
+left, middle, tta_column, right = st.columns([3, 1, 1, 1])
 model_path = models[left.selectbox("Model", list(models))]
 detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
                             help="mtcnn finds more faces (turned, small); haar is faster.")
+tta = tta_column.selectbox("Test-time augmentation", TTA_MODES,
+                           help="average over the mirrored face (flip) and shifted crops (multicrop)")
 margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, help="extra border around each face")
 if not model_path.exists():
     st.error(f"No model file at `{model_path}`.")
@@ -42,7 +45,7 @@ if not photos:
 
 whole_key = "whole_image_names"
 whole_names = st.session_state.setdefault(whole_key, set())
-results = analyze_cached(model_path, photos, detector, margin, whole_names)
+results = analyze_cached(model_path, photos, detector, margin, whole_names, tta)
 
 a, b = st.columns(2)
 a.download_button("Download results (CSV)", pd.DataFrame(results_rows(results)).to_csv(index=False),

@@ -191,3 +191,27 @@ def test_predict_finds_each_face_in_a_photo(tmp_path):
     result = run_cli("predict", tmp_path / "wall.png", "--whole-image-if-no-face", "--detector", "haar")
     (wall,) = json.loads(result.stdout)
     assert wall["whole_image"] is True and len(wall["faces"]) == 1
+
+
+def test_ensemble_tta_and_model_args_from_the_command_line(finished_run, tmp_path):
+    data = json.loads((finished_run / "config.json").read_text())["data"]
+    ensemble = tmp_path / "ensemble.keras"
+    result = run_cli("ensemble", finished_run, finished_run / "model.keras", "--out", ensemble)
+    assert result.returncode == 0 and ensemble.exists(), result.stderr
+    scores = {}
+    for name, extra in (("plain", [finished_run]), ("ensemble", [ensemble]), ("flip", [finished_run, "--tta", "flip"])):
+        result = run_cli("evaluate", "--data", data, "--out", tmp_path / name, "--model", *extra)
+        assert result.returncode == 0, result.stderr
+        scores[name] = json.loads((tmp_path / name / "metrics.json").read_text())["accuracy"]
+    assert scores["ensemble"] == scores["plain"]  # the mean of a model with itself is the model
+    result = run_cli("ensemble", finished_run, "--out", tmp_path / "one.keras")
+    assert result.returncode == 2 and "at least two" in result.stderr
+
+    result = run_cli("train", "--data", data, "--epochs", "1", "--runs-dir", tmp_path / "runs", "--model", "vgg",
+                     "--filters", "4,4,4,4", "--dense-units", "8", "--model-arg", "convs_per_stage=1",
+                     "--optimizer", "sgd", "--lr", "0.01", "--lr-schedule", "onecycle", "--class-weight", "sqrt")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((only_run_dir(tmp_path / "runs") / "config.json").read_text())
+    assert config["model_args"] == {"convs_per_stage": 1} and config["optimizer"] == "sgd"
+    result = run_cli("train", "--data", data, "--model-arg", "oops", "--runs-dir", tmp_path / "runs2")
+    assert result.returncode == 2 and "KEY=VALUE" in result.stderr

@@ -18,7 +18,7 @@ from fer_core.training import TrainConfig, compile_model, save_inference_model
 
 
 def test_registry_lists_reference_and_rejects_unknown():
-    assert "reference" in list_models()
+    assert {"reference", "vgg", "resnet"} <= set(list_models())
     with pytest.raises(KeyError, match="unknown model 'nope'; registered models: .*reference"):
         build_model("nope")
 
@@ -60,9 +60,18 @@ def test_augmentation_is_inactive_at_inference():
     np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-def test_trains_a_step_and_round_trips_in_safe_mode(tmp_path):
-    config = TrainConfig(data="unused", filters=[4, 8, 8], dense_units=8, augment_strength=0.5)
-    model = compile_model(build_model("reference", **config.model_kwargs()), config, steps_per_epoch=1)
+SMALL = {
+    "reference": dict(filters=[4, 8, 8], dense_units=8),
+    "vgg": dict(filters=[4, 8, 8, 16], dense_units=8),
+    "resnet": dict(filters=[4, 8, 8, 16]),
+}
+
+
+@pytest.mark.parametrize("name, optimizer", [("reference", "adam"), ("vgg", "sgd"), ("resnet", "adamw")])
+def test_trains_a_step_and_round_trips_in_safe_mode(tmp_path, name, optimizer):
+    config = TrainConfig(data="unused", model=name, augment_strength=0.5, erasing=0.5, optimizer=optimizer,
+                         lr_schedule="onecycle", **SMALL[name])
+    model = compile_model(build_model(name, **config.model_kwargs()), config, steps_per_epoch=1)
     x = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
     y = np.eye(7, dtype="float32")[np.arange(8) % 7]
     before = [w.copy() for w in model.get_weights()]
@@ -89,3 +98,17 @@ def test_safe_mode_rejects_lambda_layers(tmp_path):
     keras.Model(inputs, outputs).save(tmp_path / "lambda.keras")
     with pytest.raises(ValueError, match="(?i)unsafe|lambda"):
         load_model(tmp_path / "lambda.keras")
+
+
+def test_vgg_and_resnet_designs_follow_their_sizes():
+    vgg = build_model("vgg", filters=(8, 16, 32, 64), convs_per_stage=2, dense_units=32)
+    convs = [layer.filters for layer in vgg.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [8, 8, 16, 16, 32, 32, 64, 64]
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in vgg.layers) == 4
+    resnet = build_model("resnet", filters=(8, 16), blocks_per_stage=3)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in resnet.layers) == 6
+    assert resnet.get_layer("stage2_block1_conv1").strides == (2, 2)  # each later stage halves the grid
+    for model in (vgg, resnet):
+        assert model.output_shape == (None, len(CLASSES))
+        assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
+    assert "RandomErasing" in [type(layer).__name__ for layer in build_augmentation(0.0, erasing=0.5).layers]

@@ -35,6 +35,9 @@ def test_photos_good_and_bad_each_get_an_answer(monkeypatch):
     assert len(at.get("plotly_chart")) == 2  # one probability chart per face
     assert len(at.image) >= 3  # the boxed photo and a crop per face
     assert set(downloads(at)) == {"Download results (CSV)", "Download results (JSON)"}
+    tta = next(s for s in at.selectbox if s.label == "Test-time augmentation")
+    tta.set_value("multicrop").run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2
 
 
 def test_no_face_offers_the_whole_image(monkeypatch):

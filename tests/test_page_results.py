@@ -36,6 +36,8 @@ def test_one_run_in_depth(runs_with_one_run, finished_run):
     assert {m.label: m.value for m in at.metric}["Images"] == "140"
     at.toggle[0].set_value(True).run()
     assert not at.exception
+    at.radio(key="tta").set_value("flip").run()
+    assert not at.exception and {m.label: m.value for m in at.metric}["Images"] == "140"
     at.multiselect(key="true_filter").set_value(["happy"]).run()
     caption = next(c.value for c in at.caption if "mistakes" in c.value)
     shown = int(caption.split()[0].replace(",", ""))

@@ -69,3 +69,26 @@ def test_config_validation():
         TrainConfig(data="x", data_fraction=1.5)
     with pytest.raises(ValueError):
         TrainConfig(data="x", lr_schedule="warp")
+
+
+@pytest.mark.parametrize("recipe", [
+    dict(model="vgg", filters=[4, 8, 8, 8], dense_units=8, optimizer="sgd", lr=0.01, lr_schedule="onecycle",
+         mixup=0.4, cutmix=1.0, class_weight="sqrt", erasing=0.25, label_smoothing=0.1),
+    dict(model="resnet", filters=[4, 8], optimizer="adamw", weight_decay=1e-4, lr_schedule="plateau",
+         mixed_precision=True),
+])
+def test_recipe_options_train_end_to_end(train_folder, tmp_path, recipe):
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=2, batch_size=32, **recipe), tmp_path / "runs",
+                    verbose=0)
+    history = read_history(run_dir)
+    assert [row["epoch"] for row in history] == [1, 2] and (run_dir / "model.keras").exists()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert all(config[key] == value for key, value in recipe.items())
+    if recipe["lr_schedule"] == "onecycle":
+        assert history[0]["lr"] < history[1]["lr"] or history[0]["lr"] < 0.01  # still warming up after epoch 1
+
+
+def test_bad_recipe_values_are_refused():
+    for bad in (dict(optimizer="rmsprop"), dict(class_weight="heavy"), dict(mixup=-1.0), dict(filters=[])):
+        with pytest.raises(ValueError):
+            TrainConfig(data="x", **bad)

@@ -37,4 +37,4 @@ def build_model(name: str, **kwargs) -> keras.Model:
 
 
 # Importing the architecture modules registers them.
-from fer_core.models import reference  # noqa: E402,F401
+from fer_core.models import layers, reference, resnet, vgg  # noqa: E402,F401

@@ -16,9 +16,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from fer_core import CLASSES, IMAGE_SIZE
-from fer_core.augmentation import build_augmentation
 from fer_core.models import register_model
+from fer_core.models.common import class_probabilities, face_input
 
 BN_MOMENTUM = 0.9
 
@@ -29,14 +28,10 @@ def reference_cnn(
     dense_units: int = 256,
     dropout: float = 0.5,
     augment_strength: float = 0.0,
+    erasing: float = 0.0,
     seed: int | None = None,
 ) -> keras.Model:
-    inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
-    x = inputs
-    augmentation = build_augmentation(augment_strength, seed=seed)
-    if augmentation is not None:
-        x = augmentation(x)
-    x = layers.Rescaling(1.0 / 255.0, name="scale")(x)
+    inputs, x = face_input(augment_strength, erasing, seed)
     for block, n_filters in enumerate(filters, start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{block}_bn")(x)
@@ -47,5 +42,5 @@ def reference_cnn(
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="dense_bn")(x)
     x = layers.ReLU(name="dense_relu")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(len(CLASSES), activation="softmax", name="probabilities")(x)
+    outputs = class_probabilities(x)
     return keras.Model(inputs, outputs, name="reference_cnn")

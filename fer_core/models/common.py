@@ -1,0 +1,25 @@
+"""What every architecture starts and ends with, so the model files hold only their own design."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from fer_core import CLASSES, IMAGE_SIZE
+from fer_core.augmentation import build_augmentation
+
+
+def face_input(augment_strength: float, erasing: float, seed: int | None):
+    """The (48, 48, 1) input with pixel values 0-255, training-time augmentation, and scaling
+    to 0-1; returns (input tensor, tensor to build on)."""
+    inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
+    x = inputs
+    augmentation = build_augmentation(augment_strength, erasing=erasing, seed=seed)
+    if augmentation is not None:
+        x = augmentation(x)
+    return inputs, layers.Rescaling(1.0 / 255.0, name="scale")(x)
+
+
+def class_probabilities(x):
+    """The 7-way softmax; float32 even under mixed precision (a float16 softmax loses small probabilities)."""
+    return layers.Dense(len(CLASSES), activation="softmax", dtype="float32", name="probabilities")(x)

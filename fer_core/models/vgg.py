@@ -1,0 +1,49 @@
+"""A VGG-style network for 48x48 faces, in the spirit of the tuned VGG that reached 73.3% on
+FER2013's PrivateTest (Khaireddin and Chen, 2021): four stages of paired 3x3 convolutions with
+batch norm and ReLU, each ending in max pooling and dropout; then two dense layers.
+
+``filters`` sets the stage widths (four by default; fewer stages make a smaller, faster net),
+``convs_per_stage`` the depth of each stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers
+
+from fer_core.models import register_model
+from fer_core.models.common import class_probabilities, face_input
+
+BN_MOMENTUM = 0.9
+
+
+@register_model("vgg")
+def vgg_net(
+    filters: Sequence[int] = (64, 128, 256, 512),
+    convs_per_stage: int = 2,
+    dense_units: int = 512,
+    dropout: float = 0.4,
+    stage_dropout: float = 0.1,
+    augment_strength: float = 0.0,
+    erasing: float = 0.0,
+    seed: int | None = None,
+) -> keras.Model:
+    inputs, x = face_input(augment_strength, erasing, seed)
+    for stage, width in enumerate(filters, start=1):
+        for conv in range(1, convs_per_stage + 1):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv{conv}")(x)
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"stage{stage}_bn{conv}")(x)
+            x = layers.ReLU(name=f"stage{stage}_relu{conv}")(x)
+        x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+        if stage_dropout:
+            x = layers.Dropout(stage_dropout, name=f"stage{stage}_dropout")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for k in (1, 2):
+        x = layers.Dense(dense_units, use_bias=False, name=f"dense{k}")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"dense{k}_bn")(x)
+        x = layers.ReLU(name=f"dense{k}_relu")(x)
+        x = layers.Dropout(dropout, name=f"dense{k}_dropout")(x)
+    outputs = class_probabilities(x)
+    return keras.Model(inputs, outputs, name="vgg")
