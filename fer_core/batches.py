@@ -1,4 +1,9 @@
-"""Training batches with mixup, cutmix and class weights, as a ``keras.utils.PyDataset``.
+"""Training batches with random crop and flip, mixup, cutmix and class weights, as a
+``keras.utils.PyDataset``.
+
+Crop and flip here are plain numpy slicing, an alternative to Keras's in-model affine
+augmentation layers; whether that saves CPU time is not established (see the README's
+training-throughput figures, which vary a lot from run to run on this machine).
 
 Used when a recipe asks for any of those; plain runs hand numpy arrays to ``model.fit``.
 Each epoch shuffles with its own seed (``seed + epoch``), so a resumed run sees the same
@@ -30,9 +35,11 @@ def class_weights(labels: np.ndarray, mode: str) -> np.ndarray | None:
 
 class TrainingBatches(keras.utils.PyDataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, mixup: float = 0.0,
-                 cutmix: float = 0.0, weights: np.ndarray | None = None, start_epoch: int = 0):
+                 cutmix: float = 0.0, weights: np.ndarray | None = None, start_epoch: int = 0,
+                 crop_padding: int = 0, flip: bool = False):
         super().__init__()
         self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.crop_padding, self.flip = crop_padding, flip
         self.mixup, self.cutmix = mixup, cutmix
         self.sample_weights = weights[y.argmax(axis=1)].astype("float32") if weights is not None else None
         self.epoch = start_epoch
@@ -54,6 +61,11 @@ class TrainingBatches(keras.utils.PyDataset):
         x, y = self.x[rows].copy(), self.y[rows].copy()
         w = None if self.sample_weights is None else self.sample_weights[rows].copy()
         rng = np.random.default_rng((self.seed, self.epoch, index))
+        if self.flip:
+            mirrored = rng.random(len(rows)) < 0.5
+            x[mirrored] = x[mirrored, :, ::-1]
+        if self.crop_padding:
+            x = self._random_crop(x, self.crop_padding, rng)
         kinds = [k for k, alpha in (("mixup", self.mixup), ("cutmix", self.cutmix)) if alpha > 0]
         if kinds and len(rows) > 1:
             kind = kinds[rng.integers(len(kinds))]
@@ -67,6 +79,14 @@ class TrainingBatches(keras.utils.PyDataset):
             if w is not None:
                 w = lam * w + (1 - lam) * w[partner]
         return (x, y) if w is None else (x, y, w)
+
+    @staticmethod
+    def _random_crop(x: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
+        """Each image shifted by up to ``pad`` pixels each way, edges repeated (a crop of the padded face)."""
+        padded = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="edge")
+        height, width = x.shape[1], x.shape[2]
+        offsets = rng.integers(0, 2 * pad + 1, size=(len(x), 2))
+        return np.stack([padded[i, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(offsets)])
 
     @staticmethod
     def _paste_box(x: np.ndarray, partner: np.ndarray, lam: float, rng: np.random.Generator) -> float:

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="any other builder argument, e.g. convs_per_stage=3 (repeatable)")
     train.add_argument("--augment", type=float, default=0.5, help="augmentation strength 0-1 (0 = off)")
     train.add_argument("--erasing", type=float, default=0.0, help="random-erasing probability per image")
+    train.add_argument("--crop-padding", type=int, default=0,
+                       help="random crop of the face padded by N pixels, done on the batch in numpy")
+    train.add_argument("--flip", action="store_true", help="random horizontal flip on the batch in numpy")
     train.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha (0 = off)")
     train.add_argument("--cutmix", type=float, default=0.0, help="cutmix Beta alpha (0 = off)")
     train.add_argument("--class-weight", choices=["none", "balanced", "sqrt"], default="none")

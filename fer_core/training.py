@@ -67,6 +67,8 @@ class TrainConfig:
     model_args: dict[str, Any] = field(default_factory=dict)  # any other builder argument
     augment_strength: float = 0.5
     erasing: float = 0.0  # probability of random erasing (a patch blanked) per image
+    crop_padding: int = 0  # random crop of the edge-padded face, on the batch in numpy
+    flip: bool = False  # random horizontal flip on the batch in numpy
     mixup: float = 0.0  # Beta(alpha, alpha) for mixup; 0 = off
     cutmix: float = 0.0  # Beta(alpha, alpha) for cutmix; 0 = off (with mixup too, half the batches each)
     label_smoothing: float = 0.0
@@ -433,9 +435,10 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
                                                                patience=3, min_lr=config.lr / 100))
         if initial_epoch < config.epochs:
             weights = class_weights(data.train.labels, config.class_weight)
-            if config.mixup or config.cutmix or weights is not None:
+            if config.mixup or config.cutmix or weights is not None or config.crop_padding or config.flip:
                 batches = TrainingBatches(x_train, y_train, config.batch_size, config.seed, config.mixup,
-                                          config.cutmix, weights, start_epoch=initial_epoch)
+                                          config.cutmix, weights, start_epoch=initial_epoch,
+                                          crop_padding=config.crop_padding, flip=config.flip)
                 model.fit(batches, epochs=config.epochs, initial_epoch=initial_epoch,
                           validation_data=(x_val, y_val), callbacks=callbacks, verbose=_fit_verbosity(verbose))
             else:

@@ -60,9 +60,9 @@ def test_launch_a_tiny_training_run_and_see_it_done(server, page, screenshots):
     page.goto(server["url"] + "/Train_and_Tune")
     expect(page.get_by_role("heading", name="Train & Tune")).to_be_visible()
     wait_idle(page)
-    page.get_by_label("Epochs").fill("1")
-    page.get_by_label("Filters per conv block").fill("8, 16, 16")
-    page.get_by_label("Dense units").fill("32")
+    page.get_by_label("Epochs", exact=True).fill("1")
+    page.get_by_label("Filters per conv block", exact=True).fill("8, 16, 16")
+    page.get_by_label("Dense units", exact=True).fill("32")
     share = page.get_by_role("slider").first
     share.focus()
     share.press("Home")  # the smallest share of the training data: 1%
