@@ -179,12 +179,17 @@ def decode_face_image(data: bytes) -> np.ndarray:
         raise DataError(f"corrupt image ({exc})") from exc
 
 
-def image_to_face_array(img: Image.Image) -> np.ndarray:
-    if img.mode in ("RGBA", "LA", "P"):
+def flatten_alpha(img: Image.Image) -> Image.Image:
+    """Composite any transparency on white (a transparent pixel is background, not black)."""
+    if img.mode in ("RGBA", "LA", "P", "PA"):
         img = img.convert("RGBA")
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img)
-    img = img.convert("L")
+    return img
+
+
+def image_to_face_array(img: Image.Image) -> np.ndarray:
+    img = flatten_alpha(img).convert("L")
     if img.size != (IMAGE_SIZE, IMAGE_SIZE):
         img = ImageOps.fit(img, (IMAGE_SIZE, IMAGE_SIZE), method=Image.Resampling.LANCZOS)
     return np.asarray(img, dtype=np.uint8)

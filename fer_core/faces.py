@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from fer_core import CLASSES
-from fer_core.data import MAX_IMAGE_PIXELS, DataError, image_to_face_array
+from fer_core.data import MAX_IMAGE_PIXELS, DataError, flatten_alpha, image_to_face_array
 
 DETECTORS = ("mtcnn", "haar")
 DEFAULT_DETECTOR = "mtcnn"
@@ -123,12 +123,7 @@ def decode_photo(data: bytes) -> Image.Image:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise DataError(f"image too large ({img.width}x{img.height} pixels; the limit is "
                                 f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels)")
-            img = ImageOps.exif_transpose(img)
-            if img.mode in ("RGBA", "LA", "P", "PA"):
-                img = img.convert("RGBA")
-                background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(background, img)
-            return img.convert("RGB")
+            return flatten_alpha(ImageOps.exif_transpose(img)).convert("RGB")
     except Image.DecompressionBombError as exc:
         raise DataError(f"image too large ({exc})") from exc
     except UnidentifiedImageError as exc:
