@@ -6,7 +6,8 @@ Usage: python benchmarks/bench_train_speed.py [--images 3072] [--batch-size 64] 
 Each config is ``ARCH[:key=value;key=value]`` (filters as a comma list). One warm-up epoch
 (compilation), then ``--repeats`` timed epochs on synthetic 48x48 images; the best and worst are
 printed, because on this shared 2-core machine one epoch's rate can swing by a third.
-Run it with nothing else busy.
+Run it with nothing else busy. ``--onednn 0`` turns TensorFlow's oneDNN kernels off, as
+TensorFlow's own default does on AMD CPUs (``fer_core`` turns them on).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def main() -> None:
     parser.add_argument("--augment", type=float, default=0.5)
     parser.add_argument("--config", action="append", default=[])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--onednn", choices=["0", "1"], default="1", help="TF_ENABLE_ONEDNN_OPTS")
     args = parser.parse_args()
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn  # before fer_core (and so TensorFlow) is imported
 
     import keras
     import numpy as np
@@ -50,7 +53,7 @@ def main() -> None:
     x = rng.uniform(0, 255, (args.images, 48, 48, 1)).astype("float32")
     y = np.eye(7, dtype="float32")[rng.integers(0, 7, args.images)]
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPU cores, batch {args.batch_size}, "
-          f"augment {args.augment}")
+          f"augment {args.augment}, TF_ENABLE_ONEDNN_OPTS={args.onednn}")
     for spec in args.config or ["reference"]:
         arch, kwargs = parse(spec)
         model = build_model(arch, augment_strength=args.augment, **kwargs)

@@ -14,6 +14,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from fer_core.presets import PRESETS
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the way
 
 
@@ -30,38 +32,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description="FER Studio command line")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a model; writes a run directory")
-    train.add_argument("--data", help="dataset path (required unless --resume)")
+    # Recipe flags default to "not given", so a preset's values hold unless a flag overrides them;
+    # TrainConfig's defaults fill the rest (the values shown in the help).
+    train = sub.add_parser("train", help="train a model; writes a run directory", argument_default=argparse.SUPPRESS)
+    train.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                       help="a measured recipe (see README); other options override its values")
+    train.add_argument("--data", default=None, help="dataset path (required unless --resume)")
     train.add_argument("--strict", action="store_true", help="stop at the first bad item instead of skipping it")
-    train.add_argument("--model", default="reference", help="architecture from the model registry")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
-    train.add_argument("--lr-schedule", choices=["constant", "cosine", "onecycle", "plateau"], default="cosine")
-    train.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up (onecycle: 30%% if 0)")
-    train.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam", help="sgd uses Nesterov")
-    train.add_argument("--weight-decay", type=float, default=0.0)
-    train.add_argument("--momentum", type=float, default=0.9, help="for sgd")
+    train.add_argument("--model", help="architecture from the model registry")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="peak learning rate")
+    train.add_argument("--lr-schedule", choices=["constant", "cosine", "onecycle", "plateau"])
+    train.add_argument("--warmup-epochs", type=float, help="linear warm-up (onecycle: 30%% if 0)")
+    train.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], help="sgd uses Nesterov")
+    train.add_argument("--weight-decay", type=float)
+    train.add_argument("--momentum", type=float, help="for sgd")
     train.add_argument("--filters", type=_int_list, help="stage widths, e.g. 32,64,128 (default: the model's)")
     train.add_argument("--dense-units", type=int, help="(default: the model's)")
     train.add_argument("--dropout", type=float, help="(default: the model's)")
-    train.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
+    train.add_argument("--model-arg", action="append", metavar="KEY=VALUE",
                        help="any other builder argument, e.g. convs_per_stage=3 (repeatable)")
-    train.add_argument("--augment", type=float, default=0.5, help="augmentation strength 0-1 (0 = off)")
-    train.add_argument("--erasing", type=float, default=0.0, help="random-erasing probability per image")
-    train.add_argument("--crop-padding", type=int, default=0,
+    train.add_argument("--augment", type=float, help="augmentation strength 0-1 (0 = off)")
+    train.add_argument("--erasing", type=float, help="random-erasing probability per image")
+    train.add_argument("--crop-padding", type=int,
                        help="random crop of the face padded by N pixels, done on the batch in numpy")
-    train.add_argument("--flip", action="store_true", help="random horizontal flip on the batch in numpy")
-    train.add_argument("--mixup", type=float, default=0.0, help="mixup Beta alpha (0 = off)")
-    train.add_argument("--cutmix", type=float, default=0.0, help="cutmix Beta alpha (0 = off)")
-    train.add_argument("--class-weight", choices=["none", "balanced", "sqrt"], default="none")
+    train.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                       help="random horizontal flip on the batch in numpy")
+    train.add_argument("--mixup", type=float, help="mixup Beta alpha (0 = off)")
+    train.add_argument("--cutmix", type=float, help="cutmix Beta alpha (0 = off)")
+    train.add_argument("--class-weight", choices=["none", "balanced", "sqrt"])
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute where a GPU is present")
-    train.add_argument("--label-smoothing", type=float, default=0.0)
-    train.add_argument("--data-fraction", type=float, default=1.0, help="stratified share of train to use")
-    train.add_argument("--seed", type=int, default=1234)
-    train.add_argument("--val-split", default="val", help="split that picks the best epoch")
+    train.add_argument("--label-smoothing", type=float)
+    train.add_argument("--data-fraction", type=float, help="stratified share of train to use")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--val-split", help="split that picks the best epoch")
     train.add_argument("--runs-dir", default="runs")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue a killed training run")
+    train.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a killed training run")
 
     tune = sub.add_parser("tune", help="Keras-Tuner search; writes a run directory")
     tune.add_argument("--data", help="dataset path (required unless --resume)")
@@ -109,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in the registry")
     runs.add_argument("--runs-dir", default="runs")
 
-    bundle = sub.add_parser("bundle", help="ship a finished run's model in models/ with its metadata card")
-    bundle.add_argument("run_dir", help="a finished training or tuning run directory")
+    bundle = sub.add_parser("bundle", help="ship a finished run's model (or an ensemble of shipped models) in "
+                                           "models/ with its metadata card, measured with and without TTA")
+    bundle.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="a finished training or tuning run directory; or two or more such runs or "
+                             "bundled models/X.keras files (each with its card) to combine into an ensemble")
     bundle.add_argument("--data", required=True, help="the dataset whose val split the card reports")
     bundle.add_argument("--out", default="models/default.keras", help="where the model goes (card beside it)")
     bundle.add_argument("--command", dest="train_command", help="the training command, if the run lacks it")
@@ -123,14 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_from_args(cls, args: argparse.Namespace, renames: dict[str, str]):
+def _given_values(cls, args: argparse.Namespace, renames: dict[str, str]) -> dict:
+    """The parsed options that are fields of the dataclass ``cls`` (renamed where the flag differs)."""
     values = {}
     names = {f.name for f in fields(cls)}
     for key, value in vars(args).items():
         key = renames.get(key, key)
         if key in names and value is not None:
             values[key] = value
-    return cls(**values)
+    return values
+
+
+def _config_from_args(cls, args: argparse.Namespace, renames: dict[str, str]):
+    return cls(**_given_values(cls, args, renames))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -141,8 +156,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.data:
             raise UsageError("train needs --data (or --resume RUN_DIR)")
-        args.model_args = _key_values(args.model_arg)
-        config = _config_from_args(TrainConfig, args, {"augment": "augment_strength"})
+        from fer_core.presets import preset_values
+
+        values = preset_values(args.preset) if args.preset else {}
+        if hasattr(args, "model_arg"):
+            values["model_args"] = {**values.get("model_args", {}), **_key_values(args.model_arg)}
+        given = _given_values(TrainConfig, args, {"augment": "augment_strength"})
+        config = TrainConfig(**{**values, **given})
         run_dir = train(config, args.runs_dir)
     _print_run_summary(run_dir)
     return 0
@@ -245,14 +265,23 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from fer_core.model_card import bundle_run
+    from fer_core.model_card import bundle_ensemble, bundle_run
 
-    given = {"command": args.train_command, "keras_backend": args.keras_backend, "hardware": args.hardware}
-    overrides = {k: v for k, v in given.items() if v}
-    card = bundle_run(args.run_dir, args.out, args.data, overrides)
-    metrics = card["publictest_metrics"]
-    print(f"wrote {args.out} and its card: PublicTest accuracy {metrics['accuracy']:.4f}, "
-          f"macro-F1 {metrics['macro_f1']:.4f}")
+    if len(args.sources) == 1:
+        given = {"command": args.train_command, "keras_backend": args.keras_backend, "hardware": args.hardware}
+        card = bundle_run(args.sources[0], args.out, args.data, {k: v for k, v in given.items() if v})
+    else:
+        missing = [s for s in args.sources if not Path(s).is_dir() and not (Path(s).is_file()
+                                                                         and Path(s).suffix == ".keras")]
+        if missing:
+            raise UsageError(f"an ensemble is built from run folders and .keras files; not either: "
+                             f"{', '.join(missing)}")
+        card = bundle_ensemble(args.sources, args.out, args.data,
+                               command=args.train_command or "python -m fer_core " + " ".join(sys.argv[1:]))
+    by_tta = card["publictest_accuracy_by_tta"]
+    print(f"wrote {args.out} and its card: PublicTest accuracy {by_tta['none']:.4f} "
+          f"(flip TTA {by_tta['flip']:.4f}, multicrop TTA {by_tta['multicrop']:.4f}), "
+          f"macro-F1 {card['publictest_metrics']['macro_f1']:.4f}")
     return 0
 
 

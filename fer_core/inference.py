@@ -19,6 +19,11 @@ def bundled_model_path() -> Path:
     return BUNDLED_MODELS_DIR / DEFAULT_MODEL_NAME
 
 
+def bundled_models() -> dict[str, Path]:
+    """The other models shipped in ``models/`` (an ensemble, the reference CNN), by file stem."""
+    return {path.stem: path for path in sorted(BUNDLED_MODELS_DIR.glob("*.keras")) if path.name != DEFAULT_MODEL_NAME}
+
+
 def promoted_model_path(runs_dir: str | os.PathLike | None = None) -> Path:
     """Where a run's model goes when promoted to default (the bundled file is never overwritten)."""
     from fer_core.settings import Settings

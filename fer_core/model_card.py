@@ -43,12 +43,37 @@ def read_model_card(model_path: str | os.PathLike) -> dict | None:
         return None
 
 
-def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: str,
-               overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Copy a finished run's best model to ``out_path`` and write its card, measuring val again."""
+def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, dict[str, Any]]:
+    """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode."""
     from fer_core.data import load_dataset
+    from fer_core.ensemble import TTA_MODES
     from fer_core.evaluation import compute_metrics, predict_probabilities
     from fer_core.inference import load_model
+
+    val = load_dataset(data).split("val")
+    return {mode: compute_metrics(val.labels, predict_probabilities(load_model(model_path, tta=mode), val.images),
+                                  "val")
+            for mode in TTA_MODES}
+
+
+def _card(out_path: Path, data: str, measured: dict[str, dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+    """The card's common part: PublicTest metrics without TTA (``publictest_metrics``, what the
+    dashboard shows) and per TTA mode, plus how to measure them again."""
+    return {
+        "name": out_path.stem,
+        **fields,
+        "publictest_metrics": measured["none"],
+        "publictest_metrics_tta": {mode: m for mode, m in measured.items() if mode != "none"},
+        "publictest_accuracy_by_tta": {mode: round(m["accuracy"], 4) for mode, m in measured.items()},
+        "measured_with": f"python -m fer_core evaluate --data {data} --model {out_path} --split val "
+                         "--tta none|flip|multicrop --out DIR",
+    }
+
+
+def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: str,
+               overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Copy a finished run's best model to ``out_path`` and write its card, measuring val again
+    (with and without TTA)."""
     from fer_core.training import read_history
 
     run_dir, out_path = Path(run_dir), Path(out_path)
@@ -56,20 +81,16 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
     if not config or not (run_dir / "model.keras").exists():
         raise ValueError(f"{run_dir} is not a finished run (no config.json or model.keras)")
     history = read_history(run_dir)
-    model = load_model(run_dir / "model.keras")
-    val = load_dataset(data).split("val")
-    metrics = compute_metrics(val.labels, predict_probabilities(model, val.images), "val")
+    measured = measure_publictest(run_dir / "model.keras", data)
     best_epoch = max(history, key=lambda row: row.get("val_accuracy", -1.0))["epoch"] if history else None
     run_provenance = config.get("provenance", {})
-    card = {
-        "name": out_path.stem,
+    card = _card(out_path, data, measured, {
         "architecture": config.get("model"),
         "hyperparameters": {k: v for k, v in config.items()
                             if k not in ("run_id", "kind", "data", "provenance")},
         "data": "FER2013 Training (28,709 images); epoch chosen on PublicTest (our 'val', 3,589)",
         "epochs": len(history),
         "best_epoch": best_epoch,
-        "publictest_metrics": metrics,
         "command": run_provenance.get("command"),
         "keras_backend": run_provenance.get("keras_backend"),
         "keras_version": run_provenance.get("keras_version"),
@@ -77,11 +98,60 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
         "training_seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
         "source_run": config.get("run_id"),
         "file_bytes": (run_dir / "model.keras").stat().st_size,
-        "measured_with": f"python -m fer_core evaluate --data {data} --model {out_path} --split val --out DIR",
-        **(overrides or {}),
-    }
+    })
+    card.update(overrides or {})
     with atomic_path(out_path) as tmp:
         shutil.copyfile(run_dir / "model.keras", tmp)
+    write_json_atomic(out_path.with_suffix(".json"), card)
+    return card
+
+
+def _member(source: Path, data: str) -> dict[str, Any]:
+    """What an ensemble card says of one member: where it came from, how it was trained, and its
+    own PublicTest accuracy with and without TTA (measured now)."""
+    if source.is_dir():
+        from fer_core.training import read_history
+
+        config = read_json(source / "config.json") or {}
+        model_file = source / "model.keras"
+        if not model_file.exists():
+            raise ValueError(f"{source} is not a finished run (no model.keras)")
+        info = {"source": config.get("run_id", source.name), "architecture": config.get("model"),
+                "command": config.get("provenance", {}).get("command"),
+                "hardware": config.get("provenance", {}).get("hardware"),
+                "training_seconds": round(sum(row.get("seconds", 0.0) for row in read_history(source)), 1)}
+    else:
+        card = read_model_card(source)
+        if card is None:
+            raise ValueError(f"{source} has no card beside it ({source.with_suffix('.json').name})")
+        model_file = source
+        info = {"source": source.name, **{k: card.get(k) for k in
+                                          ("architecture", "command", "hardware", "training_seconds")}}
+    measured = measure_publictest(model_file, data)
+    return {**info, "model_file": str(model_file),
+            "publictest_accuracy_by_tta": {mode: round(m["accuracy"], 4) for mode, m in measured.items()}}
+
+
+def bundle_ensemble(sources: list[str | os.PathLike], out_path: str | os.PathLike, data: str,
+                    command: str) -> dict[str, Any]:
+    """Build one ensemble file from finished runs or bundled models and write its card: each
+    member's provenance and accuracy, and the ensemble's val metrics with and without TTA."""
+    from fer_core.ensemble import save_ensemble
+
+    out_path = Path(out_path)
+    members = [_member(Path(source), data) for source in sources]
+    with atomic_path(out_path) as tmp:
+        save_ensemble([m.pop("model_file") for m in members], tmp)
+        measured = measure_publictest(tmp, data)
+    training = [m["training_seconds"] for m in members]
+    card = _card(out_path, data, measured, {
+        "architecture": "ensemble (mean of the members' probabilities)",
+        "members": members,
+        "data": "FER2013 Training (28,709 images); members chosen on PublicTest (our 'val', 3,589)",
+        "command": command,
+        "training_seconds": round(sum(training), 1) if None not in training else None,
+        "file_bytes": out_path.stat().st_size,
+    })
     write_json_atomic(out_path.with_suffix(".json"), card)
     return card
 

@@ -11,6 +11,7 @@ from fer_core.charts import learning_curves
 from fer_core.dashboard import active_dataset_path, registry, settings
 from fer_core.jobs import cancel, describe_progress, log_tail, requeue, submit
 from fer_core.models import list_models
+from fer_core.presets import PRESETS, recipe_values
 from fer_core.progress import read_progress
 from fer_core.settings import list_datasets, resolve_under_root
 from fer_core.training import CLASS_WEIGHTS, LR_SCHEDULES, OPTIMIZERS, TrainConfig, read_history
@@ -33,33 +34,62 @@ data_path = st.selectbox("Dataset", candidates, format_func=lambda p: Path(p).na
 
 # ---------------------------------------------------------------- the form
 mode = st.radio("What to run", ["Train once", "Tune with Keras-Tuner"], horizontal=True)
+recipe = "custom"
+if mode == "Train once":
+    recipe = st.radio("Start from", ["custom", *PRESETS], horizontal=True,
+                      format_func=lambda r: "my own settings" if r == "custom" else f"the '{r}' preset",
+                      help="quick: about 30 minutes on a 2-core CPU; its measured accuracy is in the README")
+# The form starts from TrainConfig's defaults, or the preset's values; widget keys carry the
+# recipe so switching it refills the form.
+start = recipe_values(None if recipe == "custom" else recipe)
+models = list_models()
 with st.form("launch"):
     left, right = st.columns(2)
-    architecture = left.selectbox("Architecture", list_models())
+    architecture = left.selectbox("Architecture", models, index=models.index(start["model"]), key=f"arch-{recipe}")
     data_fraction = right.slider("Share of the training data (stratified; small = quick)", 0.01, 1.0, 1.0, 0.01)
     if mode == "Train once":
         a, b, c = st.columns(3)
-        epochs = a.number_input("Epochs", 1, 500, 30)
-        batch_size = b.selectbox("Batch size", [32, 64, 128, 256], index=1)
-        lr = c.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
+        epochs = a.number_input("Epochs", 1, 500, start["epochs"], key=f"epochs-{recipe}")
+        batch_sizes_offered = [32, 64, 128, 256]
+        batch_size = b.selectbox("Batch size", batch_sizes_offered,
+                                 index=batch_sizes_offered.index(start["batch_size"]), key=f"batch-{recipe}")
+        lr = c.number_input("Learning rate", 1e-6, 1.0, start["lr"], format="%.0e", key=f"lr-{recipe}")
         a, b, c = st.columns(3)
-        schedule = a.selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index("cosine"),
-                               help="onecycle: warm-up for 30% of the run, then cosine; plateau: halve on a stall")
-        optimizer = b.selectbox("Optimizer", OPTIMIZERS, help="sgd uses Nesterov momentum 0.9")
-        weight_decay = c.number_input("Weight decay", 0.0, 0.1, 0.0, format="%.0e")
+        schedule = a.selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(start["lr_schedule"]),
+                               help="onecycle: warm-up for 30% of the run, then cosine; plateau: halve on a stall",
+                               key=f"schedule-{recipe}")
+        optimizer = b.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(start["optimizer"]),
+                                help="sgd uses Nesterov momentum 0.9", key=f"optimizer-{recipe}")
+        weight_decay = c.number_input("Weight decay", 0.0, 0.1, start["weight_decay"], format="%.0e",
+                                      key=f"wd-{recipe}")
         a, b, c = st.columns(3)
-        filters = a.text_input("Filters per conv block", "", placeholder="the architecture's default",
-                               help="stage widths, e.g. 32, 64, 128")
-        dense_units = b.number_input("Dense units", 0, 4096, None, placeholder="the architecture's default")
-        dropout = c.number_input("Dropout", 0.0, 0.9, None, placeholder="the architecture's default")
+        filters = a.text_input("Filters per conv block", ", ".join(map(str, start["filters"] or [])),
+                               placeholder="the architecture's default", help="stage widths, e.g. 32, 64, 128",
+                               key=f"filters-{recipe}")
+        dense_units = b.number_input("Dense units", 0, 4096, start["dense_units"],
+                                     placeholder="the architecture's default", key=f"dense-{recipe}")
+        dropout = c.number_input("Dropout", 0.0, 0.9, start["dropout"], placeholder="the architecture's default",
+                                 key=f"dropout-{recipe}")
         a, b, c = st.columns(3)
-        augment = a.slider("Augmentation strength (0 = off)", 0.0, 1.0, 0.5, 0.05)
-        erasing = b.slider("Random erasing (probability)", 0.0, 1.0, 0.0, 0.05)
-        label_smoothing = c.slider("Label smoothing", 0.0, 0.3, 0.0, 0.05)
+        augment = a.slider("Augmentation strength (0 = off)", 0.0, 1.0, start["augment_strength"], 0.05,
+                           help="Keras random flip/rotation/shift/zoom/contrast layers (slow on CPU)",
+                           key=f"augment-{recipe}")
+        crop_padding = b.number_input("Random crop padding (pixels, 0 = off)", 0, 12, start["crop_padding"],
+                                      help="crop of the edge-padded face, in numpy on the batch (fast)",
+                                      key=f"crop-{recipe}")
+        flip = c.checkbox("Random horizontal flip (numpy, on the batch)", start["flip"], key=f"flip-{recipe}")
         a, b, c = st.columns(3)
-        mixup = a.slider("Mixup alpha (0 = off)", 0.0, 1.0, 0.0, 0.1)
-        cutmix = b.slider("CutMix alpha (0 = off)", 0.0, 1.0, 0.0, 0.1)
-        class_weight = c.selectbox("Class weights", CLASS_WEIGHTS, help="balanced or sqrt lift rare classes (disgust)")
+        erasing = a.slider("Random erasing (probability)", 0.0, 1.0, start["erasing"], 0.05, key=f"erasing-{recipe}")
+        label_smoothing = b.slider("Label smoothing", 0.0, 0.3, start["label_smoothing"], 0.05, key=f"ls-{recipe}")
+        class_weight = c.selectbox("Class weights", CLASS_WEIGHTS, index=CLASS_WEIGHTS.index(start["class_weight"]),
+                                   help="balanced or sqrt lift rare classes (disgust)", key=f"cw-{recipe}")
+        a, b = st.columns(2)
+        mixup = a.slider("Mixup alpha (0 = off)", 0.0, 1.0, start["mixup"], 0.1, key=f"mixup-{recipe}")
+        cutmix = b.slider("CutMix alpha (0 = off)", 0.0, 1.0, start["cutmix"], 0.1, key=f"cutmix-{recipe}")
+        preset_args = start.get("model_args") if recipe != "custom" else None
+        if preset_args:
+            st.caption(f"The preset also sets, for `{start['model']}`: "
+                       + ", ".join(f"`{k}={v}`" for k, v in preset_args.items()))
     else:
         a, b, c = st.columns(3)
         tuner = a.selectbox("Tuner", TUNERS)
@@ -85,7 +115,9 @@ if launched:
                               dense_units=None if dense_units is None else int(dense_units),
                               dropout=None if dropout is None else float(dropout), augment_strength=float(augment),
                               erasing=float(erasing), mixup=float(mixup), cutmix=float(cutmix),
+                              crop_padding=int(crop_padding), flip=bool(flip),
                               class_weight=class_weight, label_smoothing=float(label_smoothing),
+                              model_args=dict(preset_args) if preset_args and architecture == start["model"] else {},
                               data_fraction=float(data_fraction))
         else:
             if not (batch_sizes and base_filters and dense_choices):

@@ -13,13 +13,23 @@ from fer_core.dashboard import analyze_cached, finished_runs, run_label, setting
 from fer_core.faces import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, decode_photo, results_json,
                             results_rows)
 from fer_core.ensemble import TTA_MODES
-from fer_core.inference import default_model_path
+from fer_core.inference import bundled_models, default_model_path
+from fer_core.model_card import read_model_card
 
 st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("Predict")
 config = settings()
 
+
+
+def bundled_label(name: str, path: Path) -> str:
+    card = read_model_card(path) or {}
+    accuracy = card.get("publictest_metrics", {}).get("accuracy")
+    return f"Bundled: {name}" + (f" ({accuracy:.1%} on PublicTest)" if accuracy else "")
+
+
 models = {f"Default model ({default_model_path().name})": default_model_path()}
+models.update({bundled_label(name, path): path for name, path in bundled_models().items()})
 models.update({run_label(r): Path(r.run_dir) / "model.keras" for r in finished_runs(config.runs_dir)})
 left, middle, tta_column, right = st.columns([3, 1, 1, 1])
 model_path = models[left.selectbox("Model", list(models))]

@@ -96,6 +96,44 @@ def test_train_evaluate_predict(train_folder, tmp_path):
     assert card["architecture"] == "reference" and card["epochs"] == 1 and card["keras_backend"] == "tensorflow"
     assert card["command"].split()[-len(TINY_TRAIN):] == TINY_TRAIN  # the exact training command
     assert card["publictest_metrics"]["accuracy"] == pytest.approx(metrics["accuracy"])
+    assert set(card["publictest_metrics_tta"]) == {"flip", "multicrop"}
+    assert card["publictest_accuracy_by_tta"]["none"] == pytest.approx(metrics["accuracy"], abs=1e-4)
+    flip_eval = tmp_path / "eval-flip"
+    assert run_cli("evaluate", "--data", train_folder, "--model", bundled, "--split", "val", "--tta", "flip",
+                   "--out", flip_eval).returncode == 0
+    flip_metrics = json.loads((flip_eval / "metrics.json").read_text())
+    assert card["publictest_metrics_tta"]["flip"]["accuracy"] == pytest.approx(flip_metrics["accuracy"])
+
+    # A shipped model (with its card) and a run make a shipped ensemble with its own card.
+    ensemble = tmp_path / "models" / "ensemble.keras"
+    result = run_cli("bundle", bundled, run_dir, "--data", train_folder, "--out", ensemble)
+    assert result.returncode == 0, result.stderr
+    assert "PublicTest accuracy" in result.stdout and "flip TTA" in result.stdout
+    card = json.loads(ensemble.with_suffix(".json").read_text())
+    assert [m["source"] for m in card["members"]] == ["mine.keras", run_dir.name]
+    assert card["members"][0]["command"] == card["members"][1]["command"] and card["training_seconds"] > 0
+    assert card["members"][1]["publictest_accuracy_by_tta"]["none"] == pytest.approx(metrics["accuracy"], abs=1e-4)
+    assert card["command"].startswith("python -m fer_core bundle") and card["file_bytes"] == ensemble.stat().st_size
+    # Two copies of one model average to that model.
+    assert card["publictest_metrics"]["accuracy"] == pytest.approx(metrics["accuracy"])
+    result = run_cli("bundle", bundled, tmp_path / "nothing.keras", "--data", train_folder, "--out", ensemble)
+    assert result.returncode == 2 and "not either" in result.stderr
+
+
+def test_quick_preset_with_overrides(train_folder, tmp_path):
+    runs = tmp_path / "runs"
+    result = run_cli("train", "--preset", "quick", "--data", train_folder, "--epochs", "1", "--filters", "4,8,8,8",
+                     "--dense-units", "16", "--no-flip", "--runs-dir", runs)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((only_run_dir(runs) / "config.json").read_text())
+    # The preset's values, except where an option overrides them.
+    assert config["model"] == "vgg" and config["optimizer"] == "adamw" and config["lr"] == 2e-3
+    assert config["lr_schedule"] == "onecycle" and config["crop_padding"] == 4 and config["augment_strength"] == 0
+    assert config["model_args"] == {"convs_per_stage": [1, 1, 2, 2], "stage_dropout": 0.0}
+    assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8] and config["flip"] is False
+    assert "--preset quick" in config["provenance"]["command"]
+    result = run_cli("train", "--preset", "slow", "--data", train_folder)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path):

@@ -112,3 +112,11 @@ def test_vgg_and_resnet_designs_follow_their_sizes():
         assert model.output_shape == (None, len(CLASSES))
         assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
     assert "RandomErasing" in [type(layer).__name__ for layer in build_augmentation(0.0, erasing=0.5).layers]
+
+
+def test_vgg_takes_one_depth_per_stage_as_the_quick_preset_does():
+    vgg = build_model("vgg", filters=(8, 16, 32, 64), convs_per_stage=[1, 1, 2, 2], dense_units=16, stage_dropout=0.0)
+    assert [layer.filters for layer in vgg.layers if isinstance(layer, keras.layers.Conv2D)] == [8, 16, 32, 32, 64, 64]
+    assert not any(isinstance(layer, keras.layers.Dropout) and layer.name.startswith("stage") for layer in vgg.layers)
+    with pytest.raises(ValueError, match="one per stage"):
+        build_model("vgg", filters=(8, 16), convs_per_stage=[1, 1, 2])

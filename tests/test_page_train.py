@@ -37,6 +37,27 @@ def test_train_form_launches_a_job_that_finishes(dashboard_env):
     assert any("done" in p.proto.text for p in at.get("progress"))
 
 
+def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_env):
+    at = app_page("pages/2_Train_and_Tune.py").run()
+    at.radio[1].set_value("quick").run()
+    assert not at.exception
+    by_label = {w.label: w for w in at.number_input}
+    assert by_label["Epochs"].value == 13 and by_label["Random crop padding (pixels, 0 = off)"].value == 4
+    assert at.selectbox(key="arch-quick").value == "vgg" and at.checkbox(key="flip-quick").value is True
+    assert "convs_per_stage" in at.caption[0].value
+    by_label["Epochs"].set_value(1)
+    at.text_input[0].set_value("4, 8, 8, 8")  # a tiny net, so the test is quick
+    at.slider[0].set_value(0.5)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    record = only_run(dashboard_env["runs"])
+    config = json.loads((Path(record.run_dir) / "config.json").read_text())
+    assert config["optimizer"] == "adamw" and config["lr_schedule"] == "onecycle" and config["flip"] is True
+    assert config["model_args"] == {"convs_per_stage": [1, 1, 2, 2], "stage_dropout": 0.0}
+    assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8]
+    assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
+
+
 def test_tune_form_launches_a_search(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
     at.radio[0].set_value("Tune with Keras-Tuner").run()
