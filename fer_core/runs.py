@@ -68,8 +68,20 @@ class RunRegistry:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
+        # WAL is stored in the file, so only the first connection switches it. Two processes
+        # creating the registry at the same moment can get "database is locked" from the switch
+        # at once (SQLite does not wait on its busy timeout there), so retry it briefly.
+        for attempt in range(100):
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    conn.close()
+                    raise
+                time.sleep(0.05)
         return conn
 
     def _execute(self, sql: str, params: tuple = ()) -> None:
