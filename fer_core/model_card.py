@@ -56,6 +56,10 @@ def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, di
             for mode in TTA_MODES}
 
 
+def _training_seconds(history: list[dict[str, Any]]) -> float:
+    return round(sum(row.get("seconds", 0.0) for row in history), 1)
+
+
 def _card(out_path: Path, data: str, measured: dict[str, dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
     """The card's common part: PublicTest metrics without TTA (``publictest_metrics``, what the
     dashboard shows) and per TTA mode, plus how to measure them again."""
@@ -95,7 +99,7 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
         "keras_backend": run_provenance.get("keras_backend"),
         "keras_version": run_provenance.get("keras_version"),
         "hardware": run_provenance.get("hardware"),
-        "training_seconds": round(sum(row.get("seconds", 0.0) for row in history), 1),
+        "training_seconds": _training_seconds(history),
         "source_run": config.get("run_id"),
         "file_bytes": (run_dir / "model.keras").stat().st_size,
     })
@@ -119,7 +123,7 @@ def _member(source: Path, data: str) -> dict[str, Any]:
         info = {"source": config.get("run_id", source.name), "architecture": config.get("model"),
                 "command": config.get("provenance", {}).get("command"),
                 "hardware": config.get("provenance", {}).get("hardware"),
-                "training_seconds": round(sum(row.get("seconds", 0.0) for row in read_history(source)), 1)}
+                "training_seconds": _training_seconds(read_history(source))}
     else:
         card = read_model_card(source)
         if card is None:
