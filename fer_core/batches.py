@@ -5,6 +5,8 @@ Crop and flip here are plain numpy slicing (under 1 ms per batch of 64), an alte
 Keras's in-model affine augmentation layers.
 
 Used when a recipe asks for any of those; plain runs hand numpy arrays to ``model.fit``.
+Two threads prepare batches ahead of the training step (the numpy work releases the GIL), so
+the step does not wait on them.
 Each epoch shuffles with its own seed (``seed + epoch``), so a resumed run sees the same
 batches it would have seen. Labels are one-hot; mixing blends them (and the sample weights)
 in the same proportion as the pixels.
@@ -36,7 +38,7 @@ class TrainingBatches(keras.utils.PyDataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, mixup: float = 0.0,
                  cutmix: float = 0.0, weights: np.ndarray | None = None, start_epoch: int = 0,
                  crop_padding: int = 0, flip: bool = False):
-        super().__init__()
+        super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
         self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
         self.crop_padding, self.flip = crop_padding, flip
         self.mixup, self.cutmix = mixup, cutmix

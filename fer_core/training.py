@@ -439,7 +439,7 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
                 batches = TrainingBatches(x_train, y_train, config.batch_size, config.seed, config.mixup,
                                           config.cutmix, weights, start_epoch=initial_epoch,
                                           crop_padding=config.crop_padding, flip=config.flip)
-                model.fit(batches, epochs=config.epochs, initial_epoch=initial_epoch,
+                model.fit(batches, epochs=config.epochs, initial_epoch=initial_epoch, shuffle=False,
                           validation_data=(x_val, y_val), callbacks=callbacks, verbose=_fit_verbosity(verbose))
             else:
                 model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
