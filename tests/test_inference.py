@@ -35,3 +35,20 @@ def test_promoting_a_run_changes_the_default_and_restoring_brings_the_bundled_ba
     assert load_model("default").count_params() == load_model(finished_run).count_params()
     assert restore_bundled_default(runs) is True
     assert default_model_path() == bundled_model_path() and bundled_model_path().exists()
+
+
+def test_every_bundled_model_is_small_loads_safely_and_has_a_measured_card():
+    """What ships in models/ (default, quick, reference, an ensemble): under 20 MB each, loadable in
+    safe mode, with PublicTest metrics measured with and without TTA."""
+    from fer_core.inference import bundled_models
+
+    shipped = {"default": bundled_model_path(), **bundled_models()}
+    assert len(shipped) >= 2
+    x = np.asarray(face_image(1, 2), dtype="float32")[None, ..., None]
+    for name, path in shipped.items():
+        assert path.stat().st_size < 20 * 1024 * 1024, name
+        card = read_model_card(path)
+        assert set(card["publictest_accuracy_by_tta"]) == {"none", "flip", "multicrop"}, name
+        assert abs(card["publictest_accuracy_by_tta"]["none"] - card["publictest_metrics"]["accuracy"]) < 1e-3, name
+        probabilities = load_model(path).predict(x, verbose=0)
+        assert probabilities.shape == (1, 7) and np.isclose(probabilities.sum(), 1.0, atol=1e-4), name
