@@ -26,6 +26,9 @@ def test_home_then_dataset_class_chart(server, page, screenshots):
     page.goto(server["url"])
     expect(page.get_by_role("heading", name="FER Studio")).to_be_visible()
     expect(page.get_by_text("PublicTest accuracy")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()  # the per-class recall table
+    wait_idle(page)
+    page.wait_for_timeout(500)  # the table is drawn on a canvas after it is attached
     page.screenshot(path=screenshots / "home.png", full_page=True)
 
     page.goto(server["url"] + "/Dataset")
