@@ -7,15 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # For a laptop CPU. Measured on this project's 2-core machine (README): 13 epochs in 32 min
-    # (~149 s each with TensorFlow's oneDNN kernels), 65.70% on PublicTest, 66.54% with flip TTA;
-    # it ships as models/quick.keras (models/default.keras is this recipe run for 22 epochs: 66.56%
-    # in 52.6 min). With batches prefetched by two threads, 13 epochs of this network took 28.8
-    # to 30.7 min. Four variants (shorter warm-up with less dropout, SGD, batch 32, one 6x6
-    # convolution fewer for 17 epochs) did not beat it (README). A 4-stage VGG whose second
-    # convolutions sit only in the cheap 12x12 and 6x6 stages; crop and flip done in numpy on the
-    # batch (Keras's random transform layers are slow on CPU); AdamW with a one-cycle schedule and
-    # label smoothing.
+    # For a laptop CPU: the best of the recipes measured within about 30 minutes on this project's
+    # 2-core machine (README, "The bundled models", has every variant with its command, wall time
+    # and PublicTest accuracy). A 4-stage VGG whose second convolutions sit only in the cheap
+    # 12x12 and 6x6 stages; crop and flip done in numpy on the batch (Keras's random transform
+    # layers are slow on CPU); AdamW with a one-cycle schedule and label smoothing. It ships as
+    # models/quick.keras; models/default.keras is this recipe run for 22 epochs.
     "quick": {
         "model": "vgg",
         "filters": [32, 64, 128, 256],
