@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-fraction", type=float, help="stratified share of train to use")
     train.add_argument("--seed", type=int)
     train.add_argument("--val-split", help="split that picks the best epoch")
+    train.add_argument("--validate-last", type=int,
+                       help="validate only in the last N epochs (0 = every epoch); the best model is one of those")
     train.add_argument("--runs-dir", default="runs")
     train.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a killed training run")
 

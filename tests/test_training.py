@@ -54,6 +54,19 @@ def test_resume_continues_after_last_finished_epoch(train_folder, tmp_path):
     assert read_progress(run_dir)["phase"] == "done"
 
 
+def test_validate_last_checks_val_only_in_the_last_epochs(train_folder, tmp_path):
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=3, validate_last=1, **TINY), tmp_path / "runs",
+                    verbose=0)
+    history = read_history(run_dir)
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert [("val_accuracy" in row) for row in history] == [False, False, True]
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["best_val_accuracy"] == pytest.approx(history[-1]["val_accuracy"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["accuracy"] == pytest.approx(history[-1]["val_accuracy"], abs=1e-6)
+    assert read_progress(run_dir)["phase"] == "done"
+
+
 def test_missing_split_fails_the_run_with_a_clear_error(train_folder, tmp_path):
     runs = tmp_path / "runs"
     with pytest.raises(KeyError, match="no 'test' split; it has: train, val"):
@@ -69,6 +82,10 @@ def test_config_validation():
         TrainConfig(data="x", data_fraction=1.5)
     with pytest.raises(ValueError):
         TrainConfig(data="x", lr_schedule="warp")
+    with pytest.raises(ValueError, match="validate-last"):
+        TrainConfig(data="x", validate_last=-1)
+    with pytest.raises(ValueError, match="plateau"):
+        TrainConfig(data="x", validate_last=2, lr_schedule="plateau")
 
 
 @pytest.mark.parametrize("recipe", [
