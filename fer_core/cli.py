@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--erasing", type=float, help="random-erasing probability per image")
     train.add_argument("--crop-padding", type=int,
                        help="random crop of the face padded by N pixels, done on the batch in numpy")
+    train.add_argument("--crop-size", type=int,
+                       help="train on a random N x N window of each face, the centre one at inference (0 = whole face)")
     train.add_argument("--flip", action=argparse.BooleanOptionalAction,
                        help="random horizontal flip on the batch in numpy")
     train.add_argument("--mixup", type=float, help="mixup Beta alpha (0 = off)")

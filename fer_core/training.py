@@ -31,7 +31,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from fer_core import CLASSES
+from fer_core import CLASSES, IMAGE_SIZE
 from fer_core.batches import TrainingBatches, class_weights
 from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.evaluation import predict_probabilities, write_report
@@ -68,6 +68,9 @@ class TrainConfig:
     augment_strength: float = 0.5
     erasing: float = 0.0  # probability of random erasing (a patch blanked) per image
     crop_padding: int = 0  # random crop of the edge-padded face, on the batch in numpy
+    # Train on a random crop_size x crop_size window of each face (the centre one at inference), a layer
+    # inside the model: (crop_size / 48)^2 of the compute per image; 0 = the whole 48x48 face.
+    crop_size: int = 0
     flip: bool = False  # random horizontal flip on the batch in numpy
     mixup: float = 0.0  # Beta(alpha, alpha) for mixup; 0 = off
     cutmix: float = 0.0  # Beta(alpha, alpha) for cutmix; 0 = off (with mixup too, half the batches each)
@@ -100,6 +103,8 @@ class TrainConfig:
             raise ValueError(f"class weight must be one of {', '.join(CLASS_WEIGHTS)}")
         if min(self.mixup, self.cutmix, self.weight_decay, self.warmup_epochs, self.validate_last) < 0:
             raise ValueError("mixup, cutmix, weight decay, warm-up and validate-last must not be negative")
+        if not 0 <= self.crop_size <= IMAGE_SIZE:
+            raise ValueError(f"crop size must be 0 (the whole face) or at most {IMAGE_SIZE}")
         if self.validate_last and self.lr_schedule == "plateau":
             raise ValueError("the plateau schedule watches val accuracy every epoch: leave validate-last at 0")
         if self.filters is not None:
@@ -113,6 +118,7 @@ class TrainConfig:
             **{k: v for k, v in sizes.items() if v is not None},
             "augment_strength": self.augment_strength,
             **({"erasing": self.erasing} if self.erasing else {}),
+            **({"crop_size": self.crop_size} if self.crop_size else {}),
             "seed": self.seed,
             **self.model_args,
         }

@@ -67,10 +67,11 @@ SMALL = {
 }
 
 
-@pytest.mark.parametrize("name, optimizer", [("reference", "adam"), ("vgg", "sgd"), ("resnet", "adamw")])
-def test_trains_a_step_and_round_trips_in_safe_mode(tmp_path, name, optimizer):
+@pytest.mark.parametrize("name, optimizer, crop_size",
+                         [("reference", "adam", 0), ("vgg", "sgd", 40), ("resnet", "adamw", 36)])
+def test_trains_a_step_and_round_trips_in_safe_mode(tmp_path, name, optimizer, crop_size):
     config = TrainConfig(data="unused", model=name, augment_strength=0.5, erasing=0.5, optimizer=optimizer,
-                         lr_schedule="onecycle", **SMALL[name])
+                         lr_schedule="onecycle", crop_size=crop_size, **SMALL[name])
     model = compile_model(build_model(name, **config.model_kwargs()), config, steps_per_epoch=1)
     x = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
     y = np.eye(7, dtype="float32")[np.arange(8) % 7]
@@ -79,9 +80,35 @@ def test_trains_a_step_and_round_trips_in_safe_mode(tmp_path, name, optimizer):
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
     save_inference_model(model, tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
+    assert loaded.input_shape == (None, 48, 48, 1)
+    assert ("crop" in [layer.name for layer in loaded.layers]) == bool(crop_size)
     with zipfile.ZipFile(tmp_path / "m.keras") as zf, h5py.File(io.BytesIO(zf.read("model.weights.h5"))) as h5:
         assert "optimizer" not in h5 or len(h5["optimizer"]) == 0  # shipped models carry no optimizer state
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_face_crop_takes_a_random_window_per_image_in_training_and_the_centre_at_inference():
+    from fer_core.models.layers import FaceCrop
+
+    # Each pixel holds its own (image, row, column) code, so a window's position can be read back.
+    n, size = 32, 40
+    codes = (np.arange(n)[:, None, None] * 10000 + np.arange(48)[None, :, None] * 100 + np.arange(48)[None, None, :])
+    x = codes[..., None].astype("float32")
+    crop = FaceCrop(size, seed=3)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(crop(x, training=False)), x[:, 4:44, 4:44])
+    out = keras.ops.convert_to_numpy(crop(x, training=True))
+    assert out.shape == (n, size, size, 1)
+    offsets = set()
+    for i in range(n):
+        top, left = int(out[i, 0, 0, 0]) % 10000 // 100, int(out[i, 0, 0, 0]) % 100
+        assert 0 <= top <= 8 and 0 <= left <= 8
+        np.testing.assert_array_equal(out[i], x[i, top:top + size, left:left + size])  # one whole window
+        offsets.add((top, left))
+    assert len(offsets) > n // 4  # each image gets its own window
+    with pytest.raises(ValueError, match="crop size"):
+        build_model("vgg", crop_size=50)
+    with pytest.raises(ValueError, match="crop size"):
+        TrainConfig(data="unused", crop_size=49)
 
 
 def test_load_model_refuses_non_keras_files(tmp_path):

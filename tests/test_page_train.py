@@ -22,6 +22,7 @@ def test_train_form_launches_a_job_that_finishes(dashboard_env):
     by_label = {w.label: w for w in at.number_input}
     by_label["Epochs"].set_value(1)
     by_label["Dense units"].set_value(16)
+    by_label["Training crop (pixels, 0 = whole face)"].set_value(40)
     at.text_input[0].set_value("4, 8, 8")
     at.slider[0].set_value(0.5)  # half of the training data
     at.button[0].click().run()
@@ -30,6 +31,7 @@ def test_train_form_launches_a_job_that_finishes(dashboard_env):
     record = only_run(dashboard_env["runs"])
     config = json.loads((Path(record.run_dir) / "config.json").read_text())
     assert config["epochs"] == 1 and config["filters"] == [4, 8, 8] and config["data_fraction"] == 0.5
+    assert config["crop_size"] == 40
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
     at.run()
     jobs = at.dataframe[0].value
