@@ -28,6 +28,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment_strength": 0.0,
         "crop_padding": 4,
         "flip": True,
+        # Val only in the last 3 epochs (the best epoch was the last in every run): about half a minute
+        # less, which keeps 13 epochs inside 30 minutes on that machine.
+        "validate_last": 3,
     },
 }
 

@@ -48,12 +48,16 @@ with st.form("launch"):
     architecture = left.selectbox("Architecture", models, index=models.index(start["model"]), key=f"arch-{recipe}")
     data_fraction = right.slider("Share of the training data (stratified; small = quick)", 0.01, 1.0, 1.0, 0.01)
     if mode == "Train once":
-        a, b, c = st.columns(3)
+        a, b, c, d = st.columns(4)
         epochs = a.number_input("Epochs", 1, 500, start["epochs"], key=f"epochs-{recipe}")
         batch_sizes_offered = [32, 64, 128, 256]
         batch_size = b.selectbox("Batch size", batch_sizes_offered,
                                  index=batch_sizes_offered.index(start["batch_size"]), key=f"batch-{recipe}")
         lr = c.number_input("Learning rate", 1e-6, 1.0, start["lr"], format="%.0e", key=f"lr-{recipe}")
+        validate_last = d.number_input("Validate in the last N epochs (0 = every epoch)", 0, 500,
+                                       start["validate_last"], key=f"vallast-{recipe}",
+                                       help="skips the val pass before them (seconds per epoch on a CPU); "
+                                            "the best model is picked among the validated epochs")
         a, b, c = st.columns(3)
         schedule = a.selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(start["lr_schedule"]),
                                help="onecycle: warm-up for 30% of the run, then cosine; plateau: halve on a stall",
@@ -122,7 +126,7 @@ if launched:
                               crop_padding=int(crop_padding), crop_size=int(crop_size), flip=bool(flip),
                               class_weight=class_weight, label_smoothing=float(label_smoothing),
                               model_args=dict(preset_args) if preset_args and architecture == start["model"] else {},
-                              data_fraction=float(data_fraction))
+                              validate_last=int(validate_last), data_fraction=float(data_fraction))
         else:
             if not (batch_sizes and base_filters and dense_choices):
                 raise ValueError("pick at least one batch size, base filter count and dense size")

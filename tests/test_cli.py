@@ -131,7 +131,7 @@ def test_quick_preset_with_overrides(train_folder, tmp_path):
     assert config["lr_schedule"] == "onecycle" and config["crop_padding"] == 4 and config["augment_strength"] == 0
     assert config["model_args"] == {"convs_per_stage": [1, 1, 2, 2], "stage_dropout": 0.0}
     assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8] and config["flip"] is False
-    assert config["crop_size"] == 44
+    assert config["crop_size"] == 44 and config["validate_last"] == 3
     assert "--preset quick" in config["provenance"]["command"]
     result = run_cli("train", "--preset", "slow", "--data", train_folder)
     assert result.returncode == 2 and "invalid choice" in result.stderr

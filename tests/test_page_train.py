@@ -56,7 +56,7 @@ def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_
     config = json.loads((Path(record.run_dir) / "config.json").read_text())
     assert config["optimizer"] == "adamw" and config["lr_schedule"] == "onecycle" and config["flip"] is True
     assert config["model_args"] == {"convs_per_stage": [1, 1, 2, 2], "stage_dropout": 0.0}
-    assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8]
+    assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8] and config["validate_last"] == 3
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
 
 
