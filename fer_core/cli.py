@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default=None, help="dataset path (required unless --resume)")
     train.add_argument("--strict", action="store_true", help="stop at the first bad item instead of skipping it")
     train.add_argument("--model", help="architecture from the model registry")
-    train.add_argument("--epochs", type=int)
+    train.add_argument("--epochs", type=int, help="epochs to train (with --time-budget: the most it may train)")
+    train.add_argument("--time-budget", type=float, metavar="MINUTES",
+                       help="train as many epochs as fit in MINUTES on this machine, timed by a few probe "
+                            "steps first (0 = off; the quick preset sets 29)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="peak learning rate")
     train.add_argument("--lr-schedule", choices=["constant", "cosine", "onecycle", "plateau"])
@@ -64,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--mixup", type=float, help="mixup Beta alpha (0 = off)")
     train.add_argument("--cutmix", type=float, help="cutmix Beta alpha (0 = off)")
     train.add_argument("--class-weight", choices=["none", "balanced", "sqrt"])
-    train.add_argument("--mixed-precision", action="store_true", help="float16 compute where a GPU is present")
+    train.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
+                       help="16-bit compute, float32 weights: float16 on a GPU, bfloat16 on a CPU with native "
+                            "bfloat16 instructions (AVX512_BF16, AMX); ignored elsewhere")
     train.add_argument("--label-smoothing", type=float)
     train.add_argument("--data-fraction", type=float, help="stratified share of train to use")
     train.add_argument("--seed", type=int)

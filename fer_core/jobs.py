@@ -154,6 +154,8 @@ def describe_progress(progress: dict, status: str) -> tuple[float, str]:
         return 0.0, "queued: waiting for a free slot"
     if phase == "loading_data":
         return 0.0, "loading data"
+    if phase == "timing":
+        return 0.0, "timing a few steps to fit the time budget"
     if phase == "evaluating":
         return 1.0, "evaluating the best model"
     epoch, epochs = progress.get("epoch") or 0, progress.get("epochs") or 1

@@ -24,12 +24,16 @@ def provenance() -> dict[str, Any]:
     """Where and how a run ran (this process's command line included): recorded in its config.json."""
     import keras
 
+    from fer_core.hardware import CPU_BF16_FLAGS, cpu_flags, cpu_name
+
+    cpu = cpu_name() or platform.processor() or "cpu"
+    bf16 = ", bfloat16 instructions" if set(CPU_BF16_FLAGS) & cpu_flags() else ""
     return {
         "command": " ".join(sys.argv),
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "python": platform.python_version(),
-        "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.processor() or 'cpu'})",
+        "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores ({cpu}{bf16})",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

@@ -36,10 +36,12 @@ from fer_core.batches import TrainingBatches, class_weights
 from fer_core.data import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.evaluation import predict_probabilities, write_report
 from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
+from fer_core.hardware import dtype_policy, mixed_precision_for_this_machine
 from fer_core.inference import load_model
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
 from fer_core.runs import RunRegistry, reopen_run, start_run
+from fer_core.time_budget import EpochPlan, measure_step_timing, plan_epochs
 
 LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -76,12 +78,17 @@ class TrainConfig:
     cutmix: float = 0.0  # Beta(alpha, alpha) for cutmix; 0 = off (with mixup too, half the batches each)
     label_smoothing: float = 0.0
     class_weight: str = "none"  # none | balanced | sqrt (of balanced): lifts disgust's weight
-    mixed_precision: bool = False  # float16 compute where a GPU is present; ignored on CPU
+    # 16-bit compute, float32 weights: float16 on a GPU, bfloat16 on a CPU with native bfloat16
+    # instructions (fer_core.hardware); off where neither is present.
+    mixed_precision: bool = False
     data_fraction: float = 1.0
     seed: int = 1234
     # Validate only in the last N epochs (0 = every epoch): a pass over the 3,589 val images costs a few
     # seconds on a 2-core CPU; the best model is picked among the validated epochs.
     validate_last: int = 0
+    # Minutes of wall clock for the run (0 = off): a few timed steps choose how many epochs fit,
+    # at most ``epochs`` (fer_core.time_budget); the choice is written into config.json.
+    time_budget: float = 0.0
     train_split: str = "train"
     val_split: str = "val"
     strict: bool = False
@@ -101,8 +108,10 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"class weight must be one of {', '.join(CLASS_WEIGHTS)}")
-        if min(self.mixup, self.cutmix, self.weight_decay, self.warmup_epochs, self.validate_last) < 0:
-            raise ValueError("mixup, cutmix, weight decay, warm-up and validate-last must not be negative")
+        if min(self.mixup, self.cutmix, self.weight_decay, self.warmup_epochs, self.validate_last,
+               self.time_budget) < 0:
+            raise ValueError("mixup, cutmix, weight decay, warm-up, validate-last and time budget must not be "
+                             "negative")
         if not 0 <= self.crop_size <= IMAGE_SIZE:
             raise ValueError(f"crop size must be 0 (the whole face) or at most {IMAGE_SIZE}")
         if self.validate_last and self.lr_schedule == "plateau":
@@ -198,35 +207,29 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int)
     return model
 
 
-def gpu_available() -> bool:
-    """Whether the active Keras backend sees a GPU (mixed precision only pays off there)."""
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            return any(d.platform == "gpu" for d in jax.devices())
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            return bool(tf.config.list_physical_devices("GPU"))
-        if backend == "torch":
-            import torch
-
-            return torch.cuda.is_available()
-    except Exception:  # a backend that cannot list devices has no GPU we can use
-        return False
-    return False
-
-
 def save_inference_model(model: keras.Model, path: str | os.PathLike) -> None:
-    """Save weights and architecture without optimizer state (small, for shipping), atomically."""
-    config = keras.saving.serialize_keras_object(model)
+    """Save weights and architecture without optimizer state (small, for shipping), atomically.
+
+    A model trained with mixed precision is saved computing in float32: its weights are float32
+    anyway, and a 16-bit policy would make it slow (or inexact) on machines without such hardware."""
+    config = _float32_compute(keras.saving.serialize_keras_object(model))
     config.pop("compile_config", None)  # rebuilt uncompiled: no optimizer state is saved
     clone = keras.saving.deserialize_keras_object(config)
     clone.set_weights(model.get_weights())
     with atomic_path(path) as tmp:
         clone.save(tmp)
+
+
+def _float32_compute(config: Any) -> Any:
+    """A serialized model's config with every mixed-precision dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith(
+                "mixed_"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {k: _float32_compute(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_float32_compute(v) for v in config]
+    return config
 
 
 def save_checkpoint(model: keras.Model, path: str | os.PathLike) -> None:
@@ -417,23 +420,32 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
     progress = ProgressFile(run_dir)
 
     def body() -> dict[str, Any]:
+        nonlocal config
         log = logging.getLogger("fer_core")
+        started = time.monotonic()
         keras.utils.set_random_seed(config.seed)
         progress.update(force=True, phase="loading_data", kind="train", run_id=run_id, error=None)
         data = prepare_data(config, progress)
         x_train, y_train = to_model_inputs(data.train)
         x_val, y_val = to_model_inputs(data.val)
         steps = math.ceil(len(x_train) / config.batch_size)
+        weights = class_weights(data.train.labels, config.class_weight)
 
+        policy = mixed_precision_for_this_machine() if config.mixed_precision else None
         if config.mixed_precision:
-            if gpu_available():
-                keras.config.set_dtype_policy("mixed_float16")
-                log.info("mixed precision: float16 compute, float32 weights")
-            else:
-                log.info("mixed precision requested but no GPU is visible; training in float32")
+            log.info("mixed precision: %s", f"{policy} compute, float32 weights" if policy else
+                     "no GPU and no CPU bfloat16 instructions here; training in float32")
         state = read_json(run_dir / "state.json", default=None)
         checkpoint = run_dir / "checkpoint.keras"
-        if state and checkpoint.exists():
+        resuming = bool(state and checkpoint.exists())
+        if config.time_budget and not resuming:
+            progress.update(force=True, phase="timing")
+            plan = _plan_to_budget(config, x_train, y_train, weights, x_val, y_val, policy,
+                                   elapsed=time.monotonic() - started)
+            log.info("%s", plan.summary())
+            config = _record_plan(run_dir, config, plan)
+            keras.utils.set_random_seed(config.seed)  # the real model starts as it would without the probe
+        if resuming:
             model = keras.saving.load_model(checkpoint, safe_mode=True)
             initial_epoch = int(state["epochs_done"])
             best = float(state["best_val_accuracy"])
@@ -441,7 +453,8 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
             log.info("resuming %s at epoch %d/%d (best val accuracy %.4f)", run_id, initial_epoch + 1,
                      config.epochs, best)
         else:
-            model = compile_model(build_model(config.model, **config.model_kwargs()), config, steps)
+            with dtype_policy(policy):
+                model = compile_model(build_model(config.model, **config.model_kwargs()), config, steps)
             initial_epoch, best, history = 0, -1.0, []
             log.info("training %s: %d train / %d %s images, %d epochs", run_id, len(x_train), len(x_val),
                      data.val_name, config.epochs)
@@ -451,25 +464,54 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         if config.lr_schedule == "plateau":
             callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
                                                                patience=3, min_lr=config.lr / 100))
-        validation_freq = validation_epochs(config)
         if initial_epoch < config.epochs:
-            weights = class_weights(data.train.labels, config.class_weight)
-            if config.mixup or config.cutmix or weights is not None or config.crop_padding or config.flip:
-                batches = TrainingBatches(x_train, y_train, config.batch_size, config.seed, config.mixup,
-                                          config.cutmix, weights, start_epoch=initial_epoch,
-                                          crop_padding=config.crop_padding, flip=config.flip)
-                model.fit(batches, epochs=config.epochs, initial_epoch=initial_epoch, shuffle=False,
-                          validation_data=(x_val, y_val), validation_freq=validation_freq, callbacks=callbacks,
-                          verbose=_fit_verbosity(verbose))
-            else:
-                model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
-                          initial_epoch=initial_epoch, validation_data=(x_val, y_val), shuffle=True,
-                          validation_freq=validation_freq, callbacks=callbacks, verbose=_fit_verbosity(verbose))
+            model.fit(**_fit_input(config, x_train, y_train, weights, initial_epoch), epochs=config.epochs,
+                      initial_epoch=initial_epoch, validation_data=(x_val, y_val),
+                      validation_freq=validation_epochs(config), callbacks=callbacks, verbose=_fit_verbosity(verbose))
 
         progress.update(force=True, phase="evaluating")
         return report_best_model(run_dir, data)
 
     return run_managed(run_dir, run_id, "train", registry, progress, body)
+
+
+def _fit_input(config: TrainConfig, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None,
+               initial_epoch: int = 0) -> dict[str, Any]:
+    """``model.fit`` arguments for the training images: batches prepared in numpy when the recipe
+    augments, mixes or weights them, else the arrays themselves."""
+    if config.mixup or config.cutmix or weights is not None or config.crop_padding or config.flip:
+        batches = TrainingBatches(x, y, config.batch_size, config.seed, config.mixup, config.cutmix, weights,
+                                  start_epoch=initial_epoch, crop_padding=config.crop_padding, flip=config.flip)
+        return {"x": batches, "shuffle": False}
+    return {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
+
+
+def _plan_to_budget(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, weights: np.ndarray | None,
+                    x_val: np.ndarray, y_val: np.ndarray, policy: str | None, elapsed: float) -> EpochPlan:
+    """Time a throwaway copy of the run's model on this machine and choose the epochs that fit."""
+    steps = math.ceil(len(x_train) / config.batch_size)
+    probe_started = time.monotonic()
+
+    def build() -> keras.Model:
+        with dtype_policy(policy):
+            return compile_model(build_model(config.model, **config.model_kwargs()), config, steps)
+
+    def fit_input(images: int) -> dict[str, Any]:
+        return _fit_input(config, x_train[:images], y_train[:images], weights)
+
+    timing = measure_step_timing(build, fit_input, x_val, y_val, config.batch_size)
+    elapsed += time.monotonic() - probe_started
+    return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing)
+
+
+def _record_plan(run_dir: Path, config: TrainConfig, plan: EpochPlan) -> TrainConfig:
+    """The config with the planned epochs, also written to config.json (with the plan) so the
+    Results page, a resume and a reader see the epochs the run really trains."""
+    saved = read_json(run_dir / "config.json", default={}) or {}
+    planned = TrainConfig.from_dict({**asdict(config), "epochs": plan.epochs})
+    write_json_atomic(run_dir / "config.json", {**saved, "epochs": plan.epochs, "epochs_cap": config.epochs,
+                                                "time_budget_plan": plan.as_dict()})
+    return planned
 
 
 def _fit_verbosity(verbose: int | str) -> int | str:

@@ -38,7 +38,8 @@ recipe = "custom"
 if mode == "Train once":
     recipe = st.radio("Start from", ["custom", *PRESETS], horizontal=True,
                       format_func=lambda r: "my own settings" if r == "custom" else f"the '{r}' preset",
-                      help="quick: about 30 minutes on a 2-core CPU; its measured accuracy is in the README")
+                      help="quick: the best model 29 minutes of this machine train (a time budget); "
+                           "its measured accuracy is in the README")
 # The form starts from TrainConfig's defaults, or the preset's values; widget keys carry the
 # recipe so switching it refills the form.
 start = recipe_values(None if recipe == "custom" else recipe)
@@ -49,7 +50,8 @@ with st.form("launch"):
     data_fraction = right.slider("Share of the training data (stratified; small = quick)", 0.01, 1.0, 1.0, 0.01)
     if mode == "Train once":
         a, b, c, d = st.columns(4)
-        epochs = a.number_input("Epochs", 1, 500, start["epochs"], key=f"epochs-{recipe}")
+        epochs = a.number_input("Epochs", 1, 500, start["epochs"], key=f"epochs-{recipe}",
+                                help="with a time budget: the most it may train")
         batch_sizes_offered = [32, 64, 128, 256]
         batch_size = b.selectbox("Batch size", batch_sizes_offered,
                                  index=batch_sizes_offered.index(start["batch_size"]), key=f"batch-{recipe}")
@@ -58,6 +60,20 @@ with st.form("launch"):
                                        start["validate_last"], key=f"vallast-{recipe}",
                                        help="skips the val pass before them (seconds per epoch on a CPU); "
                                             "the best model is picked among the validated epochs")
+        a, b, c, d = st.columns(4)
+        time_budget = a.number_input("Time budget (minutes, 0 = off)", 0.0, 10000.0, float(start["time_budget"]),
+                                     1.0, key=f"budget-{recipe}",
+                                     help="a few timed steps on this machine choose how many epochs fit "
+                                          "(at most Epochs); the run's log and config say what was planned")
+        warmup_epochs = b.number_input("Warm-up epochs (onecycle: 0 = 30% of the run)", 0.0, 100.0,
+                                       float(start["warmup_epochs"]), 0.5, key=f"warmup-{recipe}",
+                                       help="linear warm-up from lr/25 (cosine and onecycle schedules)")
+        momentum = c.number_input("Momentum (sgd)", 0.0, 0.999, float(start["momentum"]), 0.01,
+                                  key=f"momentum-{recipe}", help="Nesterov momentum of the sgd optimizer")
+        mixed_precision = d.checkbox("Mixed precision", start["mixed_precision"], key=f"mixed-{recipe}",
+                                     help="16-bit compute with float32 weights: bfloat16 on CPUs that have it, "
+                                          "float16 on a GPU; ignored elsewhere. The saved model computes in "
+                                          "float32.")
         a, b, c = st.columns(3)
         schedule = a.selectbox("Learning-rate schedule", LR_SCHEDULES, index=LR_SCHEDULES.index(start["lr_schedule"]),
                                help="onecycle: warm-up for 30% of the run, then cosine; plateau: halve on a stall",
@@ -118,7 +134,8 @@ if launched:
         if mode == "Train once":
             job = TrainConfig(data=data_path, model=architecture, epochs=int(epochs), batch_size=int(batch_size),
                               lr=float(lr), lr_schedule=schedule, optimizer=optimizer,
-                              weight_decay=float(weight_decay),
+                              weight_decay=float(weight_decay), warmup_epochs=float(warmup_epochs),
+                              momentum=float(momentum),
                               filters=[int(f) for f in filters.replace(",", " ").split()] or None,
                               dense_units=None if dense_units is None else int(dense_units),
                               dropout=None if dropout is None else float(dropout), augment_strength=float(augment),
@@ -126,7 +143,8 @@ if launched:
                               crop_padding=int(crop_padding), crop_size=int(crop_size), flip=bool(flip),
                               class_weight=class_weight, label_smoothing=float(label_smoothing),
                               model_args=dict(preset_args) if preset_args and architecture == start["model"] else {},
-                              validate_last=int(validate_last), data_fraction=float(data_fraction))
+                              validate_last=int(validate_last), time_budget=float(time_budget),
+                              mixed_precision=bool(mixed_precision), data_fraction=float(data_fraction))
         else:
             if not (batch_sizes and base_filters and dense_choices):
                 raise ValueError("pick at least one batch size, base filter count and dense size")

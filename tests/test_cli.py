@@ -123,7 +123,8 @@ def test_train_evaluate_predict(train_folder, tmp_path):
 def test_quick_preset_with_overrides(train_folder, tmp_path):
     runs = tmp_path / "runs"
     result = run_cli("train", "--preset", "quick", "--data", train_folder, "--epochs", "1", "--filters", "4,8,8,8",
-                     "--dense-units", "16", "--no-flip", "--crop-size", "44", "--runs-dir", runs)
+                     "--dense-units", "16", "--no-flip", "--crop-size", "44", "--no-mixed-precision",
+                     "--runs-dir", runs)
     assert result.returncode == 0, result.stderr
     config = json.loads((only_run_dir(runs) / "config.json").read_text())
     # The preset's values, except where an option overrides them.
@@ -131,7 +132,9 @@ def test_quick_preset_with_overrides(train_folder, tmp_path):
     assert config["lr_schedule"] == "onecycle" and config["crop_padding"] == 4 and config["augment_strength"] == 0
     assert config["model_args"] == {"convs_per_stage": [1, 1, 2, 2], "stage_dropout": 0.0}
     assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8] and config["flip"] is False
-    assert config["crop_size"] == 44 and config["validate_last"] == 3
+    assert config["crop_size"] == 44 and config["validate_last"] == 3 and config["mixed_precision"] is False
+    # The preset's time budget holds; --epochs is then the most it may train.
+    assert config["time_budget"] == 29 and config["epochs_cap"] == 1 and config["time_budget_plan"]["epochs"] == 1
     assert "--preset quick" in config["provenance"]["command"]
     result = run_cli("train", "--preset", "slow", "--data", train_folder)
     assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -94,3 +94,4 @@ def test_describe_progress_words():
                                          "eta_seconds": 75, "trial": 2, "trials": 4}, "running")
     assert words.startswith("trial 2 of 4, epoch 2/4, batch 5/10, ETA 1m 15s")
     assert fraction == pytest.approx((1 + (1 + 0.5) / 4) / 4)
+    assert describe_progress({"phase": "timing"}, "running") == (0.0, "timing a few steps to fit the time budget")

@@ -44,7 +44,9 @@ def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_
     at.radio[1].set_value("quick").run()
     assert not at.exception
     by_label = {w.label: w for w in at.number_input}
-    assert by_label["Epochs"].value == 13 and by_label["Random crop padding (pixels, 0 = off)"].value == 4
+    assert by_label["Epochs"].value == 40 and by_label["Random crop padding (pixels, 0 = off)"].value == 4
+    assert by_label["Time budget (minutes, 0 = off)"].value == 29
+    assert at.checkbox(key="mixed-quick").value is True
     assert at.selectbox(key="arch-quick").value == "vgg" and at.checkbox(key="flip-quick").value is True
     assert "convs_per_stage" in at.caption[0].value
     by_label["Epochs"].set_value(1)
@@ -57,6 +59,7 @@ def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_
     assert config["optimizer"] == "adamw" and config["lr_schedule"] == "onecycle" and config["flip"] is True
     assert config["model_args"] == {"convs_per_stage": [1, 1, 2, 2], "stage_dropout": 0.0}
     assert config["epochs"] == 1 and config["filters"] == [4, 8, 8, 8] and config["validate_last"] == 3
+    assert config["time_budget"] == 29 and config["mixed_precision"] is True
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
 
 

@@ -86,6 +86,8 @@ def test_config_validation():
         TrainConfig(data="x", validate_last=-1)
     with pytest.raises(ValueError, match="plateau"):
         TrainConfig(data="x", validate_last=2, lr_schedule="plateau")
+    with pytest.raises(ValueError, match="time budget"):
+        TrainConfig(data="x", time_budget=-1)
 
 
 @pytest.mark.parametrize("recipe", [
@@ -109,3 +111,51 @@ def test_bad_recipe_values_are_refused():
     for bad in (dict(optimizer="rmsprop"), dict(class_weight="heavy"), dict(mixup=-1.0), dict(filters=[])):
         with pytest.raises(ValueError):
             TrainConfig(data="x", **bad)
+
+
+def test_time_budget_plans_the_epochs_and_records_the_plan(train_folder, tmp_path):
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=500, time_budget=0.5, validate_last=1, **TINY),
+                    tmp_path / "runs", verbose=0)
+    config = json.loads((run_dir / "config.json").read_text())
+    plan = config["time_budget_plan"]
+    assert config["epochs_cap"] == 500 and config["time_budget"] == 0.5 and plan["budget_seconds"] == 30
+    assert 1 <= config["epochs"] == plan["epochs"] < 500 and plan["timing"]["step_seconds"] > 0
+    assert plan["fits"] == (plan["planned_seconds"] <= 30)
+    assert [row["epoch"] for row in read_history(run_dir)] == list(range(1, config["epochs"] + 1))
+    assert read_progress(run_dir)["epochs"] == config["epochs"]
+    assert f"-> {config['epochs']} epochs, planned" in (run_dir / "train.log").read_text()
+    # A resumed run keeps the planned epochs: it does not time the machine again.
+    (run_dir / "state.json").write_text(json.dumps({"epochs_done": config["epochs"] - 1, "best_val_accuracy": 0.0}))
+    resume(run_dir, verbose=0)
+    log = (run_dir / "train.log").read_text()
+    assert log.count("time budget") == 1 and "resuming" in log
+    assert [row["epoch"] for row in read_history(run_dir)] == list(range(1, config["epochs"] + 1))
+
+
+def test_a_budget_too_small_for_one_epoch_still_trains_one_and_says_so(train_folder, tmp_path):
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=5, time_budget=0.001, **TINY), tmp_path / "runs",
+                    verbose=0)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["epochs"] == 1 and config["time_budget_plan"]["fits"] is False
+    assert "not even one epoch fits" in (run_dir / "train.log").read_text()
+    assert read_progress(run_dir)["phase"] == "done"
+
+
+def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path):
+    import keras
+    import numpy as np
+
+    from fer_core.hardware import dtype_policy
+    from fer_core.inference import load_model
+    from fer_core.models import build_model
+    from fer_core.training import save_inference_model
+
+    with dtype_policy("mixed_bfloat16"):
+        model = build_model("vgg", filters=[4, 8], dense_units=8, augment_strength=0.0)
+    assert model.get_layer("stage1_conv1").dtype_policy.name == "mixed_bfloat16"
+    save_inference_model(model, tmp_path / "model.keras")
+    loaded = load_model(tmp_path / "model.keras")
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(faces, verbose=0), model.predict(faces, verbose=0), atol=0.02)
+    assert keras.config.dtype_policy().name == "float32"

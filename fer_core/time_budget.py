@@ -1,0 +1,113 @@
+"""Training to a wall-clock budget: time a few steps of a throwaway copy of the model on this
+machine, then choose how many epochs fit, before the real run's schedule is built.
+
+Why: the same recipe takes 85 s an epoch on one hour of a 2-core machine and 140 s on another,
+and a laptop differs again; a preset that promises "the best model in 30 minutes" must count
+epochs from this machine's speed. Planning once, before training, keeps the run an ordinary
+fixed-epoch run (its learning-rate schedule, checkpoints and resume are unchanged); the chosen
+epoch count and the timings it came from are written into the run's ``config.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+# Per-epoch time = steps x measured step time x this margin (steps vary by some percent within a run).
+STEP_TIME_MARGIN = 1.05
+# Per epoch besides the steps: callbacks, progress files, the resume checkpoint.
+EPOCH_OVERHEAD_SECONDS = 1.0
+# After the last epoch: reload the best model, predict val, write the report files.
+REPORT_SECONDS = 15.0
+PROBE_STEPS = 24
+PROBE_WARMUP_STEPS = 4
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """What the probe measured: the first step (tracing, input pipeline start: paid once per run),
+    a steady training step, and one pass over the val split."""
+
+    first_step_seconds: float
+    step_seconds: float
+    val_pass_seconds: float
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    epochs: int
+    budget_seconds: float
+    elapsed_seconds: float  # of the budget, spent before training (data loading, the probe)
+    planned_seconds: float  # the whole run by the plan, elapsed included
+    timing: StepTiming
+    fits: bool  # False: not even one epoch fits; the run trains one anyway
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "timing": asdict(self.timing)}
+
+    def summary(self) -> str:
+        return (f"time budget {self.budget_seconds / 60:.1f} min: {self.timing.step_seconds * 1000:.0f} ms a step, "
+                f"val pass {self.timing.val_pass_seconds:.1f} s, {self.elapsed_seconds:.0f} s spent before "
+                f"training -> {self.epochs} epochs, planned {self.planned_seconds / 60:.1f} min"
+                + ("" if self.fits else " (over the budget: not even one epoch fits)"))
+
+
+def planned_seconds(epochs: int, steps_per_epoch: int, validated_epochs: int, timing: StepTiming) -> float:
+    """Time the training part of a run of ``epochs`` takes by the measured timing, report included."""
+    per_epoch = steps_per_epoch * timing.step_seconds * STEP_TIME_MARGIN + EPOCH_OVERHEAD_SECONDS
+    return (timing.first_step_seconds + epochs * per_epoch + validated_epochs * timing.val_pass_seconds
+            + REPORT_SECONDS)
+
+
+def plan_epochs(budget_seconds: float, elapsed_seconds: float, max_epochs: int, steps_per_epoch: int,
+                validate_last: int, timing: StepTiming) -> EpochPlan:
+    """The most epochs (1 to ``max_epochs``) whose planned time fits what is left of the budget."""
+
+    def total(epochs: int) -> float:
+        validated = min(epochs, validate_last) if validate_last else epochs
+        return elapsed_seconds + planned_seconds(epochs, steps_per_epoch, validated, timing)
+
+    epochs = 1
+    while epochs < max_epochs and total(epochs + 1) <= budget_seconds:
+        epochs += 1
+    return EpochPlan(epochs, budget_seconds, elapsed_seconds, total(epochs), timing,
+                     fits=total(epochs) <= budget_seconds)
+
+
+class _StepClock(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ends: list[float] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.ends = [time.perf_counter()]
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.ends.append(time.perf_counter())
+
+
+def measure_step_timing(build_compiled_model: Callable[[], keras.Model], fit_input: Callable[[int], dict[str, Any]],
+                        x_val: np.ndarray, y_val: np.ndarray, batch_size: int,
+                        steps: int = PROBE_STEPS) -> StepTiming:
+    """Train a throwaway model for ``steps`` batches and time them; time an evaluation on part of val.
+
+    ``fit_input(images)`` gives ``model.fit`` keyword arguments feeding the first ``images`` training
+    images the way the real run feeds them (augmented batches or arrays)."""
+    model = build_compiled_model()
+    clock = _StepClock()
+    model.fit(**fit_input(steps * batch_size), epochs=1, verbose=0, callbacks=[clock])
+    durations = np.diff(clock.ends)
+    steady = durations[PROBE_WARMUP_STEPS:] if len(durations) > PROBE_WARMUP_STEPS + 2 else durations[1:]
+    step_seconds = float(np.mean(steady)) if len(steady) else float(durations[0])
+    # Val: the first evaluate traces its function; time a second one on a slice and scale it up.
+    sample = min(len(x_val), 8 * batch_size)
+    model.evaluate(x_val[:batch_size], y_val[:batch_size], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    model.evaluate(x_val[:sample], y_val[:sample], batch_size=batch_size, verbose=0)
+    val_pass = (time.perf_counter() - start) * len(x_val) / max(1, sample)
+    return StepTiming(first_step_seconds=float(durations[0]), step_seconds=step_seconds, val_pass_seconds=val_pass)
