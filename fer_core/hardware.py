@@ -3,8 +3,8 @@
 Mixed precision keeps float32 weights and computes in a 16-bit float. It pays off on a GPU
 (float16) and on CPUs with native bfloat16 instructions (AVX512_BF16 or AMX, e.g. AMD Zen 4 or
 Intel Sapphire Rapids), where TensorFlow's oneDNN kernels use them: on this project's 2-core
-AMD EPYC a training step of the quick preset's VGG takes about 0.7 of its float32 time
-(README, "Mixed precision on the CPU"). On any other CPU bfloat16 is emulated and slower, so
+AMD EPYC a training step of the quick preset's VGG takes about 0.72 of its float32 time
+(README, "CPU speed: bfloat16"). On any other CPU bfloat16 is emulated and slower, so
 it is not used there.
 """
 
