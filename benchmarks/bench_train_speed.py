@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,14 +51,8 @@ def main() -> None:
 
     from fer_core.hardware import dtype_policy
     from fer_core.models import build_model
+    from fer_core.time_budget import StepClock
     from fer_core.training import TrainConfig, compile_model
-
-    class StepClock(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.ends = [time.perf_counter()]
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.ends.append(time.perf_counter())
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (args.images, 48, 48, 1)).astype("float32")

@@ -61,13 +61,18 @@ def cpu_name(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str | None:
     return _cpuinfo_field("model name", cpuinfo)
 
 
+def has_bf16_instructions(flags: Iterable[str]) -> bool:
+    """Whether CPU flags include native bfloat16 arithmetic (AVX512_BF16 or AMX)."""
+    return bool(set(CPU_BF16_FLAGS) & set(flags))
+
+
 def mixed_precision_policy(backend: str, gpu: bool, flags: Iterable[str]) -> str | None:
     """The Keras dtype policy that mixed precision means on this hardware, or None where it would
     not pay off: float16 on a GPU; bfloat16 on a CPU with native bfloat16 instructions under
     TensorFlow (whose oneDNN kernels use them)."""
     if gpu:
         return "mixed_float16"
-    if backend == "tensorflow" and any(flag in set(flags) for flag in CPU_BF16_FLAGS):
+    if backend == "tensorflow" and has_bf16_instructions(flags):
         return "mixed_bfloat16"
     return None
 

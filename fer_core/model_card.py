@@ -24,10 +24,10 @@ def provenance() -> dict[str, Any]:
     """Where and how a run ran (this process's command line included): recorded in its config.json."""
     import keras
 
-    from fer_core.hardware import CPU_BF16_FLAGS, cpu_flags, cpu_name
+    from fer_core.hardware import cpu_flags, cpu_name, has_bf16_instructions
 
     cpu = cpu_name() or platform.processor() or "cpu"
-    bf16 = ", bfloat16 instructions" if set(CPU_BF16_FLAGS) & cpu_flags() else ""
+    bf16 = ", bfloat16 instructions" if has_bf16_instructions(cpu_flags()) else ""
     return {
         "command": " ".join(sys.argv),
         "keras_backend": keras.backend.backend(),

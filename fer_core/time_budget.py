@@ -79,7 +79,9 @@ def plan_epochs(budget_seconds: float, elapsed_seconds: float, max_epochs: int, 
                      fits=total(epochs) <= budget_seconds)
 
 
-class _StepClock(keras.callbacks.Callback):
+class StepClock(keras.callbacks.Callback):
+    """When each training step of a ``fit`` call ended (``ends[0]``: when training began)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.ends: list[float] = []
@@ -99,7 +101,7 @@ def measure_step_timing(build_compiled_model: Callable[[], keras.Model], fit_inp
     ``fit_input(images)`` gives ``model.fit`` keyword arguments feeding the first ``images`` training
     images the way the real run feeds them (augmented batches or arrays)."""
     model = build_compiled_model()
-    clock = _StepClock()
+    clock = StepClock()
     model.fit(**fit_input(steps * batch_size), epochs=1, verbose=0, callbacks=[clock])
     durations = np.diff(clock.ends)
     steady = durations[PROBE_WARMUP_STEPS:] if len(durations) > PROBE_WARMUP_STEPS + 2 else durations[1:]

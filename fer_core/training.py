@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -440,7 +440,7 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         resuming = bool(state and checkpoint.exists())
         if config.time_budget and not resuming:
             progress.update(force=True, phase="timing")
-            plan = _plan_to_budget(config, x_train, y_train, weights, x_val, y_val, policy,
+            plan = _plan_to_budget(config, steps, x_train, y_train, weights, x_val, y_val, policy,
                                    elapsed=time.monotonic() - started)
             log.info("%s", plan.summary())
             config = _record_plan(run_dir, config, plan)
@@ -453,8 +453,7 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
             log.info("resuming %s at epoch %d/%d (best val accuracy %.4f)", run_id, initial_epoch + 1,
                      config.epochs, best)
         else:
-            with dtype_policy(policy):
-                model = compile_model(build_model(config.model, **config.model_kwargs()), config, steps)
+            model = _new_model(config, policy, steps)
             initial_epoch, best, history = 0, -1.0, []
             log.info("training %s: %d train / %d %s images, %d epochs", run_id, len(x_train), len(x_val),
                      data.val_name, config.epochs)
@@ -475,6 +474,12 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
     return run_managed(run_dir, run_id, "train", registry, progress, body)
 
 
+def _new_model(config: TrainConfig, policy: str | None, steps_per_epoch: int) -> keras.Model:
+    """The run's model, built under the mixed-precision ``policy`` (None: float32) and compiled."""
+    with dtype_policy(policy):
+        return compile_model(build_model(config.model, **config.model_kwargs()), config, steps_per_epoch)
+
+
 def _fit_input(config: TrainConfig, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None,
                initial_epoch: int = 0) -> dict[str, Any]:
     """``model.fit`` arguments for the training images: batches prepared in numpy when the recipe
@@ -486,20 +491,17 @@ def _fit_input(config: TrainConfig, x: np.ndarray, y: np.ndarray, weights: np.nd
     return {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
 
 
-def _plan_to_budget(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, weights: np.ndarray | None,
-                    x_val: np.ndarray, y_val: np.ndarray, policy: str | None, elapsed: float) -> EpochPlan:
+def _plan_to_budget(config: TrainConfig, steps: int, x_train: np.ndarray, y_train: np.ndarray,
+                    weights: np.ndarray | None, x_val: np.ndarray, y_val: np.ndarray, policy: str | None,
+                    elapsed: float) -> EpochPlan:
     """Time a throwaway copy of the run's model on this machine and choose the epochs that fit."""
-    steps = math.ceil(len(x_train) / config.batch_size)
     probe_started = time.monotonic()
-
-    def build() -> keras.Model:
-        with dtype_policy(policy):
-            return compile_model(build_model(config.model, **config.model_kwargs()), config, steps)
 
     def fit_input(images: int) -> dict[str, Any]:
         return _fit_input(config, x_train[:images], y_train[:images], weights)
 
-    timing = measure_step_timing(build, fit_input, x_val, y_val, config.batch_size)
+    timing = measure_step_timing(lambda: _new_model(config, policy, steps), fit_input, x_val, y_val,
+                                 config.batch_size)
     elapsed += time.monotonic() - probe_started
     return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing)
 
@@ -508,10 +510,9 @@ def _record_plan(run_dir: Path, config: TrainConfig, plan: EpochPlan) -> TrainCo
     """The config with the planned epochs, also written to config.json (with the plan) so the
     Results page, a resume and a reader see the epochs the run really trains."""
     saved = read_json(run_dir / "config.json", default={}) or {}
-    planned = TrainConfig.from_dict({**asdict(config), "epochs": plan.epochs})
     write_json_atomic(run_dir / "config.json", {**saved, "epochs": plan.epochs, "epochs_cap": config.epochs,
                                                 "time_budget_plan": plan.as_dict()})
-    return planned
+    return replace(config, epochs=plan.epochs)
 
 
 def _fit_verbosity(verbose: int | str) -> int | str:
