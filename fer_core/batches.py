@@ -1,8 +1,8 @@
-"""Training batches with random crop and flip, mixup, cutmix and class weights, as a
-``keras.utils.PyDataset``.
+"""Training batches with mixup, cutmix and class weights, as a ``keras.utils.PyDataset``.
 
-Crop and flip here are plain numpy slicing (under 1 ms per batch of 64), an alternative to
-Keras's in-model affine augmentation layers.
+These change the labels (or their weights) along with the pixels, so they cannot live inside the
+model as the other augmentations do (``fer_core.augmentation``); mixing a batch in numpy costs
+well under a millisecond (``benchmarks/bench_train_speed.py``).
 
 Used when a recipe asks for any of those; plain runs hand numpy arrays to ``model.fit``.
 Two threads prepare batches ahead of the training step (the numpy work releases the GIL), so
@@ -36,11 +36,9 @@ def class_weights(labels: np.ndarray, mode: str) -> np.ndarray | None:
 
 class TrainingBatches(keras.utils.PyDataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, mixup: float = 0.0,
-                 cutmix: float = 0.0, weights: np.ndarray | None = None, start_epoch: int = 0,
-                 crop_padding: int = 0, flip: bool = False):
+                 cutmix: float = 0.0, weights: np.ndarray | None = None, start_epoch: int = 0):
         super().__init__(workers=2, use_multiprocessing=False, max_queue_size=8)
         self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
-        self.crop_padding, self.flip = crop_padding, flip
         self.mixup, self.cutmix = mixup, cutmix
         self.sample_weights = weights[y.argmax(axis=1)].astype("float32") if weights is not None else None
         self.epoch = start_epoch
@@ -62,11 +60,6 @@ class TrainingBatches(keras.utils.PyDataset):
         x, y = self.x[rows].copy(), self.y[rows].copy()
         w = None if self.sample_weights is None else self.sample_weights[rows].copy()
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        if self.flip:
-            mirrored = rng.random(len(rows)) < 0.5
-            x[mirrored] = x[mirrored, :, ::-1]
-        if self.crop_padding:
-            x = self._random_crop(x, self.crop_padding, rng)
         kinds = [k for k, alpha in (("mixup", self.mixup), ("cutmix", self.cutmix)) if alpha > 0]
         if kinds and len(rows) > 1:
             kind = kinds[rng.integers(len(kinds))]
@@ -80,14 +73,6 @@ class TrainingBatches(keras.utils.PyDataset):
             if w is not None:
                 w = lam * w + (1 - lam) * w[partner]
         return (x, y) if w is None else (x, y, w)
-
-    @staticmethod
-    def _random_crop(x: np.ndarray, pad: int, rng: np.random.Generator) -> np.ndarray:
-        """Each image shifted by up to ``pad`` pixels each way, edges repeated (a crop of the padded face)."""
-        padded = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="edge")
-        height, width = x.shape[1], x.shape[2]
-        offsets = rng.integers(0, 2 * pad + 1, size=(len(x), 2))
-        return np.stack([padded[i, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(offsets)])
 
     @staticmethod
     def _paste_box(x: np.ndarray, partner: np.ndarray, lam: float, rng: np.random.Generator) -> float:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m fer_core {train,tune,evaluate,predict,runs,bundle,data}``.
+"""Command line: ``python -m fer_core {train,tune,evaluate,predict,runs,bundle,ensemble,pack,data}``.
 
 Each command is a thin layer over the library functions the dashboard also calls.
 Errors a user can fix (a missing file, a bad dataset, an unknown split) print one clear
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="epochs to train (with --time-budget: the most it may train)")
     train.add_argument("--time-budget", type=float, metavar="MINUTES",
                        help="train as many epochs as fit in MINUTES on this machine, timed by a few probe "
-                            "steps first (0 = off; the quick preset sets 29)")
+                            "steps first (0 = off; the quick preset sets 29, the gpu preset 4)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="peak learning rate")
     train.add_argument("--lr-schedule", choices=["constant", "cosine", "onecycle", "plateau"])
@@ -59,18 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", type=float, help="augmentation strength 0-1 (0 = off)")
     train.add_argument("--erasing", type=float, help="random-erasing probability per image")
     train.add_argument("--crop-padding", type=int,
-                       help="random crop of the face padded by N pixels, done on the batch in numpy")
+                       help="random shift by up to N pixels, edges repeated (a crop of the padded face)")
     train.add_argument("--crop-size", type=int,
                        help="train on a random N x N window of each face, the centre one at inference (0 = whole face)")
-    train.add_argument("--flip", action=argparse.BooleanOptionalAction,
-                       help="random horizontal flip on the batch in numpy")
+    train.add_argument("--flip", action=argparse.BooleanOptionalAction, help="random horizontal flip")
     train.add_argument("--mixup", type=float, help="mixup Beta alpha (0 = off)")
     train.add_argument("--cutmix", type=float, help="cutmix Beta alpha (0 = off)")
     train.add_argument("--class-weight", choices=["none", "balanced", "sqrt"])
     train.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
-                       help="16-bit compute, float32 weights: float16 on a GPU, bfloat16 on a CPU with native "
-                            "bfloat16 instructions (AVX512_BF16, AMX); ignored elsewhere")
+                       help="16-bit compute, float32 weights: bfloat16 on a GPU that has it (Ampere, Hopper), "
+                            "float16 on an older GPU, bfloat16 on a CPU with native bfloat16 instructions "
+                            "(AVX512_BF16, AMX); ignored elsewhere")
     train.add_argument("--label-smoothing", type=float)
+    train.add_argument("--teacher", action="append", metavar="MODEL",
+                       help="knowledge distillation: train on a mix of the labels and this model's probabilities "
+                            "(a bundled name such as default, a run folder or a .keras file; repeat for the mean "
+                            "of several)")
+    train.add_argument("--teacher-weight", type=float, help="share of the teacher's probabilities in the targets")
+    train.add_argument("--checkpoint-minutes", type=float,
+                       help="save the resume checkpoint at most every N minutes (0 = every epoch)")
     train.add_argument("--data-fraction", type=float, help="stratified share of train to use")
     train.add_argument("--seed", type=int)
     train.add_argument("--val-split", help="split that picks the best epoch")
@@ -137,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--command", dest="train_command", help="the training command, if the run lacks it")
     bundle.add_argument("--keras-backend", help="the backend it trained with, if the run lacks it")
     bundle.add_argument("--hardware", help="the machine it trained on, if the run lacks it")
+
+    pack = sub.add_parser("pack", help="pack a dataset into one compact .ferpack file (lossless), e.g. to carry "
+                                       "it to a GPU machine")
+    _add_data_args(pack)
+    pack.add_argument("--out", required=True, help="the .ferpack file to write")
+    pack.add_argument("--splits", type=lambda text: [p for p in text.replace(",", " ").split() if p],
+                      help="keep only these splits, e.g. train,val (default: all)")
 
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)
@@ -296,6 +310,20 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    from fer_core.data import load_dataset
+    from fer_core.datapack import PACK_SUFFIX, pack_dataset
+
+    if not args.out.endswith(PACK_SUFFIX):
+        raise UsageError(f"--out must end in {PACK_SUFFIX}")
+    summary = pack_dataset(args.data, args.out, splits=args.splits)
+    print(f"wrote {args.out}: {summary['images']} images, {summary['file_bytes'] / 1e6:.1f} MB "
+          f"({summary['sharing_header']} share one {summary['shared_header_bytes']}-byte JPEG header)")
+    for name, split in load_dataset(args.out, use_cache=False).splits.items():
+        print(f"  {name}: {len(split)} images  {split.class_counts()}")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from fer_core.data import LoadOptions, load_dataset
 
@@ -322,7 +350,7 @@ class UsageError(Exception):
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data, "worker": cmd_worker,
-            "ensemble": cmd_ensemble}
+            "ensemble": cmd_ensemble, "pack": cmd_pack}
 
 
 def main(argv: list[str] | None = None) -> int:

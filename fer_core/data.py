@@ -6,7 +6,8 @@ Supported sources:
 * the Kaggle layout, as a folder or the ``.zip`` itself (``train/<class>/*.jpg``,
   ``test/<class>/*.jpg``); file-name prefixes ``Training_``, ``PublicTest_``,
   ``PrivateTest_`` give the standard splits train / val / test;
-* any folder or zip of class sub-folders of face images (any size, colour or grey).
+* any folder or zip of class sub-folders of face images (any size, colour or grey);
+* a ``.ferpack`` made from any of these by ``python -m fer_core pack`` (``fer_core.datapack``).
 
 Where names carry no usage, ``train/`` is train, ``test/`` is test and val is a
 stratified, seeded slice of train. Bad items are skipped and counted in the
@@ -374,6 +375,38 @@ def _load_image_tree(
     return FERDataset(_order_splits(splits), report)
 
 
+def image_entries_by_split(path: str | os.PathLike) -> list[tuple[str, str, bytes]]:
+    """(split, name, bytes) of each image file in a folder or zip dataset, classified exactly as
+    ``load_dataset`` classifies them ('train' where the source names no split); items it would
+    skip are left out. For ``fer_core.datapack``, which stores the files' own bytes."""
+    path = Path(path).expanduser()
+
+    def classified(entries: list[_Entry]) -> list[tuple[str, str, bytes]]:
+        items = _classify_entries(_strip_common_root(entries), LoadReport(str(path)), strict=False)
+        return [(split or "train", entry.name, entry.read()) for entry, split, _ in items]
+
+    if path.is_dir():
+        return classified(_folder_entries(path))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return classified(_zip_entries(zf))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{path}: not a dataset folder or a valid zip file ({exc})") from exc
+
+
+def _load_pack(path: Path, options: LoadOptions, progress: Callable[[int, int], None] | None) -> FERDataset:
+    from fer_core.datapack import PackError, read_pack
+
+    try:
+        images = read_pack(path)
+    except PackError as exc:
+        raise DataError(str(exc)) from exc
+    entries = [_Entry(image.name, lambda data=image.data: data) for image in images]
+    if not entries:
+        raise DataError(f"{path}: the pack holds no images")
+    return _load_image_tree(entries, str(path), options, progress)
+
+
 def _load_csv(path: Path, options: LoadOptions, progress: Callable[[int, int], None] | None) -> FERDataset:
     report = LoadReport(source=str(path))
     rows: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
@@ -538,8 +571,11 @@ def load_dataset(
             raise DataError(f"{path}: not a valid zip file ({exc})") from exc
     elif path.suffix.lower() == ".csv":
         dataset = _load_csv(path, options, progress)
+    elif path.suffix.lower() == ".ferpack":
+        dataset = _load_pack(path, options, progress)
     else:
-        raise DataError(f"{path}: unsupported dataset (expected a .csv file, a .zip file or a folder)")
+        raise DataError(f"{path}: unsupported dataset (expected a .csv file, a .zip file, a .ferpack file or a "
+                        "folder)")
 
     if cache_file is not None:
         try:

@@ -40,10 +40,13 @@ def default_model_path() -> Path:
 
 
 def resolve_model_path(model: str | os.PathLike) -> Path:
-    """``"default"`` -> the bundled model; a run directory -> its ``model.keras``; else the path."""
+    """``"default"`` -> the default model; a bundled model's name (``"quick"``) -> its file in
+    ``models/``; a run directory -> its ``model.keras``; else the path."""
     if str(model) == "default":
         return default_model_path()
     path = Path(model)
+    if not path.exists() and str(model) in bundled_models():
+        return bundled_models()[str(model)]
     if path.is_dir():
         path = path / "model.keras"
     return path

@@ -24,16 +24,14 @@ def provenance() -> dict[str, Any]:
     """Where and how a run ran (this process's command line included): recorded in its config.json."""
     import keras
 
-    from fer_core.hardware import cpu_flags, cpu_name, has_bf16_instructions
+    from fer_core.hardware import device_description
 
-    cpu = cpu_name() or platform.processor() or "cpu"
-    bf16 = ", bfloat16 instructions" if has_bf16_instructions(cpu_flags()) else ""
     return {
         "command": " ".join(sys.argv),
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "python": platform.python_version(),
-        "hardware": f"{platform.machine()}, {os.cpu_count()} CPU cores ({cpu}{bf16})",
+        "hardware": device_description(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
@@ -104,6 +102,7 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
         "keras_version": run_provenance.get("keras_version"),
         "hardware": run_provenance.get("hardware"),
         "training_seconds": _training_seconds(history),
+        "wall_seconds": config.get("wall_seconds"),
         "source_run": config.get("run_id"),
         "file_bytes": (run_dir / "model.keras").stat().st_size,
     })

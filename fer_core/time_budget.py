@@ -20,8 +20,11 @@ import numpy as np
 
 # Per-epoch time = steps x measured step time x this margin (steps vary by some percent within a run).
 STEP_TIME_MARGIN = 1.05
-# Per epoch besides the steps: callbacks, progress files, the resume checkpoint.
+# Per epoch besides the steps: callbacks and progress files, and the resume checkpoint where it is
+# saved after every epoch (about a second for the quick preset on a 2-core CPU); without it, a few
+# file writes.
 EPOCH_OVERHEAD_SECONDS = 1.0
+EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS = 0.3
 # After the last epoch: reload the best model, predict val, write the report files.
 REPORT_SECONDS = 15.0
 PROBE_STEPS = 32
@@ -57,20 +60,21 @@ class EpochPlan:
                 + ("" if self.fits else " (over the budget: not even one epoch fits)"))
 
 
-def planned_seconds(epochs: int, steps_per_epoch: int, validated_epochs: int, timing: StepTiming) -> float:
+def planned_seconds(epochs: int, steps_per_epoch: int, validated_epochs: int, timing: StepTiming,
+                    epoch_overhead: float = EPOCH_OVERHEAD_SECONDS) -> float:
     """Time the training part of a run of ``epochs`` takes by the measured timing, report included."""
-    per_epoch = steps_per_epoch * timing.step_seconds * STEP_TIME_MARGIN + EPOCH_OVERHEAD_SECONDS
+    per_epoch = steps_per_epoch * timing.step_seconds * STEP_TIME_MARGIN + epoch_overhead
     return (timing.first_step_seconds + epochs * per_epoch + validated_epochs * timing.val_pass_seconds
             + REPORT_SECONDS)
 
 
 def plan_epochs(budget_seconds: float, elapsed_seconds: float, max_epochs: int, steps_per_epoch: int,
-                validate_last: int, timing: StepTiming) -> EpochPlan:
+                validate_last: int, timing: StepTiming, epoch_overhead: float = EPOCH_OVERHEAD_SECONDS) -> EpochPlan:
     """The most epochs (1 to ``max_epochs``) whose planned time fits what is left of the budget."""
 
     def total(epochs: int) -> float:
         validated = min(epochs, validate_last) if validate_last else epochs
-        return elapsed_seconds + planned_seconds(epochs, steps_per_epoch, validated, timing)
+        return elapsed_seconds + planned_seconds(epochs, steps_per_epoch, validated, timing, epoch_overhead)
 
     epochs = 1
     while epochs < max_epochs and total(epochs + 1) <= budget_seconds:
@@ -108,6 +112,13 @@ def measure_step_timing(build_compiled_model: Callable[[], keras.Model], fit_inp
     # The median: a few seconds of probe can catch a passing stall (once here 168 ms a step, where
     # the run's epochs then averaged 140 ms); the margin covers the run's own slow steps.
     step_seconds = float(np.median(steady)) if len(steady) else float(durations[0])
+    if keras.backend.backend() == "jax":
+        # JAX dispatches steps asynchronously, and a per-step hook such as StepClock makes Keras wait
+        # for each one, which is slower than a run goes (on an H200: 4 ms a step measured so, 2.3 ms
+        # in the run). So time a second fit of twice the steps as a whole, with no per-step hook.
+        start = time.perf_counter()
+        model.fit(**fit_input(2 * steps * batch_size), epochs=1, verbose=0)
+        step_seconds = min(step_seconds, (time.perf_counter() - start) / (2 * steps))
     # Val: the first evaluate traces its function; time a second one on a slice and scale it up.
     sample = min(len(x_val), 8 * batch_size)
     model.evaluate(x_val[:batch_size], y_val[:batch_size], batch_size=batch_size, verbose=0)

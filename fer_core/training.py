@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -41,7 +42,8 @@ from fer_core.inference import load_model
 from fer_core.models import build_model
 from fer_core.progress import ProgressFile
 from fer_core.runs import RunRegistry, reopen_run, start_run
-from fer_core.time_budget import EpochPlan, measure_step_timing, plan_epochs
+from fer_core.time_budget import (EPOCH_OVERHEAD_SECONDS, EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS, EpochPlan,
+                                  measure_step_timing, plan_epochs)
 
 LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -69,14 +71,18 @@ class TrainConfig:
     model_args: dict[str, Any] = field(default_factory=dict)  # any other builder argument
     augment_strength: float = 0.5
     erasing: float = 0.0  # probability of random erasing (a patch blanked) per image
-    crop_padding: int = 0  # random crop of the edge-padded face, on the batch in numpy
+    crop_padding: int = 0  # random shift by up to N pixels, edges repeated (a crop of the padded face), in-model
     # Train on a random crop_size x crop_size window of each face (the centre one at inference), a layer
     # inside the model: (crop_size / 48)^2 of the compute per image; 0 = the whole 48x48 face.
     crop_size: int = 0
-    flip: bool = False  # random horizontal flip on the batch in numpy
+    flip: bool = False  # random horizontal flip, in-model (also on whenever augment_strength > 0)
     mixup: float = 0.0  # Beta(alpha, alpha) for mixup; 0 = off
     cutmix: float = 0.0  # Beta(alpha, alpha) for cutmix; 0 = off (with mixup too, half the batches each)
     label_smoothing: float = 0.0
+    # Knowledge distillation: models (bundled names, run folders or .keras files) whose mean flip-TTA
+    # probabilities on each training face are mixed into its one-hot label with weight teacher_weight.
+    teacher: list[str] = field(default_factory=list)
+    teacher_weight: float = 0.7
     class_weight: str = "none"  # none | balanced | sqrt (of balanced): lifts disgust's weight
     # 16-bit compute, float32 weights: float16 on a GPU, bfloat16 on a CPU with native bfloat16
     # instructions (fer_core.hardware); off where neither is present.
@@ -89,6 +95,9 @@ class TrainConfig:
     # Minutes of wall clock for the run (0 = off): a few timed steps choose how many epochs fit,
     # at most ``epochs`` (fer_core.time_budget); the choice is written into config.json.
     time_budget: float = 0.0
+    # Save the resume checkpoint (weights and optimizer state) at most every N minutes, and after the last
+    # epoch (0 = after every epoch): on a GPU an epoch takes about a second, the save longer.
+    checkpoint_minutes: float = 0.0
     train_split: str = "train"
     val_split: str = "val"
     strict: bool = False
@@ -109,9 +118,13 @@ class TrainConfig:
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"class weight must be one of {', '.join(CLASS_WEIGHTS)}")
         if min(self.mixup, self.cutmix, self.weight_decay, self.warmup_epochs, self.validate_last,
-               self.time_budget) < 0:
-            raise ValueError("mixup, cutmix, weight decay, warm-up, validate-last and time budget must not be "
-                             "negative")
+               self.time_budget, self.checkpoint_minutes) < 0:
+            raise ValueError("mixup, cutmix, weight decay, warm-up, validate-last, time budget and checkpoint "
+                             "interval must not be negative")
+        if isinstance(self.teacher, str):
+            self.teacher = [self.teacher]
+        if not 0 <= self.teacher_weight <= 1:
+            raise ValueError("teacher weight must be in [0, 1]")
         if not 0 <= self.crop_size <= IMAGE_SIZE:
             raise ValueError(f"crop size must be 0 (the whole face) or at most {IMAGE_SIZE}")
         if self.validate_last and self.lr_schedule == "plateau":
@@ -128,6 +141,8 @@ class TrainConfig:
             "augment_strength": self.augment_strength,
             **({"erasing": self.erasing} if self.erasing else {}),
             **({"crop_size": self.crop_size} if self.crop_size else {}),
+            **({"crop_padding": self.crop_padding} if self.crop_padding else {}),
+            **({"flip": True} if self.flip else {}),
             "seed": self.seed,
             **self.model_args,
         }
@@ -239,11 +254,18 @@ def save_checkpoint(model: keras.Model, path: str | os.PathLike) -> None:
 
 class RunMonitor(keras.callbacks.Callback):
     """Writes progress.json and history.csv as training goes; with ``checkpoint``, also the best
-    model and the resume checkpoint (tuning trials leave those to Keras-Tuner)."""
+    model and the resume checkpoint (tuning trials leave those to Keras-Tuner), the latter at most
+    every ``checkpoint_seconds`` (0: every epoch) and always after the last epoch.
+
+    ``async_safe``: its per-step hook only notes progress, so Keras may call it from a helper
+    thread and need not wait for each step to finish on the device (on a GPU, waiting for every
+    step would leave the device idle while Python prepares the next one)."""
+
+    async_safe = True
 
     def __init__(self, run_dir: Path, progress: ProgressFile, epochs: int, steps_per_epoch: int,
                  history: list[dict[str, Any]], best_val_accuracy: float, extra: dict[str, Any] | None = None,
-                 checkpoint: bool = True):
+                 checkpoint: bool = True, checkpoint_seconds: float = 0.0):
         super().__init__()
         self.run_dir = run_dir
         self.progress = progress
@@ -253,6 +275,9 @@ class RunMonitor(keras.callbacks.Callback):
         self.best_val_accuracy = best_val_accuracy
         self.extra = extra or {}
         self.checkpoint = checkpoint
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = time.monotonic()
+        self._progress_lock = threading.Lock()
         self._epoch_started = time.time()
         self._epoch_times: list[float] = []
         self._epoch = 0
@@ -276,8 +301,9 @@ class RunMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = batch + 1
-        batch_metrics = {k: float(v) for k, v in (logs or {}).items()}
-        self.progress.update(step=step, batch_metrics=batch_metrics, eta_seconds=self._eta(step))
+        with self._progress_lock:
+            batch_metrics = {k: float(v) for k, v in (logs or {}).items()}
+            self.progress.update(step=step, batch_metrics=batch_metrics, eta_seconds=self._eta(step))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = {k: float(v) for k, v in (logs or {}).items()}
@@ -291,10 +317,12 @@ class RunMonitor(keras.callbacks.Callback):
             self.best_val_accuracy = val_accuracy
             if self.checkpoint:
                 save_inference_model(self.model, self.run_dir / "model.keras")
-        if self.checkpoint:
+        due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds or epoch + 1 >= self.epochs
+        if self.checkpoint and due:
             save_checkpoint(self.model, self.run_dir / "checkpoint.keras")
             write_json_atomic(self.run_dir / "state.json",
                               {"epochs_done": epoch + 1, "best_val_accuracy": self.best_val_accuracy})
+            self._last_checkpoint = time.monotonic()
         logging.getLogger("fer_core").info(
             "epoch %d/%d: %s%s", epoch + 1, self.epochs,
             ", ".join(f"{k}={v:.4f}" for k, v in logs.items()), " (best so far)" if improved else "")
@@ -428,13 +456,19 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         data = prepare_data(config, progress)
         x_train, y_train = to_model_inputs(data.train)
         x_val, y_val = to_model_inputs(data.val)
+        if config.teacher:
+            progress.update(force=True, phase="teacher")
+            y_train = distillation_targets(config.teacher, data.train.images, y_train, config.teacher_weight)
+            log.info("distilling from %s (weight %.2f on the teacher's probabilities)", ", ".join(config.teacher),
+                     config.teacher_weight)
         steps = math.ceil(len(x_train) / config.batch_size)
         weights = class_weights(data.train.labels, config.class_weight)
 
         policy = mixed_precision_for_this_machine() if config.mixed_precision else None
         if config.mixed_precision:
             log.info("mixed precision: %s", f"{policy} compute, float32 weights" if policy else
-                     "no GPU and no CPU bfloat16 instructions here; training in float32")
+                     "not used here (no GPU; bfloat16 pays off on a CPU only under TensorFlow with native "
+                     "bfloat16 instructions); training in float32")
         state = read_json(run_dir / "state.json", default=None)
         checkpoint = run_dir / "checkpoint.keras"
         resuming = bool(state and checkpoint.exists())
@@ -458,7 +492,8 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
             log.info("training %s: %d train / %d %s images, %d epochs", run_id, len(x_train), len(x_val),
                      data.val_name, config.epochs)
 
-        monitor = RunMonitor(run_dir, progress, config.epochs, steps, history, best)
+        monitor = RunMonitor(run_dir, progress, config.epochs, steps, history, best,
+                             checkpoint_seconds=config.checkpoint_minutes * 60)
         callbacks: list[keras.callbacks.Callback] = [monitor]
         if config.lr_schedule == "plateau":
             callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
@@ -469,9 +504,29 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
                       validation_freq=validation_epochs(config), callbacks=callbacks, verbose=_fit_verbosity(verbose))
 
         progress.update(force=True, phase="evaluating")
-        return report_best_model(run_dir, data)
+        metrics = report_best_model(run_dir, data)
+        # Wall clock of this process's part of the run (data loading and compilation included).
+        metrics["wall_seconds"] = round(time.monotonic() - started, 1)
+        _update_config(run_dir, wall_seconds=metrics["wall_seconds"])
+        return metrics
 
     return run_managed(run_dir, run_id, "train", registry, progress, body)
+
+
+def distillation_targets(teachers: list[str], images: np.ndarray, y: np.ndarray, weight: float) -> np.ndarray:
+    """Soft labels for knowledge distillation: ``weight`` x the teachers' mean probabilities (each
+    with flip TTA) on the uint8 faces ``images`` + (1 - ``weight``) x the one-hot labels ``y``.
+
+    The teachers see each face once, unaugmented, before training (offline distillation): cheap
+    on any backend, and the student's own augmentation stays inside its compiled step."""
+    probabilities = np.zeros_like(y)
+    for teacher in teachers:
+        model = load_model(teacher, tta="flip")
+        if tuple(model.input_shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 1) or model.output_shape[-1] != y.shape[1]:
+            raise ValueError(f"teacher {teacher} maps {model.input_shape[1:]} images to {model.output_shape[-1]} "
+                             f"classes; this training needs ({IMAGE_SIZE}, {IMAGE_SIZE}, 1) to {y.shape[1]}")
+        probabilities += predict_probabilities(model, images) / len(teachers)
+    return (weight * probabilities + (1 - weight) * y).astype("float32")
 
 
 def _new_model(config: TrainConfig, policy: str | None, steps_per_epoch: int) -> keras.Model:
@@ -483,10 +538,11 @@ def _new_model(config: TrainConfig, policy: str | None, steps_per_epoch: int) ->
 def _fit_input(config: TrainConfig, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None,
                initial_epoch: int = 0) -> dict[str, Any]:
     """``model.fit`` arguments for the training images: batches prepared in numpy when the recipe
-    augments, mixes or weights them, else the arrays themselves."""
-    if config.mixup or config.cutmix or weights is not None or config.crop_padding or config.flip:
+    mixes or weights them (labels change with the images), else the arrays themselves (every other
+    augmentation runs inside the model's compiled step)."""
+    if config.mixup or config.cutmix or weights is not None:
         batches = TrainingBatches(x, y, config.batch_size, config.seed, config.mixup, config.cutmix, weights,
-                                  start_epoch=initial_epoch, crop_padding=config.crop_padding, flip=config.flip)
+                                  start_epoch=initial_epoch)
         return {"x": batches, "shuffle": False}
     return {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
 
@@ -503,16 +559,21 @@ def _plan_to_budget(config: TrainConfig, steps: int, x_train: np.ndarray, y_trai
     timing = measure_step_timing(lambda: _new_model(config, policy, steps), fit_input, x_val, y_val,
                                  config.batch_size)
     elapsed += time.monotonic() - probe_started
-    return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing)
+    overhead = EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS if config.checkpoint_minutes else EPOCH_OVERHEAD_SECONDS
+    return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing, overhead)
 
 
 def _record_plan(run_dir: Path, config: TrainConfig, plan: EpochPlan) -> TrainConfig:
     """The config with the planned epochs, also written to config.json (with the plan) so the
     Results page, a resume and a reader see the epochs the run really trains."""
-    saved = read_json(run_dir / "config.json", default={}) or {}
-    write_json_atomic(run_dir / "config.json", {**saved, "epochs": plan.epochs, "epochs_cap": config.epochs,
-                                                "time_budget_plan": plan.as_dict()})
+    _update_config(run_dir, epochs=plan.epochs, epochs_cap=config.epochs, time_budget_plan=plan.as_dict())
     return replace(config, epochs=plan.epochs)
+
+
+def _update_config(run_dir: Path, **values: Any) -> None:
+    """Add ``values`` to the run's config.json (the run's record), atomically."""
+    saved = read_json(run_dir / "config.json", default={}) or {}
+    write_json_atomic(run_dir / "config.json", {**saved, **values})
 
 
 def _fit_verbosity(verbose: int | str) -> int | str:

@@ -5,19 +5,30 @@ from __future__ import annotations
 import keras
 import pytest
 
-from fer_core.hardware import cpu_flags, cpu_name, dtype_policy, mixed_precision_policy
+from fer_core.hardware import GPU, _capability, cpu_flags, cpu_name, dtype_policy, mixed_precision_policy
+
+HOPPER = GPU("NVIDIA H200", (9, 0))
+TURING = GPU("Tesla T4", (7, 5))
 
 
 @pytest.mark.parametrize("backend, gpu, flags, expected", [
-    ("tensorflow", True, [], "mixed_float16"),
-    ("jax", True, ["avx512_bf16"], "mixed_float16"),
-    ("tensorflow", False, ["avx2", "avx512f", "avx512_bf16"], "mixed_bfloat16"),
-    ("tensorflow", False, ["amx_bf16", "amx_tile"], "mixed_bfloat16"),
-    ("tensorflow", False, ["avx2", "avx512f"], None),  # bfloat16 would be emulated: slower, so off
-    ("jax", False, ["avx512_bf16"], None),
+    ("jax", HOPPER, [], "mixed_bfloat16"),  # bfloat16 units: no loss scaling needed
+    ("tensorflow", GPU("NVIDIA A100", (8, 0)), [], "mixed_bfloat16"),
+    ("tensorflow", TURING, [], "mixed_float16"),
+    ("jax", TURING, ["avx512_bf16"], "mixed_float16"),
+    ("jax", GPU("some GPU", None), [], "mixed_float16"),
+    ("tensorflow", None, ["avx2", "avx512f", "avx512_bf16"], "mixed_bfloat16"),
+    ("tensorflow", None, ["amx_bf16", "amx_tile"], "mixed_bfloat16"),
+    ("tensorflow", None, ["avx2", "avx512f"], None),  # bfloat16 would be emulated: slower, so off
+    ("jax", None, ["avx512_bf16"], None),
 ])
 def test_mixed_precision_policy_by_hardware(backend, gpu, flags, expected):
     assert mixed_precision_policy(backend, gpu, flags) == expected
+
+
+def test_compute_capability_parsed_from_each_backends_form():
+    assert _capability("9.0") == (9, 0) and _capability((8, 6)) == (8, 6) and _capability(None) is None
+    assert _capability("junk") is None
 
 
 def test_cpu_flags_read_from_cpuinfo(tmp_path):

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from fer_core import CLASSES
-from fer_core.augmentation import build_augmentation
 from fer_core.inference import load_model
 from fer_core.models import build_model, list_models, register_model
 from fer_core.training import TrainConfig, compile_model, save_inference_model
@@ -39,19 +38,6 @@ def test_reference_design_and_parameters():
     assert model.output_shape == (None, len(CLASSES))
     out = model.predict(np.zeros((2, 48, 48, 1), "float32"), verbose=0)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
-
-
-def test_augmentation_strength_controls_layers():
-    assert build_augmentation(0.0) is None
-    aug = build_augmentation(1.0, seed=1)
-    names = [type(layer).__name__ for layer in aug.layers]
-    assert names == ["RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast"]
-    x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
-    changed = keras.ops.convert_to_numpy(aug(x, training=True))
-    assert changed.shape == x.shape and not np.allclose(changed, x)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(aug(x, training=False)), x)
-    with pytest.raises(ValueError):
-        build_augmentation(1.5)
 
 
 def test_augmentation_is_inactive_at_inference():
@@ -138,7 +124,6 @@ def test_vgg_and_resnet_designs_follow_their_sizes():
     for model in (vgg, resnet):
         assert model.output_shape == (None, len(CLASSES))
         assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
-    assert "RandomErasing" in [type(layer).__name__ for layer in build_augmentation(0.0, erasing=0.5).layers]
 
 
 def test_vgg_takes_one_depth_per_stage_as_the_quick_preset_does():

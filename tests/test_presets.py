@@ -19,7 +19,7 @@ def test_every_preset_is_a_valid_config_and_a_copy():
         assert config.model == PRESETS[name]["model"]
         preset_values(name)["model_args"]["changed"] = 1
         assert "changed" not in PRESETS[name]["model_args"]
-    with pytest.raises(KeyError, match="unknown preset 'slow'; presets: quick"):
+    with pytest.raises(KeyError, match="unknown preset 'slow'; presets: gpu, quick"):
         preset_values("slow")
 
 
@@ -28,6 +28,17 @@ def test_recipe_values_are_the_defaults_under_the_preset():
     assert defaults["optimizer"] == "adam" and defaults["model_args"] == {} and defaults["flip"] is False
     quick = recipe_values("quick")
     assert quick["optimizer"] == "adamw" and quick["flip"] is True and quick["seed"] == defaults["seed"]
+
+
+def test_gpu_preset_is_a_time_budgeted_bfloat16_recipe_whose_file_stays_small():
+    from fer_core.models import build_model
+
+    config = TrainConfig(data="x", **preset_values("gpu"))
+    assert config.time_budget > 0 and config.mixed_precision and config.checkpoint_minutes > 0
+    model = build_model(config.model, **config.model_kwargs())
+    assert model.count_params() * 4 < 9e6  # float32 weights: the shipped file stays under 9 MB
+    augmentation = model.get_layer("augmentation")  # every augmentation inside the compiled step
+    assert augmentation.flip and augmentation.rotation > 0 and augmentation.erasing > 0
 
 
 def test_importing_fer_core_turns_on_onednn_unless_the_user_chose():

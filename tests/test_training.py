@@ -159,3 +159,44 @@ def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path):
     faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
     np.testing.assert_allclose(loaded.predict(faces, verbose=0), model.predict(faces, verbose=0), atol=0.02)
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_checkpoint_minutes_saves_the_resume_checkpoint_only_when_due_and_after_the_last_epoch(train_folder, tmp_path):
+    saves = []
+    import fer_core.training as training
+
+    original = training.save_checkpoint
+    training.save_checkpoint = lambda model, path: (saves.append(path), original(model, path))
+    try:
+        run_dir = train(TrainConfig(data=str(train_folder), epochs=3, checkpoint_minutes=60, **TINY), tmp_path / "a",
+                        verbose=0)
+        assert len(saves) == 1 and json.loads((run_dir / "state.json").read_text())["epochs_done"] == 3
+        saves.clear()
+        train(TrainConfig(data=str(train_folder), epochs=3, **TINY), tmp_path / "b", verbose=0)
+        assert len(saves) == 3  # 0 = after every epoch
+    finally:
+        training.save_checkpoint = original
+    assert json.loads((run_dir / "config.json").read_text())["wall_seconds"] > 0
+
+
+def test_distillation_mixes_the_teachers_probabilities_into_the_labels(train_folder, tmp_path):
+    import numpy as np
+
+    from fer_core.data import load_dataset
+    from fer_core.evaluation import predict_probabilities
+    from fer_core.inference import load_model
+    from fer_core.training import distillation_targets
+
+    teacher = train(TrainConfig(data=str(train_folder), epochs=1, **TINY), tmp_path / "t", verbose=0)
+    images = load_dataset(train_folder).split("train").images[:20]
+    one_hot = np.eye(7, dtype="float32")[np.arange(20) % 7]
+    targets = distillation_targets([str(teacher), str(teacher)], images, one_hot, 0.7)
+    expected = 0.7 * predict_probabilities(load_model(teacher, tta="flip"), images) + 0.3 * one_hot
+    np.testing.assert_allclose(targets, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-5)
+    student = train(TrainConfig(data=str(train_folder), epochs=1, teacher=[str(teacher)], **TINY), tmp_path / "s",
+                    verbose=0)
+    assert json.loads((student / "config.json").read_text())["teacher"] == [str(teacher)]
+    assert "distilling from" in (student / "train.log").read_text()
+    with pytest.raises(ValueError, match="teacher weight"):
+        TrainConfig(data="x", teacher_weight=1.5)

@@ -10,15 +10,19 @@ from fer_core.augmentation import build_augmentation
 from fer_core.models.layers import FaceCrop
 
 
-def face_input(augment_strength: float, erasing: float, seed: int | None, crop_size: int = 0):
-    """The (48, 48, 1) input with pixel values 0-255, training-time augmentation, an optional
+def face_input(augment_strength: float, erasing: float, seed: int | None, crop_size: int = 0,
+               crop_padding: int = 0, flip: bool = False):
+    """The (48, 48, 1) input with pixel values 0-255, training-time augmentation (``FaceAugment``:
+    ``augment_strength`` scales flip, rotation, shift, zoom and contrast; ``erasing``; a random
+    shift of up to ``crop_padding`` pixels; ``flip``), an optional
     ``crop_size`` window of the face (random in training, central at inference; 0 = the whole
     face), and scaling to 0-1; returns (input tensor, tensor to build on)."""
     if not 0 <= crop_size <= IMAGE_SIZE:
         raise ValueError(f"crop size must be 0 (off) or at most {IMAGE_SIZE}, got {crop_size}")
     inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
     x = inputs
-    augmentation = build_augmentation(augment_strength, erasing=erasing, seed=seed)
+    augmentation = build_augmentation(augment_strength, erasing=erasing, seed=seed, shift_pixels=crop_padding,
+                                      flip=flip, image_size=IMAGE_SIZE)
     if augmentation is not None:
         x = augmentation(x)
     if crop_size and crop_size < IMAGE_SIZE:

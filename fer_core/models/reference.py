@@ -30,9 +30,11 @@ def reference_cnn(
     augment_strength: float = 0.0,
     erasing: float = 0.0,
     crop_size: int = 0,
+    crop_padding: int = 0,
+    flip: bool = False,
     seed: int | None = None,
 ) -> keras.Model:
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size)
+    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip)
     for block, n_filters in enumerate(filters, start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{block}_bn")(x)

@@ -33,13 +33,15 @@ def vgg_net(
     augment_strength: float = 0.0,
     erasing: float = 0.0,
     crop_size: int = 0,
+    crop_padding: int = 0,
+    flip: bool = False,
     seed: int | None = None,
 ) -> keras.Model:
     depths = [convs_per_stage] * len(filters) if isinstance(convs_per_stage, int) else list(convs_per_stage)
     if len(depths) != len(filters) or min(depths) < 1:
         raise ValueError(f"convs_per_stage must be a positive number or one per stage ({len(filters)}), "
                          f"got {convs_per_stage}")
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size)
+    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip)
     for stage, (width, depth) in enumerate(zip(filters, depths), start=1):
         for conv in range(1, depth + 1):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv{conv}")(x)
