@@ -15,6 +15,7 @@ The code is backend-neutral Keras 3: numpy arrays in, ``model.fit`` out.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import logging
@@ -281,6 +282,15 @@ class RunMonitor(keras.callbacks.Callback):
         self._epoch_started = time.time()
         self._epoch_times: list[float] = []
         self._epoch = 0
+
+    def __deepcopy__(self, memo: dict) -> "RunMonitor":
+        # Keras-Tuner deep-copies callbacks for each trial; a lock cannot be copied, so each copy gets its own.
+        clone = copy.copy(self)
+        for key, value in self.__dict__.items():
+            if key != "_progress_lock":
+                setattr(clone, key, copy.deepcopy(value, memo))
+        clone._progress_lock = threading.Lock()
+        return clone
 
     def _eta(self, step: int) -> float | None:
         elapsed = time.time() - self._epoch_started
