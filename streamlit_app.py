@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.dashboard import active_dataset_path, registry, settings
-from fer_core.inference import bundled_model_path, default_model_path
-from fer_core.model_card import read_model_card
+from fer_core.app.dashboard import active_dataset_path, registry, settings
+from fer_core.inference.loading import bundled_model_path, default_model_path
+from fer_core.inference.cards import read_model_card
 
 PAGES = {
     "Dataset": ("pages/1_Dataset.py", ":material/dataset:"),

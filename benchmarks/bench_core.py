@@ -32,11 +32,11 @@ def main() -> None:
     import keras
     import numpy as np
 
-    from fer_core.data import load_dataset
-    from fer_core.evaluation import predict_probabilities, write_report
-    from fer_core.inference import load_model
+    from fer_core.data.loaders import load_dataset
+    from fer_core.inference.evaluation import predict_probabilities, write_report
+    from fer_core.inference.loading import load_model
     from fer_core.models import build_model
-    from fer_core.training import TrainConfig, compile_model, to_model_inputs
+    from fer_core.training.train import TrainConfig, compile_model, to_model_inputs
 
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, {os.cpu_count()} CPU cores")
     with tempfile.TemporaryDirectory() as cache:

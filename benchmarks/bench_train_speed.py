@@ -77,7 +77,7 @@ def build(arch: str, kwargs: dict, augmentation: dict):
     """The model with ``augmentation`` in front (FaceAugment, or the old Keras layers)."""
     import keras
 
-    from fer_core.augmentation import FaceAugment
+    from fer_core.data.augmentation import FaceAugment
     from fer_core.models import build_model
 
     augmentation = dict(augmentation)
@@ -124,9 +124,9 @@ def main() -> None:
     import keras
     import numpy as np
 
-    from fer_core.batches import TrainingBatches
-    from fer_core.hardware import device_description, dtype_policy, mixed_precision_for_this_machine
-    from fer_core.training import TrainConfig, compile_model
+    from fer_core.data.batches import TrainingBatches
+    from fer_core.training.hardware import device_description, dtype_policy, mixed_precision_for_this_machine
+    from fer_core.training.train import TrainConfig, compile_model
 
     names = list(AUGMENTATIONS) if "all" in args.augmentation else (args.augmentation or ["none"])
     unknown = [n for n in names if n not in AUGMENTATIONS]

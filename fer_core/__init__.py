@@ -1,16 +1,102 @@
-"""FER Studio core library: FER2013 data, Keras models, training, tuning, evaluation.
+"""FER Studio core library: FER2013 data, Keras models, training, tuning, evaluation, faces.
 
-The class order is FER2013's own and is used everywhere (labels are indices into it).
+The public API for notebooks and scripts is the six functions below; the dashboard and the
+command line (``python -m fer_core``) call the same code.
+
+Layout by concern, each layer importing only the layers below it (``tests/test_layout.py``
+checks this and that there are no import cycles):
+
+    cli, app       the command line; the dashboard's Streamlit glue and plotly figures
+    training       runs, Keras-Tuner searches, presets, time budgets, the run registry, bundling
+    inference      safe loading and saving, TTA, ensembles, evaluation, faces, model cards
+    models         the architecture registry (reference CNN, VGG, ResNet) and their layers
+    data           dataset loaders and cache, statistics, batches, augmentation, ``.ferpack``
+    labels, fileio, settings   the class order, atomic files, the folders the app may use
+
+Each function imports its implementation when first called, so ``import fer_core`` stays cheap
+(no TensorFlow until a model is needed). The class order is FER2013's own and is used
+everywhere (labels are indices into ``CLASSES``).
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 # TensorFlow turns its oneDNN kernels on only for some Intel CPUs; on this project's AMD EPYC
-# machines turning them on doubles CPU training speed (benchmarks/bench_train_speed.py).
+# machines turning them on doubles CPU training speed (docs/performance.md).
 # It must be set before TensorFlow is imported; a user's own setting wins.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-IMAGE_SIZE = 48
+from fer_core.labels import CLASSES, IMAGE_SIZE  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+__all__ = ["CLASSES", "IMAGE_SIZE", "evaluate", "load_dataset", "load_model", "predict_photos", "train", "tune"]
+
+
+def load_dataset(path: str | os.PathLike, *, strict: bool = False, use_cache: bool = True):
+    """Load a dataset: ``fer2013.csv``, the Kaggle layout (folder or ``.zip``), class folders of
+    your own photos, or a ``.ferpack``. Returns a ``FERDataset``: ``.splits`` maps 'train',
+    'val', 'test' to ``Split`` objects (uint8 ``images`` (N, 48, 48), ``labels``, ``files``);
+    ``.report`` lists skipped items. Decoded datasets are cached on disk."""
+    from fer_core.data.loaders import LoadOptions
+    from fer_core.data.loaders import load_dataset as load
+
+    return load(path, LoadOptions(strict=strict), use_cache=use_cache)
+
+
+def train(data: str | os.PathLike, *, preset: str | None = None, runs_dir: str | os.PathLike = "runs",
+          verbose: int | str = 0, **options: Any) -> Path:
+    """Train a model and return its run folder (``model.keras``, ``metrics.json``, ``history.csv``...).
+
+    ``preset`` ('quick' for a CPU, 'gpu') starts from a measured recipe; ``options`` are any
+    ``TrainConfig`` fields (``epochs=5``, ``model='vgg'``, ``data_fraction=0.1``, ...) and win over it."""
+    from fer_core.training.presets import preset_values
+    from fer_core.training.train import TrainConfig
+    from fer_core.training.train import train as run
+
+    values = {**(preset_values(preset) if preset else {}), **options, "data": str(data)}
+    return run(TrainConfig(**values), runs_dir, verbose=verbose)
+
+
+def tune(data: str | os.PathLike, *, runs_dir: str | os.PathLike = "runs", verbose: int | str = 0,
+         **options: Any) -> Path:
+    """Run a Keras-Tuner search (``tuner='random'|'hyperband'|'bayesian'``, ``max_trials``,
+    ``epochs``, ranges: any ``TuneConfig`` field) and return its run folder (``trials.csv``,
+    ``best_hyperparameters.json``, the best model)."""
+    from fer_core.training.tune import TuneConfig
+    from fer_core.training.tune import tune as run
+
+    return run(TuneConfig(data=str(data), **options), runs_dir, verbose=verbose)
+
+
+def load_model(model: str | os.PathLike = "default", *, tta: str = "none"):
+    """A Keras model, loaded in safe mode: 'default', a bundled name ('quick', 'reference'), a run
+    folder or a ``.keras`` file; ``tta`` 'flip' or 'multicrop' averages over mirrored (and shifted)
+    views. It maps (N, 48, 48, 1) pixels 0-255 to 7 probabilities in ``CLASSES`` order."""
+    from fer_core.inference.loading import load_model as load
+
+    return load(model, tta=tta)
+
+
+def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: str = "val",
+             tta: str = "none") -> dict:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix of a
+    model on a split; ``data`` is a dataset path or what ``load_dataset`` returned."""
+    from fer_core.inference.evaluation import compute_metrics, predict_probabilities
+
+    if data is None:
+        raise ValueError("evaluate needs data: a dataset path or a loaded dataset")
+    part = (data if hasattr(data, "splits") else load_dataset(data)).split(split)
+    return compute_metrics(part.labels, predict_probabilities(load_model(model, tta=tta), part.images), split)
+
+
+def predict_photos(photos: Iterable[str | os.PathLike], *, model: str | os.PathLike = "default",
+                   detector: str = "mtcnn", tta: str = "flip") -> list:
+    """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
+    ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON."""
+    from fer_core.inference.faces import analyze_files
+
+    return analyze_files(load_model(model, tta=tta), list(photos), detector=detector)

@@ -14,7 +14,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from fer_core.presets import PRESETS
+from fer_core.training.presets import PRESETS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the way
 
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     # TrainConfig's defaults fill the rest (the values shown in the help).
     train = sub.add_parser("train", help="train a model; writes a run directory", argument_default=argparse.SUPPRESS)
     train.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                       help="a measured recipe (see README); other options override its values")
+                       help="a measured recipe (docs/results.md); other options override its values")
     train.add_argument("--data", default=None, help="dataset path (required unless --resume)")
     train.add_argument("--strict", action="store_true", help="stop at the first bad item instead of skipping it")
     train.add_argument("--model", help="architecture from the model registry")
@@ -174,14 +174,14 @@ def _config_from_args(cls, args: argparse.Namespace, renames: dict[str, str]):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from fer_core.training import TrainConfig, resume, train
+    from fer_core.training.train import TrainConfig, resume, train
 
     if args.resume:
         run_dir = resume(args.resume)
     else:
         if not args.data:
             raise UsageError("train needs --data (or --resume RUN_DIR)")
-        from fer_core.presets import preset_values
+        from fer_core.training.presets import preset_values
 
         values = preset_values(args.preset) if args.preset else {}
         if hasattr(args, "model_arg"):
@@ -214,7 +214,7 @@ def _print_run_summary(run_dir: str | os.PathLike) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from fer_core.tuning import TuneConfig, resume_tuning, tune
+    from fer_core.training.tune import TuneConfig, resume_tuning, tune
 
     if args.resume:
         run_dir = resume_tuning(args.resume)
@@ -227,9 +227,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from fer_core.data import LoadOptions, load_dataset
-    from fer_core.evaluation import predict_probabilities, write_report
-    from fer_core.inference import load_model
+    from fer_core.data.loaders import LoadOptions, load_dataset
+    from fer_core.inference.evaluation import predict_probabilities, write_report
+    from fer_core.inference.loading import load_model
 
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
@@ -246,8 +246,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from fer_core.faces import analyze_files, results_json
-    from fer_core.inference import load_model
+    from fer_core.inference.faces import analyze_files, results_json
+    from fer_core.inference.loading import load_model
 
     model = load_model(args.model, tta=args.tta)
     whole = args.detector == "none"
@@ -262,7 +262,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    from fer_core.ensemble import save_ensemble
+    from fer_core.inference.ensemble import save_ensemble
 
     out = save_ensemble(args.models, args.out)
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB), the mean of {len(args.models)} models")
@@ -270,13 +270,13 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from fer_core.jobs import run_worker
+    from fer_core.training.jobs import run_worker
 
     return run_worker(args.run_dir, args.max_running)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from fer_core.runs import RunRegistry
+    from fer_core.training.runs import RunRegistry
 
     registry = RunRegistry(args.runs_dir)
     registry.reconcile()
@@ -290,7 +290,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from fer_core.model_card import bundle_ensemble, bundle_run
+    from fer_core.training.bundle import bundle_ensemble, bundle_run
 
     if len(args.sources) == 1:
         given = {"command": args.train_command, "keras_backend": args.keras_backend, "hardware": args.hardware}
@@ -311,8 +311,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
-    from fer_core.data import load_dataset
-    from fer_core.datapack import PACK_SUFFIX, pack_dataset
+    from fer_core.data.loaders import load_dataset
+    from fer_core.data.pack import pack_dataset
+    from fer_core.data.packfile import PACK_SUFFIX
 
     if not args.out.endswith(PACK_SUFFIX):
         raise UsageError(f"--out must end in {PACK_SUFFIX}")
@@ -325,14 +326,14 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from fer_core.data import LoadOptions, load_dataset
+    from fer_core.data.loaders import LoadOptions, load_dataset
 
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     for name, split in dataset.splits.items():
         print(f"{name}: {len(split)} images  {split.class_counts()}")
     print(dataset.report.summary())
     if args.duplicates:
-        from fer_core.dataset_stats import find_duplicates
+        from fer_core.data.stats import find_duplicates
 
         report = find_duplicates(dataset)
         conflicting = sum(1 for g in report.groups if g.conflicting_labels)
@@ -355,7 +356,7 @@ COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "pre
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from fer_core.data import DataError
+    from fer_core.data.loaders import DataError
 
     try:
         return COMMANDS[args.command](args)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.charts import class_counts_bar, pixel_histogram_chart
-from fer_core.data import DataError
-from fer_core.dashboard import (active_dataset_path, cached_duplicates, load_dataset_with_progress, save_upload,
-                                set_active_dataset, settings)
-from fer_core.dataset_stats import class_count_table, pixel_histograms
+from fer_core.app.charts import class_counts_bar, pixel_histogram_chart
+from fer_core.data.loaders import DataError
+from fer_core.app.dashboard import (active_dataset_path, cached_duplicates, load_dataset_with_progress, save_upload,
+                                    set_active_dataset, settings)
+from fer_core.data.stats import class_count_table, pixel_histograms
 from fer_core.settings import list_datasets, resolve_under_root
 
 st.set_page_config(page_title="Dataset - FER Studio", page_icon=":performing_arts:", layout="wide")

@@ -7,15 +7,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from fer_core.charts import learning_curves
-from fer_core.dashboard import active_dataset_path, registry, settings
-from fer_core.jobs import cancel, describe_progress, log_tail, requeue, submit
+from fer_core.app.charts import learning_curves
+from fer_core.app.dashboard import active_dataset_path, registry, settings
+from fer_core.training.jobs import cancel, describe_progress, log_tail, requeue, submit
 from fer_core.models import list_models
-from fer_core.presets import PRESETS, recipe_values
-from fer_core.progress import read_progress
+from fer_core.training.presets import PRESETS, recipe_values
+from fer_core.training.progress import read_progress
 from fer_core.settings import list_datasets, resolve_under_root
-from fer_core.training import CLASS_WEIGHTS, LR_SCHEDULES, OPTIMIZERS, TrainConfig, read_history
-from fer_core.tuning import TUNERS, TuneConfig
+from fer_core.training.train import CLASS_WEIGHTS, LR_SCHEDULES, OPTIMIZERS, TrainConfig
+from fer_core.training.history import read_history
+from fer_core.training.tune import TUNERS, TuneConfig
 
 st.set_page_config(page_title="Train & Tune - FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("Train & Tune")
@@ -38,8 +39,8 @@ recipe = "custom"
 if mode == "Train once":
     recipe = st.radio("Start from", ["custom", *PRESETS], horizontal=True,
                       format_func=lambda r: "my own settings" if r == "custom" else f"the '{r}' preset",
-                      help="quick: the best model 29 minutes of this machine train (a time budget); "
-                           "its measured accuracy is in the README")
+                      help="quick: the best model 29 minutes of a 2-core CPU train; gpu: a few minutes of one "
+                           "GPU (both time budgets); measured in docs/results.md and docs/gpu.md")
 # The form starts from TrainConfig's defaults, or the preset's values; widget keys carry the
 # recipe so switching it refills the form.
 start = recipe_values(None if recipe == "custom" else recipe)
@@ -92,10 +93,12 @@ with st.form("launch"):
                                  key=f"dropout-{recipe}")
         a, b, c = st.columns(3)
         augment = a.slider("Augmentation strength (0 = off)", 0.0, 1.0, start["augment_strength"], 0.05,
-                           help="Keras random flip/rotation/shift/zoom/contrast layers (slow on CPU)",
+                           help="flip, rotation, shift, zoom and contrast together, inside the model's "
+                                "compiled step (fast on CPU and GPU)",
                            key=f"augment-{recipe}")
         crop_padding = b.number_input("Random crop padding (pixels, 0 = off)", 0, 12, start["crop_padding"],
-                                      help="crop of the edge-padded face, in numpy on the batch (fast)",
+                                      help="shift each face by up to N pixels, edges repeated (a crop of the "
+                                           "edge-padded face), inside the model",
                                       key=f"crop-{recipe}")
         crop_size = c.number_input("Training crop (pixels, 0 = whole face)", 0, 48, start["crop_size"],
                                    help="train on a random window of each 48x48 face, the centre one at "
@@ -109,11 +112,13 @@ with st.form("launch"):
         a, b, c = st.columns(3)
         mixup = a.slider("Mixup alpha (0 = off)", 0.0, 1.0, start["mixup"], 0.1, key=f"mixup-{recipe}")
         cutmix = b.slider("CutMix alpha (0 = off)", 0.0, 1.0, start["cutmix"], 0.1, key=f"cutmix-{recipe}")
-        flip = c.checkbox("Random horizontal flip (numpy, on the batch)", start["flip"], key=f"flip-{recipe}")
+        flip = c.checkbox("Random horizontal flip", start["flip"], key=f"flip-{recipe}")
         preset_args = start.get("model_args") if recipe != "custom" else None
         if preset_args:
             st.caption(f"The preset also sets, for `{start['model']}`: "
-                       + ", ".join(f"`{k}={v}`" for k, v in preset_args.items()))
+                       + ", ".join(f"`{k}={v}`" for k, v in preset_args.items())
+                       + (f"; a resume checkpoint at most every {start['checkpoint_minutes']:g} min"
+                          if start["checkpoint_minutes"] else ""))
     else:
         a, b, c = st.columns(3)
         tuner = a.selectbox("Tuner", TUNERS)
@@ -144,7 +149,8 @@ if launched:
                               class_weight=class_weight, label_smoothing=float(label_smoothing),
                               model_args=dict(preset_args) if preset_args and architecture == start["model"] else {},
                               validate_last=int(validate_last), time_budget=float(time_budget),
-                              mixed_precision=bool(mixed_precision), data_fraction=float(data_fraction))
+                              mixed_precision=bool(mixed_precision), data_fraction=float(data_fraction),
+                              checkpoint_minutes=float(start["checkpoint_minutes"]))
         else:
             if not (batch_sizes and base_filters and dense_choices):
                 raise ValueError("pick at least one batch size, base filter count and dense size")

@@ -9,16 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.charts import compare_curves, confusion_heatmap, learning_curves, score_vs_hyperparameter
-from fer_core.dashboard import finished_runs, load_dataset_with_progress, run_label, settings, split_probabilities
-from fer_core.data import DataError
-from fer_core.ensemble import TTA_MODES
-from fer_core.evaluation import compute_metrics, misclassified_frame
+from fer_core.app.charts import compare_curves, confusion_heatmap, learning_curves, score_vs_hyperparameter
+from fer_core.app.dashboard import finished_runs, load_dataset_with_progress, run_label, settings, split_probabilities
+from fer_core.data.loaders import DataError
+from fer_core.inference.tta import TTA_MODES
+from fer_core.inference.evaluation import compute_metrics, misclassified_frame
 from fer_core.fileio import read_json
-from fer_core.inference import promoted_model_path
-from fer_core.model_card import promote_run, restore_bundled_default
-from fer_core.training import read_history
-from fer_core.tuning import best_trial_history, read_trials, searched_hyperparameters
+from fer_core.inference.loading import promoted_model_path
+from fer_core.training.bundle import promote_run, restore_bundled_default
+from fer_core.training.history import read_history
+from fer_core.training.tune import best_trial_history, read_trials, searched_hyperparameters
 
 st.set_page_config(page_title="Results - FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("Results")

@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from fer_core.charts import probability_bar
-from fer_core.dashboard import analyze_cached, finished_runs, run_label, settings
-from fer_core.faces import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, decode_photo, results_json,
-                            results_rows)
-from fer_core.ensemble import TTA_MODES
-from fer_core.inference import bundled_models, default_model_path
-from fer_core.model_card import read_model_card
+from fer_core.app.charts import probability_bar
+from fer_core.app.dashboard import analyze_cached, finished_runs, run_label, settings
+from fer_core.inference.faces import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, decode_photo,
+                                      results_json, results_rows)
+from fer_core.inference.tta import TTA_MODES
+from fer_core.inference.loading import bundled_models, default_model_path
+from fer_core.inference.cards import read_model_card
 
 st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("Predict")

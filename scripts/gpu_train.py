@@ -1,4 +1,4 @@
-"""Train the ``gpu`` preset on a GPU machine in one command that ends on time (README "Training on a GPU").
+"""Train the ``gpu`` preset on a GPU machine in one command that ends on time (docs/gpu.md).
 
 Run it through ``scripts/gpu_train.sh``, which installs the carried wheels and picks the JAX
 backend. Steps, each inside one wall-clock budget (``--minutes``):
@@ -168,7 +168,8 @@ def main() -> int:
     parser.add_argument("--runs-dir", default="runs/gpu")
     args = parser.parse_args()
     session = Session(args)
-    session.say(f"budget {args.minutes} min; KERAS_BACKEND={os.environ.get('KERAS_BACKEND')}; python {sys.version.split()[0]}")
+    session.say(f"budget {args.minutes} min; KERAS_BACKEND={os.environ.get('KERAS_BACKEND')}; "
+                f"python {sys.version.split()[0]}")
 
     if args.bench:
         bench = [sys.executable, "benchmarks/bench_train_speed.py", *args.bench_arg]

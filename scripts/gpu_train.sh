@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the `gpu` preset on a GPU machine with no network, in one command (README "Training on a GPU").
+# Train the `gpu` preset on a GPU machine with no network, in one command (docs/gpu.md).
 #
 #   scripts/gpu_prepare.sh                        # here, with the network: writes .gpu/ (pack + wheels)
 #   scripts/gpu_train.sh --data .gpu/fer2013.ferpack --out OUT [--distill] [--minutes 9.3] ...

@@ -103,7 +103,7 @@ TINY_TRAIN_CONFIG = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augme
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory) -> Path:
     """One tiny finished training run (2 epochs) with its dataset, shared by the page tests."""
-    from fer_core.training import TrainConfig, train
+    from fer_core.training.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("finished")
     data = write_kaggle_folder(root / "data" / "tiny_fer", {"train": 20, "test": 6})

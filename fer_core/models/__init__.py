@@ -4,37 +4,18 @@ A builder takes keyword hyperparameters and returns an uncompiled ``keras.Model`
 (N, 48, 48, 1) images with pixel values 0-255 to 7 softmax probabilities. Scaling (and
 augmentation, which is active only in training) live inside the model, so a saved model
 needs no preprocessing code beside it.
+
+- ``registry``: ``register_model``, ``build_model``, ``list_models``.
+- ``reference``, ``vgg``, ``resnet``: one architecture each, read top to bottom.
+- ``common``: what every architecture starts (input, augmentation, scaling) and ends with;
+  ``layers``: registered layers (training crop, TTA views, averaging) for safe-mode loading.
+
+May import: ``fer_core.labels`` and ``fer_core.data.augmentation``. Nothing above.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
-import keras
-
-ModelBuilder = Callable[..., keras.Model]
-_REGISTRY: dict[str, ModelBuilder] = {}
-
-
-def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
-    def decorator(builder: ModelBuilder) -> ModelBuilder:
-        if name in _REGISTRY:
-            raise ValueError(f"model '{name}' is already registered")
-        _REGISTRY[name] = builder
-        return builder
-
-    return decorator
-
-
-def list_models() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def build_model(name: str, **kwargs) -> keras.Model:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
-    return _REGISTRY[name](**kwargs)
-
+from fer_core.models.registry import ModelBuilder, build_model, list_models, register_model  # noqa: F401
 
 # Importing the architecture modules registers them.
 from fer_core.models import layers, reference, resnet, vgg  # noqa: E402,F401

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from fer_core import CLASSES, IMAGE_SIZE
-from fer_core.augmentation import build_augmentation
+from fer_core.labels import CLASSES, IMAGE_SIZE
+from fer_core.data.augmentation import build_augmentation
 from fer_core.models.layers import FaceCrop
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from fer_core.models import register_model
+from fer_core.models.registry import register_model
 from fer_core.models.common import class_probabilities, face_input
 
 BN_MOMENTUM = 0.9

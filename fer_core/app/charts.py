@@ -1,0 +1,89 @@
+"""Plotly figures for the dashboard, built from fer_core's tables and metrics (no Streamlit here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from fer_core.labels import CLASSES
+
+
+def class_counts_bar(counts: pd.DataFrame) -> go.Figure:
+    """``counts``: classes x splits (``dataset_stats.class_count_table``)."""
+    long = counts.reset_index().melt(id_vars="class", var_name="split", value_name="images")
+    fig = px.bar(long, x="class", y="images", color="split", barmode="group", text_auto=True,
+                 category_orders={"class": list(CLASSES)})
+    fig.update_layout(margin=dict(t=30, b=10), legend_title_text="split")
+    return fig
+
+
+def pixel_histogram_chart(histograms: pd.DataFrame) -> go.Figure:
+    fig = px.line(histograms, x="intensity", y="share", color="class", category_orders={"class": list(CLASSES)})
+    fig.update_layout(xaxis_title="pixel intensity (0 = black)", yaxis_title="share of pixels",
+                      margin=dict(t=30, b=10))
+    return fig
+
+
+def learning_curves(history: list[dict[str, Any]] | pd.DataFrame, title: str = "") -> go.Figure:
+    """Loss and accuracy per epoch, train and val, side by side."""
+    frame = pd.DataFrame(history)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    for col, metric in ((1, "loss"), (2, "accuracy")):
+        for prefix, dash in (("", "solid"), ("val_", "dash")):
+            name = prefix + metric
+            if name in frame:
+                fig.add_trace(go.Scatter(x=frame["epoch"], y=frame[name], name=name, mode="lines+markers",
+                                         line=dict(dash=dash)), row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title or None, margin=dict(t=50, b=10), height=340)
+    return fig
+
+
+def compare_curves(histories: dict[str, list[dict[str, Any]]], metric: str = "val_accuracy") -> go.Figure:
+    fig = go.Figure()
+    for label, history in histories.items():
+        frame = pd.DataFrame(history)
+        if metric in frame:
+            fig.add_trace(go.Scatter(x=frame["epoch"], y=frame[metric], name=label, mode="lines+markers"))
+    fig.update_layout(xaxis_title="epoch", yaxis_title=metric, margin=dict(t=30, b=10), height=360)
+    return fig
+
+
+def confusion_heatmap(matrix: list[list[int]], normalized: bool = False) -> go.Figure:
+    """Rows are the true class, columns the predicted one; normalized divides each row by its total."""
+    counts = np.asarray(matrix, dtype=float)
+    if normalized:
+        totals = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        text = [[f"{v:.2f}" for v in row] for row in values]
+    else:
+        values = counts
+        text = [[f"{int(v)}" for v in row] for row in values]
+    hover = "true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"
+    fig = go.Figure(go.Heatmap(z=values, x=list(CLASSES), y=list(CLASSES), text=text, texttemplate="%{text}",
+                               colorscale="Blues", hovertemplate=hover))
+    fig.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
+                      margin=dict(t=30, b=10), height=480)
+    return fig
+
+
+def probability_bar(probabilities: dict[str, float], title: str = "") -> go.Figure:
+    fig = go.Figure(go.Bar(x=[probabilities[c] for c in CLASSES], y=list(CLASSES), orientation="h",
+                           text=[f"{probabilities[c]:.0%}" for c in CLASSES], textposition="auto"))
+    fig.update_layout(title=title or None, xaxis_range=[0, 1], xaxis_tickformat=".0%", yaxis_autorange="reversed",
+                      margin=dict(t=40 if title else 10, b=10, l=10, r=10), height=260)
+    return fig
+
+
+def score_vs_hyperparameter(trials: pd.DataFrame, hyperparameter: str, score: str = "val_accuracy") -> go.Figure:
+    frame = trials.dropna(subset=[score])
+    fig = px.scatter(frame, x=hyperparameter, y=score, hover_data=list(frame.columns))
+    if hyperparameter in ("lr", "learning_rate"):
+        fig.update_xaxes(type="log")
+    fig.update_layout(margin=dict(t=30, b=10), height=320)
+    return fig

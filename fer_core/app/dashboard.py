@@ -1,0 +1,171 @@
+"""Streamlit glue shared by the pages: settings, cached dataset and model loading, uploads.
+
+Only widget plumbing lives here; what is computed comes from the rest of fer_core. Datasets
+and models are held with ``st.cache_resource`` (one copy per server, never pickled), so
+switching pages or rerunning a page is instant after the first load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from fer_core.data.loaders import DataError, FERDataset, default_cache_dir, load_dataset
+from fer_core.fileio import atomic_path
+from fer_core.training.runs import RunRecord, RunRegistry
+from fer_core.settings import Settings, resolve_under_root
+
+ACTIVE_DATASET_KEY = "active_dataset_path"
+
+
+def settings() -> Settings:
+    try:
+        secrets = dict(st.secrets)
+    except Exception:  # no secrets.toml (the usual case), or one that does not parse
+        secrets = {}
+    return Settings.from_env(secrets)
+
+
+@st.cache_resource(show_spinner=False)
+def _dataset_store() -> dict[tuple, FERDataset]:
+    return {}
+
+
+def _dataset_key(path: Path) -> tuple:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
+def load_dataset_with_progress(path: str | os.PathLike) -> FERDataset:
+    """Load once per server (fer_core's disk cache underneath); a progress bar on first load."""
+    path = Path(path)
+    store = _dataset_store()
+    key = _dataset_key(path)
+    if key not in store:
+        bar = st.progress(0.0, text=f"Loading {path.name} ...")
+
+        def report(done: int, total: int) -> None:
+            bar.progress(min(1.0, done / max(total, 1)), text=f"Loading {path.name}: {done:,} of {total:,} images")
+
+        try:
+            store[key] = load_dataset(path, progress=report)
+        finally:
+            bar.empty()
+    return store[key]
+
+
+def active_dataset_path() -> Path | None:
+    """The dataset chosen in this session; after a page reload, the one named in the URL
+    (``?dataset=``), accepted only inside the data folder or the upload store."""
+    value = st.session_state.get(ACTIVE_DATASET_KEY)
+    if value:
+        return Path(value)
+    named = st.query_params.get("dataset")
+    if not named:
+        return None
+    for root in (settings().data_root, default_cache_dir() / "uploads"):
+        try:
+            path = resolve_under_root(root, named)
+        except (ValueError, OSError):
+            continue
+        st.session_state[ACTIVE_DATASET_KEY] = str(path)
+        return path
+    return None
+
+
+def set_active_dataset(path: str | os.PathLike) -> None:
+    st.session_state[ACTIVE_DATASET_KEY] = str(path)
+    st.query_params["dataset"] = str(path)
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded dataset on disk under a content-hashed name (uploading twice stores once)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".zip", ".csv"):
+        raise DataError(f"'{name}': upload the Kaggle .zip or fer2013.csv")
+    folder = default_cache_dir() / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
+    return path
+
+
+@st.cache_resource(show_spinner="Loading model ...", max_entries=8)
+def _load_model_cached(path: str, mtime_ns: int, tta: str):  # noqa: ARG001  (mtime: reload when the file changes)
+    from fer_core.inference.loading import load_model
+
+    return load_model(path, tta=tta)
+
+
+def cached_model(path: str | os.PathLike, tta: str = "none"):
+    path = Path(path)
+    return _load_model_cached(str(path), path.stat().st_mtime_ns, tta)
+
+
+def registry(runs_dir: Path) -> RunRegistry:
+    registry = RunRegistry(runs_dir)
+    registry.reconcile()
+    return registry
+
+
+def finished_runs(runs_dir: Path) -> list[RunRecord]:
+    """Runs with a model to look at (done ones, and killed ones that saved a best model)."""
+    if not runs_dir.is_dir():
+        return []
+    return [r for r in registry(runs_dir).list() if (Path(r.run_dir) / "model.keras").exists()]
+
+
+def run_label(record: RunRecord) -> str:
+    accuracy = record.metrics.get("val_accuracy")
+    score = f", val {accuracy:.1%}" if isinstance(accuracy, float) else ""
+    return f"{record.run_id} ({record.status}{score})"
+
+
+@st.cache_resource(show_spinner="Looking for duplicate images ...", max_entries=4)
+def _duplicates(key: tuple, _dataset: FERDataset):  # noqa: ARG001  (key: which dataset; _dataset: not hashed)
+    from fer_core.data.stats import find_duplicates
+
+    return find_duplicates(_dataset)
+
+
+def cached_duplicates(path: Path, dataset: FERDataset):
+    return _duplicates(_dataset_key(path), dataset)
+
+
+@st.cache_data(show_spinner="Classifying the split with this model ...", max_entries=16)
+def _split_probabilities(model_path: str, model_mtime: int, dataset_key: tuple, split_name: str,  # noqa: ARG001
+                         tta: str, _dataset: FERDataset):
+    from fer_core.inference.evaluation import predict_probabilities
+
+    return predict_probabilities(cached_model(model_path, tta), _dataset.split(split_name).images)
+
+
+def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDataset, split_name: str,
+                        tta: str = "none"):
+    """A model's class probabilities on one split, computed once per (model file, dataset, split, TTA)."""
+    return _split_probabilities(str(model_path), model_path.stat().st_mtime_ns, _dataset_key(dataset_path),
+                                split_name, tta, dataset)
+
+
+@st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
+def _analyze_photo(model_path: str, model_mtime: int, tta: str, name: str, data: bytes,  # noqa: ARG001
+                   detector: str, margin: float, whole_image: bool):
+    from fer_core.inference.faces import analyze_photos
+
+    (result,) = analyze_photos(cached_model(model_path, tta), [(name, data)], detector=detector, margin=margin,
+                               whole_image=whole_image)
+    return result
+
+
+def analyze_cached(model_path: Path, photos: list[tuple[str, bytes]], detector: str, margin: float,
+                   whole_image_names: set[str], tta: str = "none"):
+    """``faces.analyze_photos`` photo by photo, each cached on its bytes and the settings, so
+    adding a photo to the uploads classifies only that one."""
+    mtime = model_path.stat().st_mtime_ns
+    return [_analyze_photo(str(model_path), mtime, tta, name, data, detector, margin, name in whole_image_names)
+            for name, data in photos]

@@ -1,0 +1,12 @@
+"""Data: loading datasets in the forms users have, their statistics, training batches,
+in-model augmentation and the compact ``.ferpack`` format.
+
+- ``loaders``: CSV, Kaggle-layout folders and zips, class folders, packs -> uint8 faces; the disk cache.
+- ``stats``: class counts, pixel histograms, exact duplicates and cross-split leaks.
+- ``batches``: mixup, cutmix and class weights on numpy batches.
+- ``augmentation``: ``FaceAugment``, flip/rotation/scale/shift/contrast/erasing inside the model.
+- ``packfile`` (the format) and ``pack`` (packing a dataset).
+
+May import: ``fer_core.labels``, ``fer_core.fileio`` and each other. Nothing above (models,
+inference, training, app).
+"""

@@ -1,0 +1,600 @@
+"""Load FER2013 in the forms users actually have, into uint8 (N, 48, 48) arrays.
+
+Supported sources:
+
+* the original ``fer2013.csv`` (columns ``emotion,pixels[,Usage]``);
+* the Kaggle layout, as a folder or the ``.zip`` itself (``train/<class>/*.jpg``,
+  ``test/<class>/*.jpg``); file-name prefixes ``Training_``, ``PublicTest_``,
+  ``PrivateTest_`` give the standard splits train / val / test;
+* any folder or zip of class sub-folders of face images (any size, colour or grey);
+* a ``.ferpack`` made from any of these by ``python -m fer_core pack`` (``fer_core.data.pack``).
+
+Where names carry no usage, ``train/`` is train, ``test/`` is test and val is a
+stratified, seeded slice of train. Bad items are skipped and counted in the
+``LoadReport`` unless ``strict=True``, which raises on the first one.
+Decoded datasets are cached on disk keyed by the source's bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fer_core.labels import CLASSES, IMAGE_SIZE
+from fer_core.fileio import atomic_path, write_json_atomic
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+CACHE_FORMAT_VERSION = 1
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm"}
+# Pillow refuses images above this many pixels (decompression-bomb guard).
+MAX_IMAGE_PIXELS = 50_000_000
+
+CLASS_SYNONYMS: dict[str, int] = {}
+for _index, _names in enumerate(
+    [
+        ("angry", "anger", "mad", "0"),
+        ("disgust", "disgusted", "disgusting", "1"),
+        ("fear", "fearful", "scared", "afraid", "2"),
+        ("happy", "happiness", "joy", "happiness_joy", "3"),
+        ("sad", "sadness", "unhappy", "4"),
+        ("surprise", "surprised", "surprising", "5"),
+        ("neutral", "neutrality", "calm", "6"),
+    ]
+):
+    for _name in _names:
+        CLASS_SYNONYMS[_name] = _index
+
+SPLIT_FOLDER_NAMES: dict[str, str] = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+    "testing": "test",
+}
+USAGE_NAMES: dict[str, str] = {
+    "training": "train",
+    "train": "train",
+    "publictest": "val",
+    "val": "val",
+    "privatetest": "test",
+    "test": "test",
+}
+FILE_PREFIX_SPLITS: dict[str, str] = {
+    "training_": "train",
+    "publictest_": "val",
+    "privatetest_": "test",
+}
+
+
+class DataError(ValueError):
+    """A dataset cannot be loaded; the message names the file or row and why."""
+
+
+class SplitNotFoundError(DataError, KeyError):
+    """The dataset has no such split; the message lists the splits it has."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+@dataclass
+class Problem:
+    item: str  # file path inside the source, or "row N"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.reason}"
+
+
+@dataclass
+class LoadReport:
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+    from_cache: bool = False
+
+    @property
+    def skipped(self) -> int:
+        return len(self.problems)
+
+    def summary(self) -> str:
+        if not self.problems:
+            return "no problems"
+        head = "; ".join(str(p) for p in self.problems[:5])
+        more = f" (and {self.skipped - 5} more)" if self.skipped > 5 else ""
+        return f"skipped {self.skipped} bad item(s): {head}{more}"
+
+
+@dataclass
+class Split:
+    """One split: images (N, 48, 48) uint8, labels (N,) int64 indices into CLASSES, source names."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    files: list[str]
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels, minlength=len(CLASSES))
+        return {name: int(c) for name, c in zip(CLASSES, counts)}
+
+    def subset(self, indices: np.ndarray) -> "Split":
+        return Split(self.images[indices], self.labels[indices], [self.files[i] for i in indices])
+
+
+@dataclass
+class FERDataset:
+    splits: dict[str, Split]
+    report: LoadReport
+
+    def split(self, name: str) -> Split:
+        if name not in self.splits:
+            have = ", ".join(self.splits) or "none"
+            raise SplitNotFoundError(f"this dataset has no '{name}' split; it has: {have}")
+        return self.splits[name]
+
+    def available_splits(self) -> list[str]:
+        return list(self.splits)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    strict: bool = False
+    val_fraction: float = 0.1  # used only where the source names no validation split
+    seed: int = 1234
+
+
+# --------------------------------------------------------------------------- images
+
+
+def decode_face_image(data: bytes) -> np.ndarray:
+    """Decode image bytes (any size, colour or grey) to a (48, 48) uint8 face array.
+
+    EXIF orientation is applied; alpha is composited on white; non-square images
+    are centre-cropped to a square before resizing so faces keep their aspect.
+    """
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img)
+            return image_to_face_array(img)
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"image too large ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise DataError("not an image Pillow can read") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"corrupt image ({exc})") from exc
+
+
+def flatten_alpha(img: Image.Image) -> Image.Image:
+    """Composite any transparency on white (a transparent pixel is background, not black)."""
+    if img.mode in ("RGBA", "LA", "P", "PA"):
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img)
+    return img
+
+
+def image_to_face_array(img: Image.Image) -> np.ndarray:
+    img = flatten_alpha(img).convert("L")
+    if img.size != (IMAGE_SIZE, IMAGE_SIZE):
+        img = ImageOps.fit(img, (IMAGE_SIZE, IMAGE_SIZE), method=Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass
+class _Entry:
+    name: str  # path relative to the dataset root, posix style
+    read: Callable[[], bytes]
+
+
+def _zip_entries(zf: zipfile.ZipFile) -> list[_Entry]:
+    entries = []
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename
+        if "__MACOSX" in name.split("/") or PurePosixPath(name).name.startswith("."):
+            continue
+        entries.append(_Entry(name, lambda info=info: zf.read(info)))
+    return entries
+
+
+def _folder_entries(root: Path) -> list[_Entry]:
+    entries = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            if filename.startswith("."):
+                continue
+            full = Path(dirpath) / filename
+            entries.append(_Entry(full.relative_to(root).as_posix(), full.read_bytes))
+    return entries
+
+
+def _strip_common_root(entries: list[_Entry]) -> list[_Entry]:
+    """Drop a single top folder that holds everything (``fer2013/train/...`` -> ``train/...``)."""
+    while entries:
+        images = [e for e in entries if PurePosixPath(e.name).suffix.lower() in IMAGE_EXTENSIONS] or entries
+        parts = [PurePosixPath(e.name).parts for e in images]
+        if any(len(p) < 3 for p in parts):
+            break
+        first = {p[0] for p in parts}
+        if len(first) != 1:
+            break
+        top = next(iter(first))
+        if top.lower() in SPLIT_FOLDER_NAMES or top.lower() in CLASS_SYNONYMS:
+            break
+        entries = [
+            _Entry(PurePosixPath(*PurePosixPath(e.name).parts[1:]).as_posix(), e.read)
+            for e in entries
+            if PurePosixPath(e.name).parts[0] == top and len(PurePosixPath(e.name).parts) > 1
+        ]
+    return entries
+
+
+def _classify_entries(
+    entries: list[_Entry], report: LoadReport, strict: bool
+) -> list[tuple[_Entry, str | None, int]]:
+    """Assign each image entry a split (or None = unassigned) and a class index."""
+    assigned: list[tuple[_Entry, str | None, int]] = []
+    for entry in entries:
+        path = PurePosixPath(entry.name)
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            _problem(report, strict, entry.name, f"not an image file (extension '{path.suffix or 'none'}')")
+            continue
+        parts = path.parts
+        split: str | None = None
+        if len(parts) >= 3 and parts[0].lower() in SPLIT_FOLDER_NAMES:
+            split = SPLIT_FOLDER_NAMES[parts[0].lower()]
+            class_folder = parts[-2]
+        elif len(parts) >= 2:
+            class_folder = parts[-2]
+        else:
+            _problem(report, strict, entry.name, "image is not inside a class folder")
+            continue
+        label = CLASS_SYNONYMS.get(class_folder.lower())
+        if label is None:
+            _problem(
+                report,
+                strict,
+                entry.name,
+                f"unknown class folder '{class_folder}' (expected one of {', '.join(CLASSES)} or a synonym)",
+            )
+            continue
+        lowered = path.name.lower()
+        for prefix, prefix_split in FILE_PREFIX_SPLITS.items():
+            if lowered.startswith(prefix):
+                split = prefix_split
+                break
+        assigned.append((entry, split, label))
+    return assigned
+
+
+def _problem(report: LoadReport, strict: bool, item: str, reason: str) -> None:
+    if strict:
+        raise DataError(f"{report.source}: {item}: {reason}")
+    report.problems.append(Problem(item, reason))
+
+
+def _decode_all(
+    items: list[tuple[_Entry, str | None, int]],
+    report: LoadReport,
+    strict: bool,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[str, str | None, int, np.ndarray]]:
+    def work(item: tuple[_Entry, str | None, int]):
+        entry, split, label = item
+        try:
+            return entry.name, split, label, decode_face_image(entry.read()), None
+        except DataError as exc:
+            return entry.name, split, label, None, str(exc)
+
+    decoded = []
+    total = len(items)
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
+        for done, (name, split, label, array, error) in enumerate(pool.map(work, items, chunksize=256), 1):
+            if error is not None:
+                _problem(report, strict, name, error)
+            else:
+                decoded.append((name, split, label, array))
+            if progress and (done % 1000 == 0 or done == total):
+                progress(done, total)
+    return decoded
+
+
+def _splits_from_images(decoded: list[tuple[str, str | None, int, np.ndarray]]) -> dict[str, Split]:
+    by_split: dict[str, list[tuple[str, int, np.ndarray]]] = {}
+    for name, split, label, array in decoded:
+        by_split.setdefault(split or "train", []).append((name, label, array))
+    splits = {}
+    for split_name, rows in by_split.items():
+        splits[split_name] = Split(
+            images=np.stack([r[2] for r in rows]).astype(np.uint8),
+            labels=np.array([r[1] for r in rows], dtype=np.int64),
+            files=[r[0] for r in rows],
+        )
+    return splits
+
+
+def _carve_val(splits: dict[str, Split], options: LoadOptions) -> dict[str, Split]:
+    """Where the source names no val split, take a stratified, seeded slice of train."""
+    if "val" in splits or "train" not in splits or options.val_fraction <= 0:
+        return splits
+    from sklearn.model_selection import train_test_split
+
+    train = splits["train"]
+    indices = np.arange(len(train))
+    counts = np.bincount(train.labels)
+    n_classes = int((counts > 0).sum())
+    n_val = int(np.ceil(len(train) * options.val_fraction))
+    if len(train) < 2:
+        return splits
+    can_stratify = counts[counts > 0].min() >= 2 and n_classes <= n_val <= len(train) - n_classes
+    stratify = train.labels if can_stratify else None  # too few images to keep every class in both
+    train_idx, val_idx = train_test_split(
+        indices, test_size=options.val_fraction, random_state=options.seed, stratify=stratify
+    )
+    out = dict(splits)
+    out["train"] = train.subset(np.sort(train_idx))
+    out["val"] = train.subset(np.sort(val_idx))
+    return out
+
+
+def _order_splits(splits: dict[str, Split]) -> dict[str, Split]:
+    return {name: splits[name] for name in SPLITS if name in splits}
+
+
+def _load_image_tree(
+    entries: list[_Entry], source: str, options: LoadOptions, progress: Callable[[int, int], None] | None
+) -> FERDataset:
+    report = LoadReport(source=source)
+    entries = _strip_common_root(entries)
+    items = _classify_entries(entries, report, options.strict)
+    decoded = _decode_all(items, report, options.strict, progress)
+    if not decoded:
+        raise DataError(f"{source}: no usable images found ({report.summary()})")
+    splits = _carve_val(_splits_from_images(decoded), options)
+    return FERDataset(_order_splits(splits), report)
+
+
+def image_entries_by_split(path: str | os.PathLike) -> list[tuple[str, str, bytes]]:
+    """(split, name, bytes) of each image file in a folder or zip dataset, classified exactly as
+    ``load_dataset`` classifies them ('train' where the source names no split); items it would
+    skip are left out. For ``fer_core.data.pack``, which stores the files' own bytes."""
+    path = Path(path).expanduser()
+
+    def classified(entries: list[_Entry]) -> list[tuple[str, str, bytes]]:
+        items = _classify_entries(_strip_common_root(entries), LoadReport(str(path)), strict=False)
+        return [(split or "train", entry.name, entry.read()) for entry, split, _ in items]
+
+    if path.is_dir():
+        return classified(_folder_entries(path))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return classified(_zip_entries(zf))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{path}: not a dataset folder or a valid zip file ({exc})") from exc
+
+
+def _load_pack(path: Path, options: LoadOptions, progress: Callable[[int, int], None] | None) -> FERDataset:
+    from fer_core.data.packfile import PackError, read_pack
+
+    try:
+        images = read_pack(path)
+    except PackError as exc:
+        raise DataError(str(exc)) from exc
+    entries = [_Entry(image.name, lambda data=image.data: data) for image in images]
+    if not entries:
+        raise DataError(f"{path}: the pack holds no images")
+    return _load_image_tree(entries, str(path), options, progress)
+
+
+def _load_csv(path: Path, options: LoadOptions, progress: Callable[[int, int], None] | None) -> FERDataset:
+    report = LoadReport(source=str(path))
+    rows: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except StopIteration:
+            raise DataError(f"{path}: the CSV file is empty") from None
+        if "emotion" not in header or "pixels" not in header:
+            raise DataError(f"{path}: CSV header must have 'emotion' and 'pixels' columns, found {header}")
+        emotion_col, pixels_col = header.index("emotion"), header.index("pixels")
+        usage_col = header.index("usage") if "usage" in header else None
+        expected = IMAGE_SIZE * IMAGE_SIZE
+        for line_number, row in enumerate(reader, start=2):
+            item = f"row {line_number}"
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                _problem(report, options.strict, item, f"expected {len(header)} columns, found {len(row)}")
+                continue
+            try:
+                label = int(row[emotion_col])
+            except ValueError:
+                _problem(report, options.strict, item, f"emotion '{row[emotion_col]}' is not an integer")
+                continue
+            if not 0 <= label < len(CLASSES):
+                _problem(report, options.strict, item, f"unknown label {label} (expected 0-{len(CLASSES) - 1})")
+                continue
+            try:
+                pixels = np.array(row[pixels_col].split(), dtype=np.int32)
+            except ValueError:
+                _problem(report, options.strict, item, "pixels are not all integers")
+                continue
+            if pixels.size != expected:
+                _problem(report, options.strict, item, f"expected {expected} pixels, found {pixels.size}")
+                continue
+            if pixels.min() < 0 or pixels.max() > 255:
+                _problem(report, options.strict, item, "pixel values outside 0-255")
+                continue
+            split = "train"
+            if usage_col is not None:
+                usage = row[usage_col].strip().lower()
+                if usage not in USAGE_NAMES:
+                    _problem(report, options.strict, item, f"unknown Usage '{row[usage_col]}'")
+                    continue
+                split = USAGE_NAMES[usage]
+            images, labels, names = rows.setdefault(split, ([], [], []))
+            images.append(pixels.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE))
+            labels.append(label)
+            names.append(item)
+            if progress and line_number % 2000 == 0:
+                progress(line_number, 0)
+    if not rows:
+        raise DataError(f"{path}: no usable rows ({report.summary()})")
+    splits = {
+        name: Split(np.stack(images), np.array(labels, dtype=np.int64), names)
+        for name, (images, labels, names) in rows.items()
+    }
+    return FERDataset(_order_splits(_carve_val(splits, options)), report)
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("FER_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fer_studio"
+
+
+def content_key(path: Path, options: LoadOptions) -> str:
+    """A hash of the source's bytes (every file's, for a folder) and the load options."""
+    digest = hashlib.sha256()
+    digest.update(f"v{CACHE_FORMAT_VERSION}|{options.strict}|{options.val_fraction}|{options.seed}".encode())
+    if path.is_dir():
+        for entry in _folder_entries(path):
+            digest.update(entry.name.encode())
+            digest.update(b"\0")
+            digest.update(hashlib.sha256(entry.read()).digest())
+    else:
+        with open(path, "rb") as f:
+            digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()[:32]
+
+
+def _save_cache(path: Path, dataset: FERDataset) -> None:
+    arrays = {}
+    for name, split in dataset.splits.items():
+        arrays[f"{name}_images"] = split.images
+        arrays[f"{name}_labels"] = split.labels
+        arrays[f"{name}_files"] = np.array(split.files, dtype=np.str_)
+    with atomic_path(path.with_suffix(".npz")) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    write_json_atomic(
+        path.with_suffix(".json"),
+        {
+            "source": dataset.report.source,
+            "splits": list(dataset.splits),
+            "problems": [[p.item, p.reason] for p in dataset.report.problems],
+        },
+    )
+
+
+def _load_cache(path: Path) -> FERDataset | None:
+    meta_path, npz_path = path.with_suffix(".json"), path.with_suffix(".npz")
+    if not (meta_path.exists() and npz_path.exists()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        with np.load(npz_path, allow_pickle=False) as npz:
+            splits = {
+                name: Split(npz[f"{name}_images"], npz[f"{name}_labels"], npz[f"{name}_files"].tolist())
+                for name in meta["splits"]
+            }
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile):
+        return None  # a damaged cache entry is rebuilt, never trusted
+    report = LoadReport(meta["source"], [Problem(i, r) for i, r in meta["problems"]], from_cache=True)
+    return FERDataset(splits, report)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def load_dataset(
+    path: str | os.PathLike,
+    options: LoadOptions | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> FERDataset:
+    """Load a FER dataset from a CSV file, a zip, or a folder; see the module docstring."""
+    options = options or LoadOptions()
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    cache_file = None
+    if use_cache:
+        cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
+        cache_file = cache_root / content_key(path, options)
+        cached = _load_cache(cache_file)
+        if cached is not None:
+            cached.report.source = str(path)
+            return cached
+
+    if path.is_dir():
+        entries = _folder_entries(path)
+        if not entries:
+            raise DataError(f"{path}: the folder is empty")
+        dataset = _load_image_tree(entries, str(path), options, progress)
+    elif path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                entries = _zip_entries(zf)
+                if not entries:
+                    raise DataError(f"{path}: the zip file holds no files")
+                dataset = _load_image_tree(entries, str(path), options, progress)
+        except zipfile.BadZipFile as exc:
+            raise DataError(f"{path}: not a valid zip file ({exc})") from exc
+    elif path.suffix.lower() == ".csv":
+        dataset = _load_csv(path, options, progress)
+    elif path.suffix.lower() == ".ferpack":
+        dataset = _load_pack(path, options, progress)
+    else:
+        raise DataError(f"{path}: unsupported dataset (expected a .csv file, a .zip file, a .ferpack file or a "
+                        "folder)")
+
+    if cache_file is not None:
+        try:
+            _save_cache(cache_file, dataset)
+        except OSError:
+            pass  # an unwritable cache only costs speed
+    return dataset
+
+
+def stratified_fraction(split: Split, fraction: float, seed: int) -> Split:
+    """A stratified, seeded subset of a split, for quick runs."""
+    if fraction >= 1.0:
+        return split
+    if not 0 < fraction < 1:
+        raise ValueError(f"data fraction must be in (0, 1], got {fraction}")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in np.unique(split.labels):
+        idx = np.flatnonzero(split.labels == label)
+        count = max(1, int(round(len(idx) * fraction)))
+        keep.append(rng.choice(idx, size=count, replace=False))
+    return split.subset(np.sort(np.concatenate(keep)))

@@ -1,0 +1,116 @@
+"""Metrics and reports: accuracy, macro-F1, per-class scores, confusion matrix, mistakes, samples.
+
+Metrics come from scikit-learn. ``write_report`` produces the files the CLI and the dashboard
+read: ``metrics.json`` (fixed shape, see ``compute_metrics``), ``misclassified.csv`` and
+``samples.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from fer_core.labels import CLASSES
+from fer_core.data.loaders import Split
+from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
+
+
+def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: str) -> dict[str, Any]:
+    """``{"split", "n", "classes", "accuracy", "macro_f1", "per_class", "confusion_matrix"}``.
+
+    ``confusion_matrix`` rows are the true class, columns the predicted class.
+    """
+    labels = list(range(len(CLASSES)))
+    y_pred = probabilities.argmax(axis=1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    return {
+        "split": split_name,
+        "n": int(len(y_true)),
+        "classes": list(CLASSES),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(CLASSES)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist(),
+    }
+
+
+def predict_probabilities(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for uint8 (N, 48, 48) images."""
+    x = images.astype("float32")[..., None]
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+
+
+def write_report(out_dir: str | os.PathLike, split_name: str, split: Split, probabilities: np.ndarray,
+                 sample_count: int = 32, seed: int = 0) -> dict[str, Any]:
+    """Write metrics.json, misclassified.csv and samples.png into ``out_dir``; return the metrics."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = compute_metrics(split.labels, probabilities, split_name)
+    write_json_atomic(out / "metrics.json", metrics)
+    write_text_atomic(out / "misclassified.csv", misclassified_csv(split, probabilities))
+    image = samples_grid(split, probabilities, count=sample_count, seed=seed)
+    with atomic_path(out / "samples.png") as tmp:
+        image.save(tmp, format="PNG")
+    return metrics
+
+
+def misclassified_frame(split: Split, probabilities: np.ndarray) -> pd.DataFrame:
+    """Mistakes, most confident first: index, file, true, predicted, confidence, one column per class."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != split.labels)
+    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")]
+    frame = pd.DataFrame({
+        "index": wrong.astype(int),
+        "file": [split.files[i] for i in wrong],
+        "true": [CLASSES[split.labels[i]] for i in wrong],
+        "predicted": [CLASSES[predicted[i]] for i in wrong],
+        "confidence": probabilities[wrong, predicted[wrong]],
+    })
+    for k, name in enumerate(CLASSES):
+        frame[f"p_{name}"] = probabilities[wrong, k]
+    return frame
+
+
+def misclassified_csv(split: Split, probabilities: np.ndarray) -> str:
+    return misclassified_frame(split, probabilities).to_csv(index=False, float_format="%.4f")
+
+
+def samples_grid(split: Split, probabilities: np.ndarray, count: int = 32, columns: int = 8,
+                 tile: int = 96, seed: int = 0) -> Image.Image:
+    """A grid of sample predictions: true and predicted label under each face, mistakes in red."""
+    rng = np.random.default_rng(seed)
+    count = min(count, len(split))
+    indices = np.sort(rng.choice(len(split), size=count, replace=False)) if count else np.array([], int)
+    predicted = probabilities.argmax(axis=1)
+    rows = max(1, -(-count // columns))
+    caption = 30
+    grid = Image.new("RGB", (columns * tile, rows * (tile + caption)), "white")
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default()
+    for k, i in enumerate(indices):
+        x, y = (k % columns) * tile, (k // columns) * (tile + caption)
+        face = Image.fromarray(split.images[i]).resize((tile, tile), Image.Resampling.NEAREST).convert("RGB")
+        grid.paste(face, (x, y))
+        correct = predicted[i] == split.labels[i]
+        colour = (0, 140, 0) if correct else (220, 0, 0)
+        draw.rectangle([x, y, x + tile - 1, y + tile - 1], outline=colour, width=3)
+        draw.text((x + 3, y + tile + 2), f"T: {CLASSES[split.labels[i]]}", fill="black", font=font)
+        mark = "" if correct else " X"
+        draw.text((x + 3, y + tile + 15), f"P: {CLASSES[predicted[i]]}{mark}", fill=colour, font=font)
+    return grid

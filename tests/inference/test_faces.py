@@ -1,0 +1,125 @@
+"""Faces in photos: decoding (EXIF, alpha, bad files), detection on real photos, crops, end to end."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core import CLASSES
+from fer_core.data.loaders import DataError
+from fer_core.inference.faces import (FaceBox, analyze_files, analyze_photos, annotate, crop_face, decode_photo,
+                                      detect_faces, results_json, results_rows)
+from fer_core.inference.loading import load_model
+from fer_core.models import build_model
+from fer_core.inference.saving import save_inference_model
+from tests.conftest import SHARED_PHOTOS, face_image
+
+needs_photos = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    save_inference_model(build_model("reference", filters=(4, 4, 4), dense_units=8), path)
+    return load_model(path)
+
+
+def encode(img: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_decode_photo_applies_exif_orientation_and_alpha():
+    wide = Image.new("RGB", (60, 30), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view"
+    upright = decode_photo(encode(wide, "JPEG", exif=exif.tobytes()))
+    assert upright.size == (30, 60) and upright.mode == "RGB"
+    transparent = Image.new("RGBA", (10, 10), (0, 0, 0, 0))
+    assert decode_photo(encode(transparent)).getpixel((5, 5)) == (255, 255, 255)
+    webp = decode_photo(encode(Image.new("RGB", (20, 20), "blue"), "WEBP"))
+    assert webp.size == (20, 20)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty file"),
+    (b"hello, I am text", "not an image"),
+    (encode(Image.new("RGB", (64, 64)), "JPEG")[:200], "corrupt or truncated"),
+])
+def test_decode_photo_bad_input_says_why(data, message):
+    with pytest.raises(DataError, match=message):
+        decode_photo(data)
+
+
+def test_decode_photo_refuses_huge_images():
+    huge = encode(Image.new("L", (9000, 6000)))  # 54 megapixels, a tiny PNG
+    with pytest.raises(DataError, match="too large"):
+        decode_photo(huge)
+
+
+def test_crop_face_is_a_48x48_grey_square_even_at_the_border():
+    image = Image.new("RGB", (200, 100), (90, 90, 90))
+    for box in (FaceBox(10, 10, 40, 60), FaceBox(170, 60, 30, 40), FaceBox(0, 0, 200, 100)):
+        crop = crop_face(image, box, margin=0.2)
+        assert crop.shape == (48, 48) and crop.dtype == np.uint8
+        assert abs(int(crop.mean()) - 90) <= 2  # filled with the edge colour, not black
+
+
+def test_analyze_photos_answers_every_photo(tiny_model):
+    blank = encode(Image.new("RGB", (320, 240), (128, 128, 128)))
+    photos = [("blank.png", blank), ("text.jpg", b"not an image"), ("face.png", encode(face_image(3, 1, 96)))]
+    results = analyze_photos(tiny_model, photos, detector="haar")
+    assert [r.name for r in results] == ["blank.png", "text.jpg", "face.png"]
+    assert results[0].no_face and results[1].error.startswith("not an image")
+    fallback = analyze_photos(tiny_model, photos[:1], detector="haar", whole_image_if_no_face=True)[0]
+    assert fallback.whole_image and len(fallback.faces) == 1 and fallback.faces[0].box is None
+    probs = fallback.faces[0].probabilities
+    assert list(probs) == list(CLASSES) and abs(sum(probs.values()) - 1) < 1e-4
+    whole = analyze_photos(tiny_model, photos[2:], whole_image=True)[0]
+    assert whole.whole_image and whole.faces[0].top in CLASSES
+
+
+def test_whole_image_crop_matches_the_dataset_conversion(tiny_model):
+    from fer_core.data.loaders import decode_face_image
+    from fer_core.inference.evaluation import predict_probabilities
+
+    data = encode(face_image(2, 7, 120, "RGB"))
+    by_hand = predict_probabilities(tiny_model, decode_face_image(data)[None])[0]
+    result = analyze_photos(tiny_model, [("f.png", data)], whole_image=True)[0]
+    assert np.allclose([result.faces[0].probabilities[c] for c in CLASSES], by_hand, atol=1e-5)
+
+
+def test_analyze_files_keeps_order_and_reports_missing(tiny_model, tmp_path):
+    face_image(3, 1, size=200, mode="RGB").save(tmp_path / "big.png")
+    results = analyze_files(tiny_model, [tmp_path / "missing.jpg", tmp_path / "big.png"], whole_image=True)
+    assert "No such file" in results[0].error and results[1].faces
+    rows = results_rows(results)
+    assert rows[0]["error"] and rows[1]["top"] in CLASSES and rows[1]["width"] == 200
+    assert '"faces"' in results_json(results)
+
+
+@needs_photos
+@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+def test_detectors_find_the_faces_in_real_photos(detector, tiny_model):
+    one = Image.open(SHARED_PHOTOS / "fr_obama.jpg")
+    two = decode_photo((SHARED_PHOTOS / "fr_two_people.jpg").read_bytes())
+    boxes = detect_faces(two, detector)
+    assert len(boxes) >= 2
+    for b in boxes[:2]:
+        assert 50 < b.width < 400 and b.y < two.height / 2  # faces, in the top half of the picture
+    assert len(detect_faces(one.convert("RGB"), detector)) >= 1
+
+
+@needs_photos
+def test_mtcnn_on_a_group_photo_end_to_end(tiny_model):
+    data = (SHARED_PHOTOS / "fr_obama_and_biden.jpg").read_bytes()
+    (result,) = analyze_photos(tiny_model, [("group.jpg", data)], detector="mtcnn")
+    assert len(result.faces) >= 2 and all(f.box.score >= 0.85 for f in result.faces)
+    drawn = annotate(decode_photo(data), result)
+    assert drawn.size == (result.width, result.height)
+    rgba = (SHARED_PHOTOS / "fr_32bit.png").read_bytes()
+    assert len(analyze_photos(tiny_model, [("rgba.png", rgba)], detector="mtcnn")[0].faces) == 1

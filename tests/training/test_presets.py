@@ -1,0 +1,51 @@
+"""Training presets: named TrainConfig values that a user's own options override."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fer_core.training.presets import PRESETS, preset_values, recipe_values
+from fer_core.training.train import TrainConfig
+from tests.conftest import REPO_ROOT
+
+
+def test_every_preset_is_a_valid_config_and_a_copy():
+    for name in PRESETS:
+        config = TrainConfig(data="x", **preset_values(name))
+        assert config.model == PRESETS[name]["model"]
+        preset_values(name)["model_args"]["changed"] = 1
+        assert "changed" not in PRESETS[name]["model_args"]
+    with pytest.raises(KeyError, match="unknown preset 'slow'; presets: gpu, quick"):
+        preset_values("slow")
+
+
+def test_recipe_values_are_the_defaults_under_the_preset():
+    defaults = recipe_values(None)
+    assert defaults["optimizer"] == "adam" and defaults["model_args"] == {} and defaults["flip"] is False
+    quick = recipe_values("quick")
+    assert quick["optimizer"] == "adamw" and quick["flip"] is True and quick["seed"] == defaults["seed"]
+
+
+def test_gpu_preset_is_a_time_budgeted_bfloat16_recipe_whose_file_stays_small():
+    from fer_core.models import build_model
+
+    config = TrainConfig(data="x", **preset_values("gpu"))
+    assert config.time_budget > 0 and config.mixed_precision and config.checkpoint_minutes > 0
+    model = build_model(config.model, **config.model_kwargs())
+    assert model.count_params() * 4 < 9e6  # float32 weights: the shipped file stays under 9 MB
+    augmentation = model.get_layer("augmentation")  # every augmentation inside the compiled step
+    assert augmentation.flip and augmentation.rotation > 0 and augmentation.erasing > 0
+
+
+def test_importing_fer_core_turns_on_onednn_unless_the_user_chose():
+    code = "import fer_core, os; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "1"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"},
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "0"
