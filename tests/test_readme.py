@@ -26,5 +26,5 @@ def test_the_readme_example_runs_and_prints_what_it_says(tmp_path):
     assert lines[0] == "{'train': 28709, 'val': 3589}"
     assert re.fullmatch(r"accuracy 0\.\d{4}, fear recall 0\.\d{3}", lines[1])
     assert float(lines[1].split()[1].rstrip(",")) > 0.6  # the shipped default model, not an untrained one
-    assert lines[2] == "fr_obama.jpg ['happy']"
+    assert lines[2] == "../shared/photos/fr_obama.jpg ['happy']"
     assert any(tmp_path.iterdir())  # the training run's folder
