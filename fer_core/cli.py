@@ -14,6 +14,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from fer_core.data.loaders import DataError, existing_dataset_path
+from fer_core.inference.loading import existing_model_path
 from fer_core.training.presets import PRESETS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the way
@@ -174,13 +176,16 @@ def _config_from_args(cls, args: argparse.Namespace, renames: dict[str, str]):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    # Checks that need no backend come first: a wrong path is refused at once, not after TensorFlow loads.
+    if not args.resume:
+        if not args.data:
+            raise UsageError("train needs --data (or --resume RUN_DIR)")
+        existing_dataset_path(args.data)
     from fer_core.training.train import TrainConfig, resume, train
 
     if args.resume:
         run_dir = resume(args.resume)
     else:
-        if not args.data:
-            raise UsageError("train needs --data (or --resume RUN_DIR)")
         from fer_core.training.presets import preset_values
 
         values = preset_values(args.preset) if args.preset else {}
@@ -227,6 +232,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    existing_dataset_path(args.data)
+    existing_model_path(args.model)
     from fer_core.data.loaders import LoadOptions, load_dataset
     from fer_core.inference.evaluation import predict_probabilities, write_report
     from fer_core.inference.loading import load_model
@@ -246,6 +253,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    existing_model_path(args.model)
     from fer_core.inference.faces import analyze_files, results_json
     from fer_core.inference.loading import load_model
 
@@ -356,7 +364,6 @@ COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "pre
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from fer_core.data.loaders import DataError
 
     try:
         return COMMANDS[args.command](args)

@@ -97,6 +97,20 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("FER_DEFAULT_MODEL", raising=False)
 
 
+@pytest.fixture(scope="session")
+def fer2013_cache(tmp_path_factory) -> Path:
+    """A dataset cache holding the real FER2013 zip, decoded once per test session (about 15 s on
+    2 cores) for every test that reads the whole of it: they pass it as ``cache_dir`` or
+    ``FER_CACHE_DIR``, so each does not decode the 32,298 JPEGs again."""
+    if not SHARED_ZIP.exists():
+        pytest.skip(f"FER2013 zip not found at {SHARED_ZIP} (../shared is absent)")
+    from fer_core.data.loaders import load_dataset
+
+    cache = tmp_path_factory.mktemp("fer2013_cache")
+    assert not load_dataset(SHARED_ZIP, cache_dir=cache).report.from_cache
+    return cache
+
+
 TINY_TRAIN_CONFIG = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augment_strength=0.25)
 
 

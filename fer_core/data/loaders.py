@@ -533,6 +533,16 @@ def _load_cache(path: Path) -> FERDataset | None:
 # --------------------------------------------------------------------------- entry point
 
 
+def existing_dataset_path(path: str | os.PathLike) -> Path:
+    """The dataset path, checked to exist (an empty path is an error, not the current folder)."""
+    if not str(path).strip():
+        raise DataError("no dataset given (an empty path)")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    return path
+
+
 def load_dataset(
     path: str | os.PathLike,
     options: LoadOptions | None = None,
@@ -543,9 +553,7 @@ def load_dataset(
 ) -> FERDataset:
     """Load a FER dataset from a CSV file, a zip, or a folder; see the module docstring."""
     options = options or LoadOptions()
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
+    path = existing_dataset_path(path)
     cache_file = None
     if use_cache:
         cache_root = Path(cache_dir) if cache_dir else default_cache_dir()

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
+if TYPE_CHECKING:
+    import keras
+
 
 BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_NAME = "default.keras"
@@ -52,14 +55,23 @@ def resolve_model_path(model: str | os.PathLike) -> Path:
     return path
 
 
-def load_model(model: str | os.PathLike, tta: str = "none") -> keras.Model:
-    """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time augmentation."""
-    import fer_core.models  # noqa: F401  (registers fer_core's layers, which ensembles and TTA use)
-    from fer_core.inference.tta import with_tta
-
+def existing_model_path(model: str | os.PathLike) -> Path:
+    """``resolve_model_path``, checked: the file must exist and be a ``.keras`` file. Cheap (no
+    TensorFlow), so the command line can refuse a wrong path before loading a backend."""
     path = resolve_model_path(model)
     if not path.exists():
         raise FileNotFoundError(f"no model file at {path}")
     if path.suffix != ".keras":
         raise ValueError(f"{path}: expected a .keras model file")
+    return path
+
+
+def load_model(model: str | os.PathLike, tta: str = "none") -> "keras.Model":
+    """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time augmentation."""
+    import keras
+
+    import fer_core.models  # noqa: F401  (registers fer_core's layers, which ensembles and TTA use)
+    from fer_core.inference.tta import with_tta
+
+    path = existing_model_path(model)
     return with_tta(keras.saving.load_model(path, safe_mode=True, compile=False), tta)

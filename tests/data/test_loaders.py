@@ -238,12 +238,12 @@ def test_real_fer2013_zip_slice(tmp_path):
 
 
 @needs_fer2013
-def test_full_fer2013_counts_and_warm_load():
-    """The standard split sizes and class counts; the second load comes from the cache."""
-    ds = load_dataset(SHARED_ZIP)
+def test_full_fer2013_counts_and_warm_load(fer2013_cache):
+    """The standard split sizes and class counts, from the cache the session filled from the zip
+    (a cold load, timed by benchmarks/bench_core.py)."""
+    ds = load_dataset(SHARED_ZIP, cache_dir=fer2013_cache)
+    assert ds.report.from_cache and ds.report.skipped == 0
     assert len(ds.split("train")) == 28709 and len(ds.split("val")) == 3589
     assert ds.split("val").class_counts() == {
         "angry": 467, "disgust": 56, "fear": 496, "happy": 895, "sad": 653, "surprise": 415, "neutral": 607}
-    warm = load_dataset(SHARED_ZIP)  # its time is measured by benchmarks/bench_core.py
-    assert warm.report.from_cache
-    np.testing.assert_array_equal(warm.split("val").images, ds.split("val").images)
+    assert ds.split("train").files[0].startswith("train/") and ds.split("val").files[0].startswith("test/")

@@ -32,10 +32,11 @@ def _needs_chromium_and_data():
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(tmp_path_factory, fer2013_cache):
     tmp = tmp_path_factory.mktemp("server")
     port = free_port()
-    process = start_server(tmp, port)
+    # The Dataset page reads FER2013 from the session's cache (decoding it is tested elsewhere).
+    process = start_server(tmp, port, {"FER_CACHE_DIR": str(fer2013_cache)})
     yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
     process.terminate()
     try:
