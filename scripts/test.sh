@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up .venv/ (if needed) and run the whole test suite.
+# Set up .venv/ (if needed) and run the whole test suite, two test processes at once.
 # The browser tests need Debian's chromium; as root this installs it, otherwise they are skipped
 # (unless FER_REQUIRE_BROWSER=1, as in CI, which makes a missing browser a failure).
 set -euo pipefail
@@ -11,4 +11,5 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2
-exec .venv/bin/python -m pytest "$@"
+# FER_TEST_WORKERS test processes at once (pytest-xdist; 0 = all in this one process).
+exec .venv/bin/python -m pytest -n "${FER_TEST_WORKERS:-2}" "$@"
