@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from fer_core.data.loaders import DataError
-from fer_core.inference.faces import DETECTORS, decode_photo, detect_faces, get_detector
+from fer_core.data.faces import DETECTORS, decode_photo, detect_faces, get_detector
 
 # People in each group photo, counted by eye (obama_and_biden has a child at the edge);
 # every other photo shows one person.

@@ -78,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "(a bundled name such as default, a run folder or a .keras file; repeat for the mean "
                             "of several)")
     train.add_argument("--teacher-weight", type=float, help="share of the teacher's probabilities in the targets")
+    train.add_argument("--init-from", metavar="MODEL",
+                       help="fine-tune: start from this model's weights (default, a bundled name, a run folder or "
+                            "a .keras file, loaded in safe mode); the architecture is then the model's")
+    train.add_argument("--freeze", help="with --init-from: none, body (all but the head) or N (the first N stages)")
+    train.add_argument("--unfreeze-after", type=int, metavar="K",
+                       help="train the frozen layers too after epoch K, at the learning rate x --unfreeze-lr-factor")
+    train.add_argument("--unfreeze-lr-factor", type=float, help="(default 0.1)")
+    train.add_argument("--detect-faces", action="store_true",
+                       help="the dataset holds whole photos: crop each one's largest face as Predict does")
     train.add_argument("--checkpoint-minutes", type=float,
                        help="save the resume checkpoint at most every N minutes (0 = every epoch)")
     train.add_argument("--data-fraction", type=float, help="stratified share of train to use")
@@ -156,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)
+    data.add_argument("--detect-faces", action="store_true",
+                      help="whole photos: crop each one's largest face as Predict does")
     data.add_argument("--duplicates", action="store_true", help="also count exact duplicates and cross-split leaks")
     return parser
 
@@ -181,6 +192,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.data:
             raise UsageError("train needs --data (or --resume RUN_DIR)")
         existing_dataset_path(args.data)
+        if getattr(args, "init_from", None):
+            existing_model_path(args.init_from)
     from fer_core.training.train import TrainConfig, resume, train
 
     if args.resume:
@@ -336,7 +349,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from fer_core.data.loaders import LoadOptions, load_dataset
 
-    dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
+    dataset = load_dataset(args.data, LoadOptions(strict=args.strict, detect_faces=args.detect_faces))
     for name, split in dataset.splits.items():
         print(f"{name}: {len(split)} images  {split.class_counts()}")
     print(dataset.report.summary())

@@ -47,17 +47,21 @@ else:
 path = active_dataset_path()
 if path is None:
     st.stop()
+detect = st.checkbox("These are whole photos: crop each one's largest face with the detector", False,
+                     help="as the Predict page crops faces (MTCNN); for your own photos rather than face crops. "
+                          "A photo with no face found is used whole and listed.")
 try:
-    dataset = load_dataset_with_progress(path)
+    dataset = load_dataset_with_progress(path, detect_faces=detect)
 except (DataError, OSError) as exc:
     st.error(f"Could not load {path.name}: {exc}")
     st.stop()
 
 st.success(f"Active dataset: `{path.name}` ({', '.join(f'{n}: {len(s):,}' for n, s in dataset.splits.items())}). "
            "The Train & Tune page uses it.")
-if dataset.report.skipped:
+if dataset.report.skipped or dataset.report.no_face:
     with st.expander(f":warning: {dataset.report.summary()}"):
-        st.write("\n".join(f"- {p}" for p in dataset.report.problems[:200]))
+        st.write("\n".join([*(f"- {p}" for p in dataset.report.problems[:200]),
+                            *(f"- {name}: no face found, used whole" for name in dataset.report.no_face[:200])]))
 
 overview, samples, pixels, duplicates = st.tabs(["Classes", "Samples", "Pixel intensities", "Duplicates"])
 

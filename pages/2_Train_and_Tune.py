@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from fer_core.app.charts import learning_curves
-from fer_core.app.dashboard import active_dataset_path, registry, settings
+from fer_core.app.dashboard import active_dataset_path, finished_runs, registry, run_label, settings
 from fer_core.training.jobs import cancel, describe_progress, log_tail, requeue, submit
 from fer_core.models import list_models
-from fer_core.training.presets import PRESETS, recipe_values
+from fer_core.inference.loading import bundled_models
+from fer_core.training.presets import FINETUNE_START, PRESETS, recipe_values
 from fer_core.training.progress import read_progress
 from fer_core.settings import list_datasets, resolve_under_root
 from fer_core.training.train import CLASS_WEIGHTS, LR_SCHEDULES, OPTIMIZERS, TrainConfig
@@ -37,17 +38,28 @@ data_path = st.selectbox("Dataset", candidates, format_func=lambda p: Path(p).na
 mode = st.radio("What to run", ["Train once", "Tune with Keras-Tuner"], horizontal=True)
 recipe = "custom"
 if mode == "Train once":
-    recipe = st.radio("Start from", ["custom", *PRESETS], horizontal=True,
-                      format_func=lambda r: "my own settings" if r == "custom" else f"the '{r}' preset",
+    recipe = st.radio("Start from", ["custom", *PRESETS, "model"], horizontal=True,
+                      format_func=lambda r: {"custom": "my own settings", "model": "a trained model (fine-tune)"}.get(
+                          r, f"the '{r}' preset"),
                       help="quick: the best model 29 minutes of a 2-core CPU train; gpu: a few minutes of one "
-                           "GPU (both time budgets); measured in docs/results.md and docs/gpu.md")
+                           "GPU (both time budgets); measured in docs/results.md and docs/gpu.md. A trained "
+                           "model: its weights are the start, on this dataset (your own faces, say)")
 # The form starts from TrainConfig's defaults, or the preset's values; widget keys carry the
 # recipe so switching it refills the form.
-start = recipe_values(None if recipe == "custom" else recipe)
+start = {**recipe_values(None), **FINETUNE_START} if recipe == "model" else recipe_values(
+    None if recipe == "custom" else recipe)
 models = list_models()
+parents = {"default": "the default model", **{name: f"the bundled '{name}' model" for name in bundled_models()},
+           **{r.run_dir: f"run {run_label(r)}" for r in finished_runs(config.runs_dir)}}
 with st.form("launch"):
     left, right = st.columns(2)
-    architecture = left.selectbox("Architecture", models, index=models.index(start["model"]), key=f"arch-{recipe}")
+    if recipe == "model":
+        parent = left.selectbox("Model to start from", list(parents), format_func=parents.get,
+                                help="its architecture and weights; loaded in safe mode")
+        architecture = start["model"]
+    else:
+        architecture = left.selectbox("Architecture", models, index=models.index(start["model"]),
+                                      key=f"arch-{recipe}")
     data_fraction = right.slider("Share of the training data (stratified; small = quick)", 0.01, 1.0, 1.0, 0.01)
     if mode == "Train once":
         a, b, c, d = st.columns(4)
@@ -84,13 +96,25 @@ with st.form("launch"):
         weight_decay = c.number_input("Weight decay", 0.0, 0.1, start["weight_decay"], format="%.0e",
                                       key=f"wd-{recipe}")
         a, b, c = st.columns(3)
-        filters = a.text_input("Filters per conv block", ", ".join(map(str, start["filters"] or [])),
-                               placeholder="the architecture's default", help="stage widths, e.g. 32, 64, 128",
-                               key=f"filters-{recipe}")
-        dense_units = b.number_input("Dense units", 0, 4096, start["dense_units"],
-                                     placeholder="the architecture's default", key=f"dense-{recipe}")
-        dropout = c.number_input("Dropout", 0.0, 0.9, start["dropout"], placeholder="the architecture's default",
-                                 key=f"dropout-{recipe}")
+        if recipe == "model":  # the architecture is the parent's; what to keep of it is the question
+            freeze = a.selectbox("Freeze", ["body", "none", "1", "2", "3"],
+                                 format_func=lambda f: {"body": "all but the head", "none": "nothing"}.get(
+                                     f, f"the first {f} stage(s)"),
+                                 help="frozen layers keep the model's weights (its batch-norm statistics too)")
+            unfreeze_after = b.number_input("Unfreeze after epoch (0 = never)", 0, 500, 0,
+                                            help="then everything trains, at a tenth of the learning rate")
+            detect = c.checkbox("Crop faces with the detector", False,
+                                help="the dataset holds whole photos: crop each one's largest face as the "
+                                     "Predict page does")
+            filters, dense_units, dropout = "", None, None
+        else:
+            filters = a.text_input("Filters per conv block", ", ".join(map(str, start["filters"] or [])),
+                                   placeholder="the architecture's default", help="stage widths, e.g. 32, 64, 128",
+                                   key=f"filters-{recipe}")
+            dense_units = b.number_input("Dense units", 0, 4096, start["dense_units"],
+                                         placeholder="the architecture's default", key=f"dense-{recipe}")
+            dropout = c.number_input("Dropout", 0.0, 0.9, start["dropout"], placeholder="the architecture's default",
+                                     key=f"dropout-{recipe}")
         a, b, c = st.columns(3)
         augment = a.slider("Augmentation strength (0 = off)", 0.0, 1.0, start["augment_strength"], 0.05,
                            help="flip, rotation, shift, zoom and contrast together, inside the model's "
@@ -150,7 +174,9 @@ if launched:
                               model_args=dict(preset_args) if preset_args and architecture == start["model"] else {},
                               validate_last=int(validate_last), time_budget=float(time_budget),
                               mixed_precision=bool(mixed_precision), data_fraction=float(data_fraction),
-                              checkpoint_minutes=float(start["checkpoint_minutes"]))
+                              checkpoint_minutes=float(start["checkpoint_minutes"]),
+                              **({"init_from": parent, "freeze": freeze, "unfreeze_after": int(unfreeze_after),
+                                  "detect_faces": bool(detect)} if recipe == "model" else {}))
         else:
             if not (batch_sizes and base_filters and dense_choices):
                 raise ValueError("pick at least one batch size, base filter count and dense size")
@@ -161,7 +187,7 @@ if launched:
         run_id = submit(config.runs_dir, job, max_running=config.max_jobs)
         st.success(f"Queued `{run_id}`. It runs in the background: reloading the page or restarting the server "
                    "does not stop it.")
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         st.error(f"Cannot launch: {exc}")
 
 # ---------------------------------------------------------------- the jobs

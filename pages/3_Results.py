@@ -45,7 +45,7 @@ with one:
     # Metrics on a chosen split: computed from the run's model and dataset when the dataset is at hand.
     dataset = None
     try:
-        dataset = load_dataset_with_progress(run_config["data"])
+        dataset = load_dataset_with_progress(run_config["data"], detect_faces=bool(run_config.get("detect_faces")))
     except (KeyError, DataError, OSError) as exc:
         st.warning(f"The run's dataset is not available ({exc}); showing the metrics saved with the run.")
     if dataset is not None:

@@ -10,8 +10,8 @@ import streamlit as st
 
 from fer_core.app.charts import probability_bar
 from fer_core.app.dashboard import analyze_cached, finished_runs, run_label, settings
-from fer_core.inference.faces import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, annotate, decode_photo,
-                                      results_json, results_rows)
+from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
+from fer_core.inference.faces import annotate, results_json, results_rows
 from fer_core.inference.tta import TTA_MODES
 from fer_core.inference.loading import bundled_models, default_model_path
 from fer_core.inference.cards import read_model_card

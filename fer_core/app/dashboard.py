@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core.data.loaders import DataError, FERDataset, default_cache_dir, load_dataset
+from fer_core.data.loaders import DataError, FERDataset, LoadOptions, default_cache_dir, load_dataset
 from fer_core.fileio import atomic_path
 from fer_core.training.runs import RunRecord, RunRegistry
 from fer_core.settings import Settings, resolve_under_root
@@ -39,11 +39,12 @@ def _dataset_key(path: Path) -> tuple:
     return str(path.resolve()), stat.st_mtime_ns, stat.st_size
 
 
-def load_dataset_with_progress(path: str | os.PathLike) -> FERDataset:
-    """Load once per server (fer_core's disk cache underneath); a progress bar on first load."""
+def load_dataset_with_progress(path: str | os.PathLike, detect_faces: bool = False) -> FERDataset:
+    """Load once per server (fer_core's disk cache underneath); a progress bar on first load.
+    ``detect_faces``: whole photos, each cropped to its largest face as the Predict page crops."""
     path = Path(path)
     store = _dataset_store()
-    key = _dataset_key(path)
+    key = (*_dataset_key(path), detect_faces)
     if key not in store:
         bar = st.progress(0.0, text=f"Loading {path.name} ...")
 
@@ -51,7 +52,7 @@ def load_dataset_with_progress(path: str | os.PathLike) -> FERDataset:
             bar.progress(min(1.0, done / max(total, 1)), text=f"Loading {path.name}: {done:,} of {total:,} images")
 
         try:
-            store[key] = load_dataset(path, progress=report)
+            store[key] = load_dataset(path, LoadOptions(detect_faces=detect_faces), progress=report)
         finally:
             bar.empty()
     return store[key]

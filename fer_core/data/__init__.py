@@ -5,6 +5,7 @@ in-model augmentation and the compact ``.ferpack`` format.
 - ``stats``: class counts, pixel histograms, exact duplicates and cross-split leaks.
 - ``batches``: mixup, cutmix and class weights on numpy batches.
 - ``augmentation``: ``FaceAugment``, flip/rotation/scale/shift/contrast/erasing inside the model.
+- ``faces``: decoding photos, face detection (MTCNN, Haar) and the 48x48 face crop Predict uses.
 - ``packfile`` (the format) and ``pack`` (packing a dataset).
 
 May import: ``fer_core.labels``, ``fer_core.fileio`` and each other. Nothing above (models,

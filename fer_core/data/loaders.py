@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 import zipfile
@@ -29,16 +28,14 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fer_core.labels import CLASSES, IMAGE_SIZE
+from fer_core.data.images import DataError, decode_face_image, image_to_face_array
 from fer_core.fileio import atomic_path, write_json_atomic
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 CACHE_FORMAT_VERSION = 1
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm"}
-# Pillow refuses images above this many pixels (decompression-bomb guard).
-MAX_IMAGE_PIXELS = 50_000_000
 
 CLASS_SYNONYMS: dict[str, int] = {}
 for _index, _names in enumerate(
@@ -79,10 +76,6 @@ FILE_PREFIX_SPLITS: dict[str, str] = {
 }
 
 
-class DataError(ValueError):
-    """A dataset cannot be loaded; the message names the file or row and why."""
-
-
 class SplitNotFoundError(DataError, KeyError):
     """The dataset has no such split; the message lists the splits it has."""
 
@@ -104,6 +97,7 @@ class LoadReport:
     source: str
     problems: list[Problem] = field(default_factory=list)
     from_cache: bool = False
+    no_face: list[str] = field(default_factory=list)  # with detect_faces: images used whole, no face found
 
     @property
     def skipped(self) -> int:
@@ -111,10 +105,16 @@ class LoadReport:
 
     def summary(self) -> str:
         if not self.problems:
-            return "no problems"
+            return "no problems" + self._no_face_note()
         head = "; ".join(str(p) for p in self.problems[:5])
         more = f" (and {self.skipped - 5} more)" if self.skipped > 5 else ""
-        return f"skipped {self.skipped} bad item(s): {head}{more}"
+        return f"skipped {self.skipped} bad item(s): {head}{more}" + self._no_face_note()
+
+    def _no_face_note(self) -> str:
+        if not self.no_face:
+            return ""
+        return (f"; no face found in {len(self.no_face)} image(s), used whole: {', '.join(self.no_face[:3])}"
+                + (" ..." if len(self.no_face) > 3 else ""))
 
 
 @dataclass
@@ -156,44 +156,9 @@ class LoadOptions:
     strict: bool = False
     val_fraction: float = 0.1  # used only where the source names no validation split
     seed: int = 1234
-
-
-# --------------------------------------------------------------------------- images
-
-
-def decode_face_image(data: bytes) -> np.ndarray:
-    """Decode image bytes (any size, colour or grey) to a (48, 48) uint8 face array.
-
-    EXIF orientation is applied; alpha is composited on white; non-square images
-    are centre-cropped to a square before resizing so faces keep their aspect.
-    """
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img = ImageOps.exif_transpose(img)
-            return image_to_face_array(img)
-    except Image.DecompressionBombError as exc:
-        raise DataError(f"image too large ({exc})") from exc
-    except UnidentifiedImageError as exc:
-        raise DataError("not an image Pillow can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"corrupt image ({exc})") from exc
-
-
-def flatten_alpha(img: Image.Image) -> Image.Image:
-    """Composite any transparency on white (a transparent pixel is background, not black)."""
-    if img.mode in ("RGBA", "LA", "P", "PA"):
-        img = img.convert("RGBA")
-        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, img)
-    return img
-
-
-def image_to_face_array(img: Image.Image) -> np.ndarray:
-    img = flatten_alpha(img).convert("L")
-    if img.size != (IMAGE_SIZE, IMAGE_SIZE):
-        img = ImageOps.fit(img, (IMAGE_SIZE, IMAGE_SIZE), method=Image.Resampling.LANCZOS)
-    return np.asarray(img, dtype=np.uint8)
+    # Whole photos rather than face crops: crop each image's largest face with the detector, as the
+    # Predict page does (fer_core.data.faces); an image with no face found is used whole and listed.
+    detect_faces: bool = False
 
 
 # --------------------------------------------------------------------------- sources
@@ -299,25 +264,41 @@ def _decode_all(
     report: LoadReport,
     strict: bool,
     progress: Callable[[int, int], None] | None,
+    detect_faces: bool = False,
 ) -> list[tuple[str, str | None, int, np.ndarray]]:
     def work(item: tuple[_Entry, str | None, int]):
         entry, split, label = item
         try:
-            return entry.name, split, label, decode_face_image(entry.read()), None
+            if detect_faces:
+                return (entry.name, split, label, *_face_of_photo(entry.read()), None)
+            return entry.name, split, label, decode_face_image(entry.read()), True, None
         except DataError as exc:
-            return entry.name, split, label, None, str(exc)
+            return entry.name, split, label, None, False, str(exc)
 
     decoded = []
     total = len(items)
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
-        for done, (name, split, label, array, error) in enumerate(pool.map(work, items, chunksize=256), 1):
+    # The face detector is one shared model per process: photos go through it one at a time.
+    workers = 1 if detect_faces else min(8, (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, (name, split, label, array, found, error) in enumerate(pool.map(work, items, chunksize=256), 1):
             if error is not None:
                 _problem(report, strict, name, error)
             else:
                 decoded.append((name, split, label, array))
+                if not found:
+                    report.no_face.append(name)
             if progress and (done % 1000 == 0 or done == total):
                 progress(done, total)
     return decoded
+
+
+def _face_of_photo(data: bytes) -> tuple[np.ndarray, bool]:
+    """The photo's largest face cropped as Predict crops it, or the whole photo if none is found."""
+    from fer_core.data.faces import decode_photo, largest_face_crop
+
+    image = decode_photo(data)
+    face = largest_face_crop(image)
+    return (face, True) if face is not None else (image_to_face_array(image), False)
 
 
 def _splits_from_images(decoded: list[tuple[str, str | None, int, np.ndarray]]) -> dict[str, Split]:
@@ -368,7 +349,7 @@ def _load_image_tree(
     report = LoadReport(source=source)
     entries = _strip_common_root(entries)
     items = _classify_entries(entries, report, options.strict)
-    decoded = _decode_all(items, report, options.strict, progress)
+    decoded = _decode_all(items, report, options.strict, progress, options.detect_faces)
     if not decoded:
         raise DataError(f"{source}: no usable images found ({report.summary()})")
     splits = _carve_val(_splits_from_images(decoded), options)
@@ -482,7 +463,8 @@ def default_cache_dir() -> Path:
 def content_key(path: Path, options: LoadOptions) -> str:
     """A hash of the source's bytes (every file's, for a folder) and the load options."""
     digest = hashlib.sha256()
-    digest.update(f"v{CACHE_FORMAT_VERSION}|{options.strict}|{options.val_fraction}|{options.seed}".encode())
+    digest.update(f"v{CACHE_FORMAT_VERSION}|{options.strict}|{options.val_fraction}|{options.seed}|"
+                  f"{options.detect_faces}".encode())
     if path.is_dir():
         for entry in _folder_entries(path):
             digest.update(entry.name.encode())
@@ -509,6 +491,7 @@ def _save_cache(path: Path, dataset: FERDataset) -> None:
             "source": dataset.report.source,
             "splits": list(dataset.splits),
             "problems": [[p.item, p.reason] for p in dataset.report.problems],
+            "no_face": dataset.report.no_face,
         },
     )
 
@@ -526,7 +509,8 @@ def _load_cache(path: Path) -> FERDataset | None:
             }
     except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile):
         return None  # a damaged cache entry is rebuilt, never trusted
-    report = LoadReport(meta["source"], [Problem(i, r) for i, r in meta["problems"]], from_cache=True)
+    report = LoadReport(meta["source"], [Problem(i, r) for i, r in meta["problems"]], from_cache=True,
+                        no_face=list(meta.get("no_face", [])))
     return FERDataset(splits, report)
 
 

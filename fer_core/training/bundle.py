@@ -55,7 +55,7 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
     card = _card(out_path, data, measured, {
         "architecture": config.get("model"),
         "hyperparameters": {k: v for k, v in config.items()
-                            if k not in ("run_id", "kind", "data", "provenance")},
+                            if k not in ("run_id", "kind", "data", "provenance", "parent_model")},
         "data": "FER2013 Training (28,709 images); epoch chosen on PublicTest (our 'val', 3,589)",
         "epochs": len(history),
         "best_epoch": best_epoch,
@@ -65,6 +65,7 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
         "hardware": run_provenance.get("hardware"),
         "training_seconds": _training_seconds(history),
         "wall_seconds": config.get("wall_seconds"),
+        "parent_model": config.get("parent_model"),  # a fine-tuned run's starting point, else None
         "source_run": config.get("run_id"),
         "file_bytes": (run_dir / "model.keras").stat().st_size,
     })

@@ -29,11 +29,10 @@ WORKER_LOG = "worker.log"
 
 def submit(runs_dir: str | os.PathLike, config, max_running: int = 1) -> str:
     """Queue a TrainConfig or TuneConfig as a background job; return its run id."""
-    from fer_core.training.train import TrainConfig
+    from fer_core.training.train import TrainConfig, run_record
 
     kind = "train" if isinstance(config, TrainConfig) else "tune"
-    label = config.model if kind == "train" else config.tuner
-    values = asdict(config)
+    label, values = run_record(config) if kind == "train" else (config.tuner, asdict(config))
     values["data"] = str(Path(values["data"]).absolute())
     run_id, run_dir, registry = start_run(Path(runs_dir).absolute(), kind, label, values, status="queued")
     ProgressFile(run_dir).update(force=True, phase="queued", kind=kind, run_id=run_id)

@@ -66,6 +66,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Where the Train & Tune form starts when fine-tuning a trained model ("Start from: a trained model"):
+# a short run at a small learning rate, so the model's weights are adjusted rather than replaced.
+FINETUNE_START: dict[str, Any] = {"epochs": 10, "lr": 3e-4, "optimizer": "adamw", "weight_decay": 0.01,
+                                  "lr_schedule": "cosine", "augment_strength": 0.5}
+
+
 def preset_values(name: str) -> dict[str, Any]:
     """A copy of the preset's values (a ``KeyError`` naming the presets if there is none)."""
     if name not in PRESETS:

@@ -36,6 +36,9 @@ from fer_core.data.batches import TrainingBatches, class_weights
 from fer_core.data.loaders import FERDataset, LoadOptions, Split, load_dataset, stratified_fraction
 from fer_core.inference.evaluation import predict_probabilities, write_report
 from fer_core.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
+from fer_core.data.augmentation import build_augmentation
+from fer_core.training.finetune import (check_freeze, finetune_model, freeze_layers, frozen_layers, layers_to_freeze,
+                                       load_parent, unfreeze_all)
 from fer_core.training.hardware import dtype_policy, mixed_precision_for_this_machine
 from fer_core.inference.loading import load_model
 from fer_core.models import build_model
@@ -84,6 +87,16 @@ class TrainConfig:
     # probabilities on each training face are mixed into its one-hot label with weight teacher_weight.
     teacher: list[str] = field(default_factory=list)
     teacher_weight: float = 0.7
+    # Fine-tuning (fer_core.training.finetune): start from this model's weights (a bundled name such as
+    # default, a run folder or a .keras file) instead of random ones; the architecture fields are then
+    # the parent's. freeze: none | body (all but the head) | N (the first N stages); unfreeze_after K:
+    # everything trains from epoch K + 1 at lr x unfreeze_lr_factor (0 = stay frozen).
+    init_from: str | None = None
+    freeze: str = "none"
+    unfreeze_after: int = 0
+    unfreeze_lr_factor: float = 0.1
+    # Whole photos rather than face crops: crop each image's largest face as Predict does.
+    detect_faces: bool = False
     class_weight: str = "none"  # none | balanced | sqrt (of balanced): lifts disgust's weight
     # 16-bit compute, float32 weights: float16 on a GPU, bfloat16 on a CPU with native bfloat16
     # instructions (fer_core.training.hardware); off where neither is present.
@@ -126,6 +139,13 @@ class TrainConfig:
             self.teacher = [self.teacher]
         if not 0 <= self.teacher_weight <= 1:
             raise ValueError("teacher weight must be in [0, 1]")
+        self.freeze = check_freeze(str(self.freeze))
+        if self.freeze != "none" and not self.init_from:
+            raise ValueError("freezing needs a model to start from (init_from)")
+        if self.unfreeze_after < 0 or not 0 < self.unfreeze_lr_factor <= 1:
+            raise ValueError("unfreeze-after must not be negative and the unfreeze lr factor must be in (0, 1]")
+        if self.unfreeze_after and self.freeze == "none":
+            raise ValueError("unfreeze-after needs something frozen (freeze body or a number of stages)")
         if not 0 <= self.crop_size <= IMAGE_SIZE:
             raise ValueError(f"crop size must be 0 (the whole face) or at most {IMAGE_SIZE}")
         if self.validate_last and self.lr_schedule == "plateau":
@@ -168,9 +188,9 @@ def prepare_data(config: TrainConfig, progress: ProgressFile | None = None) -> P
         if progress:
             progress.update(phase="loading_data", step=done, steps=total)
 
-    dataset: FERDataset = load_dataset(config.data, LoadOptions(strict=config.strict, seed=config.seed),
-                                       progress=report)
-    if dataset.report.skipped:
+    options = LoadOptions(strict=config.strict, seed=config.seed, detect_faces=config.detect_faces)
+    dataset: FERDataset = load_dataset(config.data, options, progress=report)
+    if dataset.report.skipped or dataset.report.no_face:
         logging.getLogger("fer_core").warning("data: %s", dataset.report.summary())
     train = stratified_fraction(dataset.split(config.train_split), config.data_fraction, config.seed)
     return PreparedData(train, dataset.split(config.val_split), config.val_split)
@@ -394,9 +414,21 @@ def report_best_model(run_dir: Path, data: PreparedData) -> dict[str, Any]:
     return {f"{split}_accuracy": metrics["accuracy"], f"{split}_macro_f1": metrics["macro_f1"]}
 
 
+def run_record(config: TrainConfig) -> tuple[str, dict[str, Any]]:
+    """The run's label and what its config.json records: the config, and for a fine-tuning run its
+    parent model. A bad ``init_from`` (missing, not loadable in safe mode, other classes or input
+    shape, a freeze it cannot honour) is refused here, before a run folder exists."""
+    record = asdict(config)
+    if config.init_from:
+        parent, record["parent_model"] = load_parent(config.init_from)
+        layers_to_freeze(finetune_model(parent, None), config.freeze)
+    return ("finetune" if config.init_from else config.model), record
+
+
 def train(config: TrainConfig, runs_dir: str | os.PathLike = "runs", verbose: int | str = "auto") -> Path:
     """Start a new training run; return its run directory."""
-    run_id, run_dir, registry = start_run(runs_dir, "train", config.model, asdict(config))
+    label, record = run_record(config)
+    run_id, run_dir, registry = start_run(runs_dir, "train", label, record)
     _execute(run_dir, run_id, config, registry, verbose)
     return run_dir
 
@@ -463,10 +495,18 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         if config.lr_schedule == "plateau":
             callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.5,
                                                                patience=3, min_lr=config.lr / 100))
+        fit_args = (x_train, y_train, weights, x_val, y_val, callbacks, verbose)
+        unfreeze_at = _unfreeze_epoch(config)
+        if unfreeze_at is not None and initial_epoch < unfreeze_at:
+            _fit(model, config, initial_epoch, unfreeze_at, *fit_args)
+            initial_epoch = unfreeze_at
+        if unfreeze_at is not None and initial_epoch == unfreeze_at and frozen_layers(model):
+            count = unfreeze_all(model)
+            compile_model(model, _phase_config(config, unfrozen=True), steps)
+            log.info("unfroze %d layers after epoch %d: everything trains at lr %.2g", count, unfreeze_at,
+                     config.lr * config.unfreeze_lr_factor)
         if initial_epoch < config.epochs:
-            model.fit(**_fit_input(config, x_train, y_train, weights, initial_epoch), epochs=config.epochs,
-                      initial_epoch=initial_epoch, validation_data=(x_val, y_val),
-                      validation_freq=validation_epochs(config), callbacks=callbacks, verbose=_fit_verbosity(verbose))
+            _fit(model, config, initial_epoch, config.epochs, *fit_args)
 
         progress.update(force=True, phase="evaluating")
         metrics = report_best_model(run_dir, data)
@@ -495,9 +535,43 @@ def distillation_targets(teachers: list[str], images: np.ndarray, y: np.ndarray,
 
 
 def _new_model(config: TrainConfig, policy: str | None, steps_per_epoch: int) -> keras.Model:
-    """The run's model, built under the mixed-precision ``policy`` (None: float32) and compiled."""
+    """The run's model, built under the mixed-precision ``policy`` (None: float32) and compiled: a
+    new network, or with ``init_from`` the parent's (float32, as it was saved) with the run's
+    augmentation in front and the layers ``freeze`` names frozen."""
+    if config.init_from:
+        parent, _ = load_parent(config.init_from)
+        augmentation = build_augmentation(config.augment_strength, erasing=config.erasing, seed=config.seed,
+                                          shift_pixels=config.crop_padding, flip=config.flip, image_size=IMAGE_SIZE)
+        model = finetune_model(parent, augmentation)
+        freeze_layers(model, config.freeze)
+        return compile_model(model, _phase_config(config, unfrozen=False), steps_per_epoch)
     with dtype_policy(policy):
         return compile_model(build_model(config.model, **config.model_kwargs()), config, steps_per_epoch)
+
+
+def _unfreeze_epoch(config: TrainConfig) -> int | None:
+    """The epoch after which frozen layers start to train, if it falls inside the run."""
+    if config.init_from and config.freeze != "none" and 0 < config.unfreeze_after < config.epochs:
+        return config.unfreeze_after
+    return None
+
+
+def _phase_config(config: TrainConfig, unfrozen: bool) -> TrainConfig:
+    """The recipe of one phase of a run that unfreezes: the frozen phase's learning-rate schedule
+    spans its own epochs; the unfrozen phase runs the rest at ``lr x unfreeze_lr_factor``."""
+    k = _unfreeze_epoch(config)
+    if k is None:
+        return config
+    if not unfrozen:
+        return replace(config, epochs=k, warmup_epochs=min(config.warmup_epochs, k))
+    return replace(config, epochs=config.epochs - k, lr=config.lr * config.unfreeze_lr_factor, warmup_epochs=0.0)
+
+
+def _fit(model: keras.Model, config: TrainConfig, start: int, end: int, x_train: np.ndarray, y_train: np.ndarray,
+         weights: np.ndarray | None, x_val: np.ndarray, y_val: np.ndarray, callbacks: list, verbose: int | str) -> None:
+    model.fit(**_fit_input(config, x_train, y_train, weights, start), epochs=end, initial_epoch=start,
+              validation_data=(x_val, y_val), validation_freq=validation_epochs(config), callbacks=callbacks,
+              verbose=_fit_verbosity(verbose))
 
 
 def _fit_input(config: TrainConfig, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None,

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from fer_core import CLASSES
-from fer_core.data.loaders import (DataError, LoadOptions, SplitNotFoundError, decode_face_image, load_dataset,
-                                   stratified_fraction)
+from fer_core.data.loaders import DataError, LoadOptions, SplitNotFoundError, load_dataset, stratified_fraction
+from fer_core.data.images import decode_face_image
 from tests.conftest import (
+    SHARED_PHOTOS,
     SHARED_ZIP,
     face_image,
     jpeg_bytes,
@@ -247,3 +248,26 @@ def test_full_fer2013_counts_and_warm_load(fer2013_cache):
     assert ds.split("val").class_counts() == {
         "angry": 467, "disgust": 56, "fear": 496, "happy": 895, "sad": 653, "surprise": 415, "neutral": 607}
     assert ds.split("train").files[0].startswith("train/") and ds.split("val").files[0].startswith("test/")
+
+
+@pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
+def test_detect_faces_crops_whole_photos_as_predict_does(tmp_path):
+    from PIL import Image
+
+    from fer_core.data.faces import decode_photo, largest_face_crop
+
+    root = tmp_path / "own"
+    for folder, photo in (("happy", "fr_obama.jpg"), ("neutral", "fr_biden.jpg")):
+        (root / folder).mkdir(parents=True)
+        (root / folder / photo).write_bytes((SHARED_PHOTOS / photo).read_bytes())
+    Image.new("RGB", (300, 200), (90, 90, 90)).save(root / "neutral" / "wall.png")
+    options = LoadOptions(detect_faces=True, val_fraction=0)
+    dataset = load_dataset(root, options)
+    train = dataset.split("train")
+    obama = train.images[train.files.index("happy/fr_obama.jpg")]
+    expected = largest_face_crop(decode_photo((SHARED_PHOTOS / "fr_obama.jpg").read_bytes()))
+    np.testing.assert_array_equal(obama, expected)  # the crop the Predict page classifies
+    plain = load_dataset(root, LoadOptions(val_fraction=0)).split("train")
+    assert not np.array_equal(plain.images[plain.files.index("happy/fr_obama.jpg")], obama)
+    assert dataset.report.no_face == ["neutral/wall.png"] and "no face found in 1 image" in dataset.report.summary()
+    assert load_dataset(root, options).report.no_face == ["neutral/wall.png"]  # kept in the cache too

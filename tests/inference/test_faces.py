@@ -10,8 +10,8 @@ from PIL import Image
 
 from fer_core import CLASSES
 from fer_core.data.loaders import DataError
-from fer_core.inference.faces import (FaceBox, analyze_files, analyze_photos, annotate, crop_face, decode_photo,
-                                      detect_faces, results_json, results_rows)
+from fer_core.data.faces import FaceBox, crop_face, decode_photo, detect_faces
+from fer_core.inference.faces import analyze_files, analyze_photos, annotate, results_json, results_rows
 from fer_core.inference.loading import load_model
 from fer_core.models import build_model
 from fer_core.inference.saving import save_inference_model
@@ -84,7 +84,7 @@ def test_analyze_photos_answers_every_photo(tiny_model):
 
 
 def test_whole_image_crop_matches_the_dataset_conversion(tiny_model):
-    from fer_core.data.loaders import decode_face_image
+    from fer_core.data.images import decode_face_image
     from fer_core.inference.evaluation import predict_probabilities
 
     data = encode(face_image(2, 7, 120, "RGB"))

@@ -63,6 +63,28 @@ def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
 
 
+def test_start_from_a_trained_model_with_freezing(dashboard_env):
+    at = app_page("pages/2_Train_and_Tune.py").run()
+    at.radio[1].set_value("model").run()
+    assert not at.exception
+    selects = {w.label: w for w in at.selectbox}
+    assert selects["Model to start from"].options[:2] == ["the default model", "the bundled 'quick' model"]
+    selects["Model to start from"].set_value("quick")
+    selects["Freeze"].set_value("body")
+    by_label = {w.label: w for w in at.number_input}
+    by_label["Epochs"].set_value(2)
+    by_label["Unfreeze after epoch (0 = never)"].set_value(1)
+    at.slider[0].set_value(0.25)  # a quarter of the training data
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    record = only_run(dashboard_env["runs"])
+    config = json.loads((Path(record.run_dir) / "config.json").read_text())
+    assert config["init_from"] == "quick" and config["freeze"] == "body" and config["unfreeze_after"] == 1
+    assert config["parent_model"]["file"].endswith("quick.keras") and config["lr"] == 3e-4
+    assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
+    assert "unfroze" in (Path(record.run_dir) / "train.log").read_text()
+
+
 def test_tune_form_launches_a_search(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
     at.radio[0].set_value("Tune with Keras-Tuner").run()
