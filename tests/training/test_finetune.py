@@ -33,6 +33,27 @@ def test_init_from_each_kind_of_model(train_folder, tmp_path):
         assert config["init_from"] == spec and config["parent_model"]["sha256"]
         assert config["parent_model"]["file"].endswith(".keras")
         assert json.loads((run_dir / "metrics.json").read_text())["n"] == 56
+    from fer_core.training.bundle import bundle_run
+
+    card = bundle_run(run_dir, tmp_path / "shipped" / "mine.keras", str(train_folder))
+    assert card["parent_model"]["file"] == str(parent_run / "model.keras") and card["hyperparameters"]["freeze"] == "body"
+
+
+@pytest.mark.parametrize("name, sizes, head", [
+    ("reference", dict(filters=[4, 8, 8], dense_units=8), {"dense", "dense_bn", "probabilities"}),
+    ("vgg", dict(filters=[4, 8, 8, 8], dense_units=8), {"dense1", "dense1_bn", "dense2", "dense2_bn", "probabilities"}),
+    ("resnet", dict(filters=[4, 8, 8, 8]), {"probabilities"}),
+])
+def test_every_architecture_has_a_body_a_head_and_stages(name, sizes, head):
+    from fer_core.models import build_model
+
+    model = finetune_model(build_model(name, augment_strength=0.5, **sizes), None)
+    weighted = {layer.name for layer in leaf_layers(model) if layer.weights}
+    body = {layer.name for layer in layers_to_freeze(model, "body")}
+    assert weighted - body == head
+    first_two = {layer.name for layer in layers_to_freeze(model, "2")}
+    assert first_two and all(n.startswith(("stage1_", "stage2_", "block1_", "block2_", "stem_")) for n in first_two)
+    assert "augmentation" not in {layer.name for layer in leaf_layers(model)}  # the parent's augmentation is out
 
 
 def test_body_freezing_keeps_the_body_and_trains_the_head(train_folder, tmp_path):
