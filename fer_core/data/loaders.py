@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from fer_core.labels import CLASSES, IMAGE_SIZE
-from fer_core.data.images import DataError, decode_face_image, image_to_face_array
+from fer_core.data.images import MAX_IMAGE_BYTES, DataError, decode_face_image, image_to_face_array, read_image_file
 from fer_core.fileio import atomic_path, write_json_atomic
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -170,19 +171,67 @@ class _Entry:
     read: Callable[[], bytes]
 
 
-def _zip_entries(zf: zipfile.ZipFile) -> list[_Entry]:
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What a zip may hold before it is refused (a zip bomb inflates a few MB into many GB). Sizes
+    are the inflated sizes the zip declares, which are also the most Python reads of a member.
+    Set with ``FER_ZIP_MAX_MEMBER_MB``, ``FER_ZIP_MAX_TOTAL_MB`` and ``FER_ZIP_MAX_MEMBERS``."""
+
+    max_member_bytes: int = MAX_IMAGE_BYTES  # one image, inflated: more is skipped as a bad item
+    max_total_bytes: int = 2 * 2**30  # the whole zip, inflated (FER2013: 51 MB): more refuses the zip
+    max_members: int = 500_000  # FER2013: 35,887 images
+
+    @classmethod
+    def from_env(cls) -> "ArchiveLimits":
+        def number(name: str, default: int, scale: int = 1) -> int:
+            raw = os.environ.get(name)
+            try:
+                return int(float(raw) * scale) if raw else default
+            except ValueError:
+                raise DataError(f"{name} must be a number, got '{raw}'") from None
+
+        return cls(number("FER_ZIP_MAX_MEMBER_MB", cls.max_member_bytes, 2**20),
+                   number("FER_ZIP_MAX_TOTAL_MB", cls.max_total_bytes, 2**20),
+                   number("FER_ZIP_MAX_MEMBERS", cls.max_members))
+
+
+def _zip_entries(zf: zipfile.ZipFile, limits: ArchiveLimits | None = None) -> list[_Entry]:
+    """The zip's files, each read only when asked for; members over the size limit, encrypted,
+    compressed with an unknown method or damaged fail alone, as bad items (``DataError``)."""
+    limits = limits or ArchiveLimits.from_env()
+    infos = [info for info in zf.infolist() if not info.is_dir()]
+    if len(infos) > limits.max_members:
+        raise DataError(f"the zip holds {len(infos):,} files; the limit is {limits.max_members:,} "
+                        "(FER_ZIP_MAX_MEMBERS)")
+    total = sum(info.file_size for info in infos)
+    if total > limits.max_total_bytes:
+        raise DataError(f"the zip would inflate to {total / 2**20:,.0f} MB; the limit is "
+                        f"{limits.max_total_bytes / 2**20:,.0f} MB (FER_ZIP_MAX_TOTAL_MB)")
     entries = []
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
+    for info in infos:
         name = info.filename
         if "__MACOSX" in name.split("/") or PurePosixPath(name).name.startswith("."):
             continue
-        entries.append(_Entry(name, lambda info=info: zf.read(info)))
+        entries.append(_Entry(name, lambda info=info: _read_member(zf, info, limits)))
     return entries
 
 
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits) -> bytes:
+    if info.file_size > limits.max_member_bytes:
+        raise DataError(f"zip member too large when inflated ({info.file_size / 2**20:,.0f} MB; the limit is "
+                        f"{limits.max_member_bytes / 2**20:,.0f} MB)")
+    try:
+        return zf.read(info)
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise DataError(f"encrypted zip member ({exc})") from None
+    except NotImplementedError as exc:
+        raise DataError(f"zip member compressed with a method Python cannot read ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise DataError(f"damaged zip member ({type(exc).__name__}: {exc})") from None
+
+
 def _folder_entries(root: Path) -> list[_Entry]:
+    """The folder's files (links followed to regular files only, when read: ``read_image_file``)."""
     entries = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -190,7 +239,7 @@ def _folder_entries(root: Path) -> list[_Entry]:
             if filename.startswith("."):
                 continue
             full = Path(dirpath) / filename
-            entries.append(_Entry(full.relative_to(root).as_posix(), full.read_bytes))
+            entries.append(_Entry(full.relative_to(root).as_posix(), lambda full=full: read_image_file(full)))
     return entries
 
 
@@ -388,21 +437,43 @@ def _load_pack(path: Path, options: LoadOptions, progress: Callable[[int, int], 
     return _load_image_tree(entries, str(path), options, progress)
 
 
+CSV_FIELD_LIMIT = 64 * 2**20  # characters in one CSV field; a real pixels field has about 9,000
+
+
+def _csv_rows(reader, report: LoadReport, strict: bool):
+    """(line number, row) for each row the reader can parse; a row it cannot (an unclosed quote
+    swallowing the file, a field over ``CSV_FIELD_LIMIT``) is a bad row, and reading goes on."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            _problem(report, strict, f"row {reader.line_num}", f"not a readable CSV row ({exc})")
+            continue
+        yield reader.line_num, row
+
+
 def _load_csv(path: Path, options: LoadOptions, progress: Callable[[int, int], None] | None) -> FERDataset:
     report = LoadReport(source=str(path))
     rows: dict[str, tuple[list[np.ndarray], list[int], list[str]]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    # Bytes that are not UTF-8 become U+FFFD, so a damaged row is reported as a bad row, by number,
+    # and the rest of the file still loads; a field may be as long as a real pixels field many times.
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
             raise DataError(f"{path}: the CSV file is empty") from None
+        except csv.Error as exc:
+            raise DataError(f"{path}: the CSV header cannot be read ({exc})") from None
         if "emotion" not in header or "pixels" not in header:
             raise DataError(f"{path}: CSV header must have 'emotion' and 'pixels' columns, found {header}")
         emotion_col, pixels_col = header.index("emotion"), header.index("pixels")
         usage_col = header.index("usage") if "usage" in header else None
         expected = IMAGE_SIZE * IMAGE_SIZE
-        for line_number, row in enumerate(reader, start=2):
+        for line_number, row in _csv_rows(reader, report, options.strict):
             item = f"row {line_number}"
             if not row or all(not c.strip() for c in row):
                 continue
@@ -418,9 +489,9 @@ def _load_csv(path: Path, options: LoadOptions, progress: Callable[[int, int], N
                 _problem(report, options.strict, item, f"unknown label {label} (expected 0-{len(CLASSES) - 1})")
                 continue
             try:
-                pixels = np.array(row[pixels_col].split(), dtype=np.int32)
-            except ValueError:
-                _problem(report, options.strict, item, "pixels are not all integers")
+                pixels = np.array(row[pixels_col].split(), dtype=np.int64)
+            except (ValueError, OverflowError):
+                _problem(report, options.strict, item, "pixels are not all integers (or too large for one)")
                 continue
             if pixels.size != expected:
                 _problem(report, options.strict, item, f"expected {expected} pixels, found {pixels.size}")
@@ -469,7 +540,10 @@ def content_key(path: Path, options: LoadOptions) -> str:
         for entry in _folder_entries(path):
             digest.update(entry.name.encode())
             digest.update(b"\0")
-            digest.update(hashlib.sha256(entry.read()).digest())
+            try:
+                digest.update(hashlib.sha256(entry.read()).digest())
+            except DataError as exc:  # a file that will be skipped: what is wrong with it is its content here
+                digest.update(f"unreadable: {exc}".encode())
     else:
         with open(path, "rb") as f:
             digest.update(hashlib.file_digest(f, "sha256").digest())
@@ -524,6 +598,8 @@ def existing_dataset_path(path: str | os.PathLike) -> Path:
     path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    if not path.is_dir() and not path.is_file():
+        raise DataError(f"{path}: not a regular file or folder (a pipe, device or socket)")
     return path
 
 

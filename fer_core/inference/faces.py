@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, FaceBox, crop_face, decode_photo, detect_faces
-from fer_core.data.loaders import DataError
-from fer_core.data.images import image_to_face_array
+from fer_core.data.images import DataError, image_to_face_array, read_image_file
 
 
 @dataclass
@@ -120,9 +118,9 @@ def analyze_files(model, paths: list[str | os.PathLike], **options) -> list[Phot
     unreadable: dict[int, PhotoResult] = {}
     for position, path in enumerate(paths):
         try:
-            readable.append((str(path), Path(path).read_bytes()))
-        except OSError as exc:
-            unreadable[position] = PhotoResult(str(path), error=exc.strerror or str(exc))
+            readable.append((str(path), read_image_file(path)))
+        except DataError as exc:  # missing, a pipe or device, too large: refused before reading
+            unreadable[position] = PhotoResult(str(path), error=str(exc))
     answered = iter(analyze_photos(model, readable, **options))
     return [unreadable[k] if k in unreadable else next(answered) for k in range(len(paths))]
 
