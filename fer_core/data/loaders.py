@@ -222,10 +222,10 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimi
                         f"{limits.max_member_bytes / 2**20:,.0f} MB)")
     try:
         return zf.read(info)
+    except NotImplementedError as exc:  # (a RuntimeError too: it must come first)
+        raise DataError(f"zip member compressed with a method Python cannot read ({exc})") from None
     except RuntimeError as exc:  # zipfile's word for an encrypted member
         raise DataError(f"encrypted zip member ({exc})") from None
-    except NotImplementedError as exc:
-        raise DataError(f"zip member compressed with a method Python cannot read ({exc})") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
         raise DataError(f"damaged zip member ({type(exc).__name__}: {exc})") from None
 
