@@ -94,9 +94,14 @@ def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: s
 
 
 def predict_photos(photos: Iterable[str | os.PathLike], *, model: str | os.PathLike = "default",
-                   detector: str = "mtcnn", tta: str = "flip") -> list:
+                   detector: str = "mtcnn", tta: str = "auto") -> list:
     """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
-    ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON."""
+    ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON.
+    ``tta='auto'``: none or flip, whichever scored higher on PublicTest for the model (its card)."""
+    from fer_core.inference.cards import best_cheap_tta
     from fer_core.inference.faces import analyze_files
+    from fer_core.inference.loading import existing_model_path
 
+    if tta == "auto":
+        tta = best_cheap_tta(existing_model_path(model))
     return analyze_files(load_model(model, tta=tta), list(photos), detector=detector)

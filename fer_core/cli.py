@@ -130,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--margin", type=float, default=0.05, help="crop margin around a face, share of its size")
     predict.add_argument("--whole-image-if-no-face", action="store_true",
                          help="classify a photo with no face found as one face")
-    predict.add_argument("--tta", choices=["none", "flip", "multicrop"], default="flip",
-                         help="test-time augmentation; flip (the default) averages with the mirrored face, "
-                              "about +0.8 points on PublicTest for twice the (small) model time")
+    predict.add_argument("--tta", choices=["auto", "none", "flip", "multicrop"], default="auto",
+                         help="test-time augmentation; auto (the default): none or flip, whichever scored higher "
+                              "on PublicTest for this model (its card); flip averages with the mirrored face")
 
     ensemble = sub.add_parser("ensemble", help="combine models into one .keras file that averages them")
     ensemble.add_argument("models", nargs="+", help=".keras files or run directories (two or more)")
@@ -266,11 +266,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    existing_model_path(args.model)
+    path = existing_model_path(args.model)
+    from fer_core.inference.cards import best_cheap_tta
     from fer_core.inference.faces import analyze_files, results_json
     from fer_core.inference.loading import load_model
 
-    model = load_model(args.model, tta=args.tta)
+    model = load_model(path, tta=best_cheap_tta(path) if args.tta == "auto" else args.tta)
     whole = args.detector == "none"
     results = analyze_files(model, args.images, detector="mtcnn" if whole else args.detector,
                             margin=args.margin, whole_image=whole,

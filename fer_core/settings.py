@@ -4,9 +4,13 @@
 * ``FER_DATA_ROOT`` (default ``data``): the only folder the dashboard may read datasets from,
   so a deployed app cannot be pointed at arbitrary server paths.
 * ``FER_MAX_JOBS`` (default 1): how many training / tuning jobs may run at once.
+* ``FER_MODEL_WORKERS`` (default 1): how many model calls (face detection and classification)
+  the dashboard runs at once across all its users; the others wait their turn, in order, and see
+  their place. On a 2-core machine one at a time is fastest: two would only share the cores.
+* ``FER_MAX_PHOTOS`` (default 20): photos one Predict request classifies; more wait for the next.
 
-``.streamlit/secrets.toml`` may set ``data_root``, ``runs_dir`` and ``max_jobs`` instead;
-an environment variable wins over a secret.
+``.streamlit/secrets.toml`` may set ``data_root``, ``runs_dir``, ``max_jobs``, ``model_workers``
+and ``max_photos`` instead; an environment variable wins over a secret.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DATASET_SUFFIXES = (".zip", ".csv")
+DATASET_SUFFIXES = (".zip", ".csv", ".ferpack")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class Settings:
     runs_dir: Path
     data_root: Path
     max_jobs: int = 1
+    model_workers: int = 1
+    max_photos: int = 20
 
     @classmethod
     def from_env(cls, secrets: Mapping[str, Any] | None = None) -> "Settings":
@@ -33,10 +39,18 @@ class Settings:
         def pick(env: str, key: str, default: Any) -> Any:
             return os.environ.get(env) or secrets.get(key) or default
 
-        max_jobs = int(pick("FER_MAX_JOBS", "max_jobs", 1))
+        def count(env: str, key: str, default: int) -> int:
+            raw = pick(env, key, default)
+            try:
+                return max(1, int(raw))
+            except (TypeError, ValueError):
+                raise ValueError(f"{env} must be a whole number, got '{raw}'") from None
+
         return cls(runs_dir=Path(pick("FER_RUNS_DIR", "runs_dir", "runs")).absolute(),
                    data_root=Path(pick("FER_DATA_ROOT", "data_root", "data")).absolute(),
-                   max_jobs=max(1, max_jobs))
+                   max_jobs=count("FER_MAX_JOBS", "max_jobs", 1),
+                   model_workers=count("FER_MODEL_WORKERS", "model_workers", 1),
+                   max_photos=count("FER_MAX_PHOTOS", "max_photos", 20))
 
 
 class OutsideDataRootError(ValueError):

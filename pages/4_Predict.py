@@ -9,12 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from fer_core.app.charts import probability_bar
-from fer_core.app.dashboard import analyze_cached, finished_runs, run_label, settings
+from fer_core.app.dashboard import analyze_cached, finished_runs, model_gate, run_label, settings
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
 from fer_core.inference.faces import annotate, results_json, results_rows
 from fer_core.inference.tta import TTA_MODES
 from fer_core.inference.loading import bundled_models, default_model_path
-from fer_core.inference.cards import read_model_card
+from fer_core.inference.cards import best_cheap_tta, read_model_card
 
 st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
 st.title("Predict")
@@ -35,9 +35,10 @@ left, middle, tta_column, right = st.columns([3, 1, 1, 1])
 model_path = models[left.selectbox("Model", list(models))]
 detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
                             help="mtcnn finds more faces (turned, small); haar is faster.")
-tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index("flip"),
-                           help="average over the mirrored face (flip) and shifted crops (multicrop); "
-                                "flip adds about 0.8 points on PublicTest")
+tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(best_cheap_tta(model_path)),
+                           help="average over the mirrored face (flip) and shifted crops (multicrop); the "
+                                "default is whichever of none and flip scored higher on PublicTest for this "
+                                "model (its card)", key=f"tta-{model_path}")
 margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, help="extra border around each face")
 if not model_path.exists():
     st.error(f"No model file at `{model_path}`.")
@@ -54,9 +55,19 @@ if not photos:
     st.info("Upload one or more photos to classify the expressions on their faces.")
     st.stop()
 
+if len(photos) > config.max_photos:
+    st.warning(f"{len(photos)} photos: the first {config.max_photos} are classified (at most {config.max_photos} "
+               "at once, FER_MAX_PHOTOS, so that other users get their turn). Remove them to see the next ones.")
+    photos = photos[:config.max_photos]
 whole_key = "whole_image_names"
 whole_names = st.session_state.setdefault(whole_key, set())
+gate = model_gate()
+queue_note = st.empty()
+if gate.waiting or gate.busy >= config.model_workers:
+    queue_note.info(f"The model is busy with {gate.waiting + gate.busy} other request(s); yours is in line and "
+                    "starts as soon as they are done.")
 results = analyze_cached(model_path, photos, detector, margin, whole_names, tta)
+queue_note.empty()
 
 a, b = st.columns(2)
 a.download_button("Download results (CSV)", pd.DataFrame(results_rows(results)).to_csv(index=False),

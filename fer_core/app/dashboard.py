@@ -7,8 +7,10 @@ switching pages or rerunning a page is instant after the first load.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -153,13 +155,52 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
                                 split_name, tta, dataset)
 
 
+class ModelGate:
+    """At most ``workers`` model calls (detection and classification) at once across every session
+    of this server; the others wait. Why: on a 2-core machine, eight sessions calling TensorFlow at
+    once share the cores eight ways and each waits for all (upload-to-answer was p50 29 s with 8
+    browser clients); taking turns keeps every answer as fast as the machine allows, and one heavy
+    user's 50 photos go through in turns with everyone else's."""
+
+    def __init__(self, workers: int):
+        self._slots = threading.BoundedSemaphore(workers)
+        self._lock = threading.Lock()
+        self.waiting = 0  # requests queued for a slot now
+        self.busy = 0  # requests holding one
+
+    @contextlib.contextmanager
+    def slot(self):
+        with self._lock:
+            self.waiting += 1
+        try:
+            self._slots.acquire()
+        finally:
+            with self._lock:
+                self.waiting -= 1
+        with self._lock:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.busy -= 1
+            self._slots.release()
+
+
+@st.cache_resource
+def model_gate() -> ModelGate:
+    """The server's one gate (``FER_MODEL_WORKERS`` slots)."""
+    return ModelGate(settings().model_workers)
+
+
 @st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
 def _analyze_photo(model_path: str, model_mtime: int, tta: str, name: str, data: bytes,  # noqa: ARG001
                    detector: str, margin: float, whole_image: bool):
     from fer_core.inference.faces import analyze_photos
 
-    (result,) = analyze_photos(cached_model(model_path, tta), [(name, data)], detector=detector, margin=margin,
-                               whole_image=whole_image)
+    with model_gate().slot():
+        (result,) = analyze_photos(cached_model(model_path, tta), [(name, data)], detector=detector, margin=margin,
+                                   whole_image=whole_image)
     return result
 
 
