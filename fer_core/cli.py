@@ -113,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--seed", type=int, default=1234)
     tune.add_argument("--runs-dir", default="runs")
     tune.add_argument("--resume", metavar="RUN_DIR", help="continue a killed tuning run")
+    tune.add_argument("--workers", type=int, default=0,
+                      help="run trials in N worker processes at once (Keras-Tuner's distributed mode: this "
+                           "process serves the oracle; workers on other machines can join with tune-worker)")
+    tune.add_argument("--oracle-host", default="127.0.0.1",
+                      help="address the oracle listens on (0.0.0.0 to let other machines join)")
+    tune.add_argument("--oracle-port", type=int, default=0, help="port for the oracle (0 = any free port)")
+
+    tune_worker = sub.add_parser("tune-worker", help="join a distributed search as a worker (see tune --workers)")
+    tune_worker.add_argument("run_dir", help="the search's run folder, shared with the chief")
+    tune_worker.add_argument("--oracle", required=True, metavar="HOST:PORT", help="the chief's oracle")
+    tune_worker.add_argument("--worker-id", default=f"worker-{os.uname().nodename}-{os.getpid()}",
+                             help="a name for this worker, unique in the search")
 
     evaluate = sub.add_parser("evaluate", help="metrics, mistakes and sample predictions on a split")
     _add_data_args(evaluate)
@@ -244,6 +256,17 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune_worker(args: argparse.Namespace) -> int:
+    from fer_core.training.distributed import parse_oracle
+
+    parse_oracle(args.oracle)  # a malformed address is refused before TensorFlow loads
+    if not (Path(args.run_dir) / "config.json").exists():
+        raise UsageError(f"{args.run_dir}: not a run folder (no config.json); give the chief's run folder")
+    from fer_core.training.tune import run_worker
+
+    return run_worker(args.run_dir, args.oracle, args.worker_id)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     existing_dataset_path(args.data)
     existing_model_path(args.model)
@@ -373,7 +396,7 @@ class UsageError(Exception):
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data, "worker": cmd_worker,
-            "ensemble": cmd_ensemble, "pack": cmd_pack}
+            "ensemble": cmd_ensemble, "pack": cmd_pack, "tune-worker": cmd_tune_worker}
 
 
 def main(argv: list[str] | None = None) -> int:

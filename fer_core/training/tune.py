@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -23,6 +24,8 @@ import pandas as pd
 
 from fer_core.fileio import read_json, write_json_atomic, write_text_atomic
 from fer_core.models import build_model
+from fer_core.training.distributed import (ChiefWatch, LocalWorkers, free_port, oracle_env, parse_oracle,
+                                           worker_progress_dir, write_oracle_address)
 from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, reopen_run, start_run
 from fer_core.training.train import (PreparedData, RunMonitor, TrainConfig, compile_model, prepare_data,
@@ -56,10 +59,19 @@ class TuneConfig:
     train_split: str = "train"
     val_split: str = "val"
     strict: bool = False
+    # Distributed search (fer_core.training.distributed): 0 = trials one after another in this
+    # process; N = this process serves the oracle and starts N local worker processes (workers on
+    # other machines can join: tune-worker). oracle_host: the address the oracle listens on
+    # (0.0.0.0 for other machines); oracle_port: 0 = any free port.
+    workers: int = 0
+    oracle_host: str = "127.0.0.1"
+    oracle_port: int = 0
 
     def __post_init__(self) -> None:
         if self.tuner not in TUNERS:
             raise ValueError(f"tuner must be one of {', '.join(TUNERS)}")
+        if self.workers < 0 or not 0 <= self.oracle_port < 65536:
+            raise ValueError("workers must not be negative and the oracle port must be 0-65535")
         if self.max_trials < 1 or self.epochs < 1:
             raise ValueError("max trials and epochs must be at least 1")
         if not 0 < self.lr_min <= self.lr_max:
@@ -110,12 +122,13 @@ class _RecordingTuner:
 
     def run_trial(self, trial, *args, **kwargs):
         callbacks = list(kwargs.pop("callbacks", []))
-        callbacks.append(self.fer_run.trial_started(trial, len(self.oracle.trials)))
+        callbacks.append(self.fer_run.trial_started(trial, int(trial.trial_id) + 1))
         return super().run_trial(trial, *args, callbacks=callbacks, **kwargs)
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
-        self.fer_run.trial_finished(self, trial)
+        if self.fer_run.writes_records:  # in a distributed search the chief keeps the record
+            self.fer_run.trial_finished(self, trial)
 
 
 class RandomTuner(_RecordingTuner, kt.RandomSearch):
@@ -147,19 +160,45 @@ def make_tuner(config: TuneConfig, directory: Path) -> kt.Tuner:
 
 
 class TuningRun:
-    """The files of one tuning run: trial times, ``trials.csv`` and live progress."""
+    """The files of one tuning run: trial times, ``trials.csv`` and live progress.
 
-    def __init__(self, run_dir: Path, config: TuneConfig, progress: ProgressFile, steps_per_epoch: dict[int, int]):
+    ``writes_records``: whether this process keeps the run's record (``trials.csv``, trial
+    times): a single-process search and a distributed search's chief do, its workers do not."""
+
+    def __init__(self, run_dir: Path, config: TuneConfig, progress: ProgressFile, steps_per_epoch: dict[int, int],
+                 writes_records: bool = True):
         self.run_dir = run_dir
         self.config = config
         self.progress = progress
         self.steps_per_epoch = steps_per_epoch
+        self.writes_records = writes_records
         self.times_path = run_dir / "trial_times.json"
-        self.times: dict[str, dict[str, float]] = read_json(self.times_path, default={}) or {}
+        self.times: dict[str, dict[str, Any]] = read_json(self.times_path, default={}) or {}
+        self._lock = threading.Lock()
+
+    def trial_running(self, trial_id: str, worker: str) -> None:
+        """(Chief) ``worker`` runs ``trial_id``: note when it started, once per run of it."""
+        with self._lock:
+            entry = self.times.get(trial_id, {})
+            if entry.get("worker") != worker or "seconds" in entry:
+                self.times[trial_id] = {"started": time.time(), "worker": worker}
+                write_json_atomic(self.times_path, self.times)
+
+    def trial_ended(self, trial_id: str, worker: str | None, tuner: kt.Tuner) -> None:
+        """(Chief) the oracle ended ``trial_id``: its time, its worker, and ``trials.csv`` again."""
+        with self._lock:
+            entry = self.times.setdefault(trial_id, {})
+            if worker:
+                entry["worker"] = worker
+            if "started" in entry:
+                entry["seconds"] = time.time() - entry["started"]
+            write_json_atomic(self.times_path, self.times)
+            self.write_trials_csv(tuner)
 
     def trial_started(self, trial, number: int) -> keras.callbacks.Callback:
-        self.times[trial.trial_id] = {"started": time.time()}
-        write_json_atomic(self.times_path, self.times)
+        if self.writes_records:
+            self.times[trial.trial_id] = {"started": time.time()}
+            write_json_atomic(self.times_path, self.times)
         batch_size = trial.hyperparameters.values.get("batch_size", self.config.batch_sizes[0])
         epochs = trial.hyperparameters.values.get("tuner/epochs", self.config.epochs)
         total = self.config.max_trials if self.config.tuner != "hyperband" else None
@@ -186,6 +225,7 @@ class TuningRun:
                 "status": str(trial.status),
                 "val_accuracy": trial.score,
                 "seconds": self.times.get(trial_id, {}).get("seconds"),
+                **({"worker": self.times.get(trial_id, {}).get("worker")} if self.config.workers else {}),
                 **trial.hyperparameters.values,
             })
         table = pd.DataFrame(rows)
@@ -207,6 +247,17 @@ def resume_tuning(run_dir: str | os.PathLike, verbose: int | str = "auto") -> Pa
     return Path(run_dir)
 
 
+def _search_data(config: TuneConfig, progress: ProgressFile | None):
+    data: PreparedData = prepare_data(
+        TrainConfig(data=config.data, data_fraction=config.data_fraction, seed=config.seed,
+                    train_split=config.train_split, val_split=config.val_split, strict=config.strict),
+        progress,
+    )
+    x_train, y_train = to_model_inputs(data.train)
+    steps = {b: math.ceil(len(x_train) / b) for b in config.batch_sizes}
+    return data, (x_train, y_train), to_model_inputs(data.val), steps
+
+
 def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegistry,
              verbose: int | str) -> dict[str, Any]:
     progress = ProgressFile(run_dir)
@@ -215,21 +266,17 @@ def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegist
         log = logging.getLogger("fer_core")
         keras.utils.set_random_seed(config.seed)
         progress.update(force=True, phase="loading_data", kind="tune", run_id=run_id, error=None)
-        data: PreparedData = prepare_data(
-            TrainConfig(data=config.data, data_fraction=config.data_fraction, seed=config.seed,
-                        train_split=config.train_split, val_split=config.val_split, strict=config.strict),
-            progress,
-        )
-        x_train, y_train = to_model_inputs(data.train)
-        x_val, y_val = to_model_inputs(data.val)
-        steps = {b: math.ceil(len(x_train) / b) for b in config.batch_sizes}
+        data, (x_train, y_train), (x_val, y_val), steps = _search_data(config, progress)
 
-        tuner = make_tuner(config, run_dir / "tuner")
         record = TuningRun(run_dir, config, progress, steps)
-        tuner.fer_run = record
         progress.update(force=True, phase="tuning")
-        tuner.search(x_train, y_train, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=True,
-                     verbose=0 if verbose == 0 else 2)
+        if config.workers:
+            tuner = _serve_oracle(run_dir, config, record, progress)
+        else:
+            tuner = make_tuner(config, run_dir / "tuner")
+            tuner.fer_run = record
+            tuner.search(x_train, y_train, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=True,
+                         verbose=0 if verbose == 0 else 2)
         record.write_trials_csv(tuner)
 
         progress.update(force=True, phase="evaluating")
@@ -240,6 +287,65 @@ def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegist
         return report_best_model(run_dir, data)
 
     return run_managed(run_dir, run_id, "tune", registry, progress, body)
+
+
+def _serve_oracle(run_dir: Path, config: TuneConfig, record: TuningRun, progress: ProgressFile) -> kt.Tuner:
+    """The chief of a distributed search: serve the oracle until every trial has ended, with
+    ``config.workers`` local workers, and keep the run's record (fer_core.training.distributed)."""
+    port = config.oracle_port or free_port()
+    os.environ.update(oracle_env(config.oracle_host, port, "chief"))
+    try:
+        tuner = make_tuner(config, run_dir / "tuner")
+        oracle = tuner.oracle
+        end_trial = oracle.end_trial
+
+        def end_trial_and_record(trial):
+            worker = next((w for w, t in list(oracle.ongoing_trials.items()) if t.trial_id == trial.trial_id), None)
+            end_trial(trial)
+            record.trial_ended(trial.trial_id, worker, tuner)
+
+        oracle.end_trial = end_trial_and_record  # the gRPC service calls this for every worker's trial
+        write_oracle_address(run_dir, config.oracle_host, port)
+        logging.getLogger("fer_core").info("oracle on %s:%d; workers on other machines join with: python -m "
+                                           "fer_core tune-worker %s --oracle HOST:%d", config.oracle_host, port,
+                                           run_dir, port)
+        workers = LocalWorkers(run_dir, "127.0.0.1" if config.oracle_host in ("0.0.0.0", "::") else config.oracle_host,
+                               port, config.workers)
+        watch = ChiefWatch(oracle, workers, run_dir, progress, record)
+        watch.start()
+        try:
+            tuner.search()  # the chief: serves the oracle, blocks until the search is done
+        finally:
+            watch.stopping.set()
+            workers.stop_all()
+        return tuner
+    finally:
+        for name in ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID"):
+            os.environ.pop(name, None)
+
+
+def run_worker(run_dir: str | os.PathLike, oracle: str, worker_id: str, verbose: int | str = 2) -> int:
+    """One worker of a distributed search: ask the chief's oracle at ``oracle`` (HOST:PORT) for
+    trials and run them until it says the search is done. Needs the run folder (shared with the
+    chief: the tuner's trial files go there) and the dataset at the same path as the chief."""
+    run_dir = Path(run_dir)
+    saved = read_json(run_dir / "config.json")
+    if not saved or saved.get("kind") != "tune":
+        raise ValueError(f"{run_dir} is not a tuning run (no tuning config.json)")
+    config = TuneConfig.from_dict(saved)
+    host, port = parse_oracle(oracle)
+    os.environ.update(oracle_env(host, port, worker_id))
+    progress = ProgressFile(worker_progress_dir(run_dir, worker_id))
+    progress.update(force=True, phase="loading_data", worker=worker_id)
+    keras.utils.set_random_seed(config.seed)
+    data, (x_train, y_train), (x_val, y_val), steps = _search_data(config, None)
+    tuner = make_tuner(config, run_dir / "tuner")
+    tuner.fer_run = TuningRun(run_dir, config, progress, steps, writes_records=False)
+    progress.update(force=True, phase="tuning")
+    tuner.search(x_train, y_train, epochs=config.epochs, validation_data=(x_val, y_val), shuffle=True,
+                 verbose=0 if verbose == 0 else 2)
+    progress.update(force=True, phase="done")
+    return 0
 
 
 def read_trials(run_dir: str | os.PathLike) -> pd.DataFrame:
@@ -262,4 +368,4 @@ def best_trial_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
 def searched_hyperparameters(trials: pd.DataFrame) -> list[str]:
     """The hyperparameter columns of a trials table (not Keras-Tuner's bookkeeping)."""
     return [c for c in trials.columns
-            if c not in ("trial_id", "status", "val_accuracy", "seconds") and not c.startswith("tuner/")]
+            if c not in ("trial_id", "status", "val_accuracy", "seconds", "worker") and not c.startswith("tuner/")]
