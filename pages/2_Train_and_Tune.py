@@ -9,7 +9,7 @@ import streamlit as st
 
 from fer_core.app.charts import learning_curves
 from fer_core.app.dashboard import active_dataset_path, finished_runs, registry, run_label, settings
-from fer_core.training.jobs import cancel, describe_progress, log_tail, requeue, submit
+from fer_core.training.jobs import cancel, describe_progress, describe_workers, log_tail, requeue, submit
 from fer_core.models import list_models
 from fer_core.inference.loading import bundled_models
 from fer_core.training.presets import FINETUNE_START, PRESETS, recipe_values
@@ -156,6 +156,9 @@ with st.form("launch"):
         batch_sizes = a.multiselect("Batch sizes", [32, 64, 128, 256], default=[32, 64, 128])
         base_filters = b.multiselect("Base filters", [16, 32, 48, 64, 96], default=[16, 32, 48, 64])
         dense_choices = c.multiselect("Dense units", [64, 128, 256, 512, 1024], default=[128, 256, 512])
+        parallel = st.number_input("Parallel workers (0 = trials one after another)", 0, 16, 0,
+                                   help="Keras-Tuner's distributed mode: the job serves the trials to this many "
+                                        "worker processes; on a 2-core machine 2 gain little (docs/performance.md)")
     launched = st.form_submit_button("Launch", type="primary")
 
 if launched:
@@ -183,7 +186,8 @@ if launched:
             job = TuneConfig(data=data_path, model=architecture, tuner=tuner, max_trials=int(max_trials),
                              epochs=int(epochs), lr_min=lr_range[0], lr_max=lr_range[1], batch_sizes=batch_sizes,
                              base_filters=base_filters, dense_units=dense_choices, augment_min=augment_range[0],
-                             augment_max=augment_range[1], data_fraction=float(data_fraction))
+                             augment_max=augment_range[1], data_fraction=float(data_fraction),
+                             workers=int(parallel))
         run_id = submit(config.runs_dir, job, max_running=config.max_jobs)
         st.success(f"Queued `{run_id}`. It runs in the background: reloading the page or restarting the server "
                    "does not stop it.")
@@ -213,6 +217,9 @@ def jobs_panel() -> None:
             head, button = st.columns([5, 1])
             head.markdown(f"**{record.run_id}** &nbsp; `{record.status}`")
             head.progress(fraction, text=words)
+            if record.status == "running":
+                for line in describe_workers(progress):  # a distributed search: each worker's trial and epoch
+                    head.caption(line)
             if record.status in ("queued", "running"):
                 if button.button("Cancel", key=f"cancel-{record.run_id}"):
                     st.toast(cancel(config.runs_dir, record.run_id))

@@ -144,6 +144,25 @@ def run_worker(run_dir: str | os.PathLike, max_running: int = 1, poll_seconds: f
     return 0
 
 
+def describe_workers(progress: dict) -> list[str]:
+    """One line per worker of a distributed search: its trial, epoch and ETA."""
+    lines = []
+    for worker, state in sorted((progress.get("workers") or {}).items()):
+        if state.get("phase") == "done":
+            lines.append(f"{worker}: done")
+            continue
+        if state.get("phase") != "training":
+            lines.append(f"{worker}: {state.get('phase') or 'starting'}")
+            continue
+        words = [f"trial {state.get('trial')}"] if state.get("trial") else []
+        if state.get("epoch"):
+            words.append(f"epoch {state['epoch']}/{state.get('epochs') or '?'}")
+        if state.get("eta_seconds") is not None:
+            words.append(f"ETA {_duration(state['eta_seconds'])} for this trial")
+        lines.append(f"{worker}: " + ", ".join(words))
+    return lines
+
+
 def describe_progress(progress: dict, status: str) -> tuple[float, str]:
     """A job's progress as (fraction done 0-1, one line of words) for a progress bar."""
     phase = progress.get("phase", status)

@@ -91,6 +91,7 @@ def test_tune_form_launches_a_search(dashboard_env):
     by_label = {w.label: w for w in at.number_input}
     by_label["Max trials (random, bayesian)"].set_value(2)
     by_label["Epochs per trial (max for hyperband)"].set_value(1)
+    by_label["Parallel workers (0 = trials one after another)"].set_value(2)
     by_multi = {w.label: w for w in at.multiselect}
     by_multi["Batch sizes"].set_value([32])
     by_multi["Base filters"].set_value([16])
@@ -98,9 +99,10 @@ def test_tune_form_launches_a_search(dashboard_env):
     at.button[0].click().run()
     assert not at.exception and "Queued" in at.success[0].value
     record = only_run(dashboard_env["runs"])
-    assert record.kind == "tune" and record.config["max_trials"] == 2
+    assert record.kind == "tune" and record.config["max_trials"] == 2 and record.config["workers"] == 2
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
-    assert len((Path(record.run_dir) / "trials.csv").read_text().splitlines()) == 3
+    trials = (Path(record.run_dir) / "trials.csv").read_text().splitlines()
+    assert len(trials) == 3 and "worker" in trials[0].split(",")  # which worker ran each trial
 
 
 def test_bad_form_values_give_a_message(dashboard_env):

@@ -95,3 +95,13 @@ def test_describe_progress_words():
     assert words.startswith("trial 2 of 4, epoch 2/4, batch 5/10, ETA 1m 15s")
     assert fraction == pytest.approx((1 + (1 + 0.5) / 4) / 4)
     assert describe_progress({"phase": "timing"}, "running") == (0.0, "timing a few steps to fit the time budget")
+
+
+def test_each_worker_of_a_distributed_search_gets_a_line():
+    from fer_core.training.jobs import describe_workers
+
+    progress = {"workers": {"worker1": {"phase": "training", "trial": 3, "epoch": 2, "epochs": 5, "eta_seconds": 70},
+                            "worker0": {"phase": "done"}, "worker2": {"phase": "loading_data"}}}
+    assert describe_workers(progress) == ["worker0: done", "worker1: trial 3, epoch 2/5, ETA 1m 10s for this trial",
+                                          "worker2: loading_data"]
+    assert describe_workers({}) == []
