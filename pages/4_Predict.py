@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from fer_core.app.charts import probability_bar
-from fer_core.app.dashboard import analyze_cached, finished_runs, model_gate, run_label, settings
+from fer_core.app.dashboard import analyze_cached, finished_runs, model_gate, run_label, settings, warm_predict
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
-from fer_core.inference.faces import annotate, results_json, results_rows
+from fer_core.inference.faces import DISPLAY_MAX_SIDE, annotate, results_json, results_rows
 from fer_core.inference.tta import TTA_MODES
 from fer_core.inference.loading import bundled_models, default_model_path
 from fer_core.inference.cards import best_cheap_tta, read_model_card
@@ -44,6 +44,7 @@ if not model_path.exists():
     st.error(f"No model file at `{model_path}`.")
     st.stop()
 
+warm_predict(model_path, tta, detector)
 uploads = st.file_uploader("Photos (jpg, png, webp)", type=["jpg", "jpeg", "png", "webp"],
                            accept_multiple_files=True)
 photos = [(u.name, u.getvalue()) for u in uploads or []]
@@ -90,7 +91,7 @@ for (name, data), result in zip(photos, results):
     if result.whole_image:
         st.caption("Classified as one face (no face detection).")
     picture, faces = st.columns([3, 2])
-    picture.image(annotate(image, result), width="stretch")
+    picture.image(annotate(image, result, max_side=DISPLAY_MAX_SIDE), width="stretch")
     for k, face in enumerate(result.faces, start=1):
         with faces:
             c1, c2 = st.columns([1, 3])

@@ -110,6 +110,25 @@ def cached_model(path: str | os.PathLike, tta: str = "none"):
     return _load_model_cached(str(path), path.stat().st_mtime_ns, tta)
 
 
+@st.cache_resource(show_spinner="Loading the model and the face detector ...", max_entries=8)
+def _warm(path: str, mtime: int, tta: str, detector: str) -> bool:  # noqa: ARG001 (mtime: a new file, a new entry)
+    """Build what answering a photo needs (model, its compiled predict step, the detector), once
+    per server: the Predict page calls this before any upload, so the first answer does not pay
+    for it (building MTCNN alone takes seconds)."""
+    import numpy as np
+
+    from fer_core.data.faces import get_detector
+    from fer_core.inference.evaluation import predict_probabilities
+
+    predict_probabilities(cached_model(path, tta), np.zeros((1, 48, 48), dtype=np.uint8))
+    get_detector(detector).detect(np.zeros((64, 64, 3), dtype=np.uint8))
+    return True
+
+
+def warm_predict(model_path: Path, tta: str, detector: str) -> None:
+    _warm(str(model_path), model_path.stat().st_mtime_ns, tta, detector)
+
+
 def registry(runs_dir: Path) -> RunRegistry:
     registry = RunRegistry(runs_dir)
     registry.reconcile()

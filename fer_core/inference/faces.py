@@ -125,15 +125,25 @@ def analyze_files(model, paths: list[str | os.PathLike], **options) -> list[Phot
     return [unreadable[k] if k in unreadable else next(answered) for k in range(len(paths))]
 
 
-def annotate(image: Image.Image, result: PhotoResult) -> Image.Image:
-    """A copy of the photo with a numbered box and top expression per face."""
+DISPLAY_MAX_SIDE = 1280  # a page shows photos no larger: encoding a 12-megapixel PNG takes seconds
+
+
+def annotate(image: Image.Image, result: PhotoResult, max_side: int | None = None) -> Image.Image:
+    """A copy of the photo with a numbered box and top expression per face; with ``max_side``,
+    scaled down first so that neither side exceeds it (for display)."""
     out = image.convert("RGB").copy()
+    scale = 1.0
+    if max_side and max(out.size) > max_side:
+        scale = max_side / max(out.size)
+        out = out.resize((max(1, round(out.width * scale)), max(1, round(out.height * scale))),
+                         Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(out)
     line = max(2, round(max(out.size) / 300))
     font = ImageFont.load_default(size=max(12, round(max(out.size) / 40)))
     for k, face in enumerate(result.faces, start=1):
-        box = face.box or FaceBox(0, 0, out.width, out.height)
-        x0, y0, x1, y1 = box.x, box.y, box.x + box.width - 1, box.y + box.height - 1
+        box = face.box or FaceBox(0, 0, image.width, image.height)
+        x0, y0 = round(box.x * scale), round(box.y * scale)
+        x1, y1 = round((box.x + box.width) * scale) - 1, round((box.y + box.height) * scale) - 1
         draw.rectangle([x0, y0, x1, y1], outline=(255, 64, 0), width=line)
         label = f"{k}: {face.top} {face.probabilities[face.top]:.0%}"
         tx, ty = x0, max(0, y0 - font.size - 2 * line)
