@@ -97,11 +97,14 @@ def predict_photos(photos: Iterable[str | os.PathLike], *, model: str | os.PathL
                    detector: str = "mtcnn", tta: str = "auto") -> list:
     """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
     ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON.
-    ``tta='auto'``: none or flip, whichever scored higher on PublicTest for the model (its card)."""
+    ``tta='auto'``: none or flip, whichever scored higher on PublicTest for the model (its card); the
+    card's calibration temperature (``python -m fer_core calibrate``), if any, is applied."""
     from fer_core.inference.cards import best_cheap_tta
     from fer_core.inference.faces import analyze_files
     from fer_core.inference.loading import existing_model_path
 
     if tta == "auto":
         tta = best_cheap_tta(existing_model_path(model))
-    return analyze_files(load_model(model, tta=tta), list(photos), detector=detector)
+    from fer_core.inference.loading import load_model as load
+
+    return analyze_files(load(model, tta=tta, calibrated=True), list(photos), detector=detector)

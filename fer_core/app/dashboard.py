@@ -99,15 +99,20 @@ def save_upload(name: str, data: bytes) -> Path:
 
 
 @st.cache_resource(show_spinner="Loading model ...", max_entries=8)
-def _load_model_cached(path: str, mtime_ns: int, tta: str):  # noqa: ARG001  (mtime: reload when the file changes)
+def _load_model_cached(path: str, mtime_ns: int, tta: str, calibrated: bool,  # noqa: ARG001  (mtime: the files)
+                       card_mtime_ns: int):  # noqa: ARG001
     from fer_core.inference.loading import load_model
 
-    return load_model(path, tta=tta)
+    return load_model(path, tta=tta, calibrated=calibrated)
 
 
-def cached_model(path: str | os.PathLike, tta: str = "none"):
+def cached_model(path: str | os.PathLike, tta: str = "none", calibrated: bool = False):
+    """The model, loaded once per server (again when its file or its card changes); ``calibrated``:
+    with the temperature of its card applied (the Predict page's answers)."""
     path = Path(path)
-    return _load_model_cached(str(path), path.stat().st_mtime_ns, tta)
+    card = path.with_suffix(".json")
+    card_mtime = card.stat().st_mtime_ns if card.exists() else 0
+    return _load_model_cached(str(path), path.stat().st_mtime_ns, tta, calibrated, card_mtime)
 
 
 @st.cache_resource(show_spinner="Loading the model and the face detector ...", max_entries=8)
@@ -120,7 +125,7 @@ def _warm(path: str, mtime: int, tta: str, detector: str) -> bool:  # noqa: ARG0
     from fer_core.data.faces import get_detector
     from fer_core.inference.evaluation import predict_probabilities
 
-    predict_probabilities(cached_model(path, tta), np.zeros((1, 48, 48), dtype=np.uint8))
+    predict_probabilities(cached_model(path, tta, calibrated=True), np.zeros((1, 48, 48), dtype=np.uint8))
     get_detector(detector).detect(np.zeros((64, 64, 3), dtype=np.uint8))
     return True
 
@@ -218,8 +223,8 @@ def _analyze_photo(model_path: str, model_mtime: int, tta: str, name: str, data:
     from fer_core.inference.faces import analyze_photos
 
     with model_gate().slot():
-        (result,) = analyze_photos(cached_model(model_path, tta), [(name, data)], detector=detector, margin=margin,
-                                   whole_image=whole_image)
+        (result,) = analyze_photos(cached_model(model_path, tta, calibrated=True), [(name, data)], detector=detector,
+                                   margin=margin, whole_image=whole_image)
     return result
 
 

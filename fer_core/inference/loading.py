@@ -66,12 +66,23 @@ def existing_model_path(model: str | os.PathLike) -> Path:
     return path
 
 
-def load_model(model: str | os.PathLike, tta: str = "none") -> "keras.Model":
-    """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time augmentation."""
+def load_model(model: str | os.PathLike, tta: str = "none", calibrated: bool = False) -> "keras.Model":
+    """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time
+    augmentation; ``calibrated`` applies the temperature its card holds (``calibrate``), if any."""
     import keras
 
     import fer_core.models  # noqa: F401  (registers fer_core's layers, which ensembles and TTA use)
+    from fer_core.inference.cards import read_model_card
     from fer_core.inference.tta import with_tta
 
     path = existing_model_path(model)
-    return with_tta(keras.saving.load_model(path, safe_mode=True, compile=False), tta)
+    loaded = with_tta(keras.saving.load_model(path, safe_mode=True, compile=False), tta)
+    temperature = (read_model_card(path) or {}).get("temperature") if calibrated else None
+    if not temperature or temperature == 1.0:
+        return loaded
+    from fer_core.labels import IMAGE_SIZE
+    from fer_core.models.layers import Temperature
+
+    inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
+    return keras.Model(inputs, Temperature(float(temperature), name="calibration")(loaded(inputs)),
+                       name=f"{loaded.name}_calibrated")

@@ -86,3 +86,22 @@ class AverageProbabilities(keras.layers.Layer):
 
     def call(self, inputs):
         return ops.mean(ops.stack(inputs, axis=0), axis=0)
+
+
+@keras.saving.register_keras_serializable(package="fer_core")
+class Temperature(keras.layers.Layer):
+    """softmax(log p / T) of probabilities p: temperature scaling, the calibration that
+    ``python -m fer_core calibrate`` fits and stores in a model's card."""
+
+    def __init__(self, temperature: float = 1.0, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.temperature = float(temperature)
+
+    def call(self, probabilities):
+        return ops.softmax(ops.log(ops.maximum(probabilities, 1e-12)) / self.temperature, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
