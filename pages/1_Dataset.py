@@ -25,8 +25,9 @@ if source == "From the data folder":
                 "there (or set FER_DATA_ROOT), or upload one.")
     current = active_dataset_path()
     names = [str(resolve_under_root(config.data_root, c)) for c in candidates]
-    choice = st.selectbox("Dataset", candidates, index=names.index(str(current)) if str(current) in names else None,
-                          placeholder="Choose a dataset")
+    # The current choice; with a single dataset in the folder, that one without a click.
+    index = names.index(str(current)) if str(current) in names else (0 if len(candidates) == 1 else None)
+    choice = st.selectbox("Dataset", candidates, index=index, placeholder="Choose a dataset")
     if choice:
         try:
             chosen = resolve_under_root(config.data_root, choice)

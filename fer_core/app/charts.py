@@ -87,3 +87,31 @@ def score_vs_hyperparameter(trials: pd.DataFrame, hyperparameter: str, score: st
         fig.update_xaxes(type="log")
     fig.update_layout(margin=dict(t=30, b=10), height=320)
     return fig
+
+
+def confidence_histogram(right: np.ndarray, wrong: np.ndarray) -> go.Figure:
+    """How sure the model was of its right answers and of its wrong ones (top-class probability)."""
+    fig = go.Figure()
+    for values, name, colour in ((right, f"right ({len(right):,})", "#2a9d8f"), (wrong, f"wrong ({len(wrong):,})",
+                                                                                   "#e76f51")):
+        fig.add_trace(go.Histogram(x=values, name=name, xbins=dict(start=0, end=1, size=0.05), opacity=0.7,
+                                   marker_color=colour))
+    fig.update_layout(barmode="overlay", xaxis_title="confidence (top-class probability)", yaxis_title="faces",
+                      xaxis_tickformat=".0%", margin=dict(t=30, b=10), height=320)
+    return fig
+
+
+def reliability_diagram(bins: list[dict[str, Any]], title: str = "") -> go.Figure:
+    """Accuracy against confidence per bin (a calibrated model lies on the diagonal); bar width: faces."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line=dict(dash="dash",
+                                                                                            color="grey")))
+    fig.add_trace(go.Scatter(x=[b["confidence"] for b in bins], y=[b["accuracy"] for b in bins], mode="lines+markers",
+                             name="this model", marker=dict(size=[6 + 24 * b["count"] / max(1, max(
+                                 c["count"] for c in bins)) for b in bins]),
+                             text=[f"{b['count']:,} faces" for b in bins],
+                             hovertemplate="confidence %{x:.0%}<br>accuracy %{y:.0%}<br>%{text}<extra></extra>"))
+    fig.update_layout(title=title or None, xaxis_title="confidence", yaxis_title="accuracy", xaxis_range=[0, 1],
+                      yaxis_range=[0, 1], xaxis_tickformat=".0%", yaxis_tickformat=".0%", height=360,
+                      margin=dict(t=40 if title else 10, b=10))
+    return fig

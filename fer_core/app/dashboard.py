@@ -13,6 +13,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from fer_core.data.loaders import DataError, FERDataset, LoadOptions, default_cache_dir, load_dataset
@@ -164,19 +165,71 @@ def cached_duplicates(path: Path, dataset: FERDataset):
     return _duplicates(_dataset_key(path), dataset)
 
 
-@st.cache_data(show_spinner="Classifying the split with this model ...", max_entries=16)
-def _split_probabilities(model_path: str, model_mtime: int, dataset_key: tuple, split_name: str,  # noqa: ARG001
-                         tta: str, _dataset: FERDataset):
-    from fer_core.inference.evaluation import predict_probabilities
-
-    return predict_probabilities(cached_model(model_path, tta), _dataset.split(split_name).images)
-
-
 def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDataset, split_name: str,
-                        tta: str = "none"):
-    """A model's class probabilities on one split, computed once per (model file, dataset, split, TTA)."""
-    return _split_probabilities(str(model_path), model_path.stat().st_mtime_ns, _dataset_key(dataset_path),
-                                split_name, tta, dataset)
+                        tta: str = "none") -> "np.ndarray":
+    """A model's class probabilities on one split: from fer_core's disk cache (keyed by the model
+    file's hash, the dataset, split and TTA: instant after the first time, across restarts), or
+    computed with a progress bar."""
+    from fer_core.inference.analysis import cached_probabilities, predictions_cache_file
+
+    if predictions_cache_file(Path(model_path), Path(dataset_path), split_name, tta).exists():
+        return cached_probabilities(model_path, dataset_path, dataset, split_name, tta)
+    bar = st.progress(0.0, text=f"Classifying {split_name} with {Path(model_path).name} ...")
+
+    def report(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"Classifying {split_name}: {done:,} of {total:,} faces")
+
+    try:
+        with model_gate().slot():
+            return cached_probabilities(model_path, dataset_path, dataset, split_name, tta, progress=report)
+    finally:
+        bar.empty()
+
+
+def model_choices(runs_dir: Path) -> dict[str, Path]:
+    """Every model a page can show: the default (a promoted run's, if any), the bundled ones,
+    finished runs', and models uploaded in this server, by a label."""
+    from fer_core.inference.cards import read_model_card
+    from fer_core.inference.loading import bundled_models, default_model_path
+
+    def with_accuracy(label: str, path: Path) -> str:
+        accuracy = ((read_model_card(path) or {}).get("publictest_metrics") or {}).get("accuracy")
+        return label + (f" ({accuracy:.1%} on PublicTest)" if accuracy else "")
+
+    choices = {with_accuracy(f"Default model ({default_model_path().name})", default_model_path()):
+               default_model_path()}
+    choices.update({with_accuracy(f"Bundled: {name}", path): path for name, path in bundled_models().items()})
+    choices.update({f"Run {run_label(r)}": Path(r.run_dir) / "model.keras" for r in finished_runs(runs_dir)})
+    uploads = default_cache_dir() / "model_uploads"
+    if uploads.is_dir():
+        choices.update({f"Uploaded: {p.name.split('-', 1)[-1]}": p for p in sorted(uploads.glob("*.keras"))})
+    return choices
+
+
+def save_model_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded ``.keras`` file under a content-hashed name; it is loaded in safe mode
+    (no code runs), and one that does not load is removed with a clear message."""
+    from fer_core.inference.loading import load_model
+
+    if Path(name).suffix.lower() != ".keras":
+        raise DataError(f"'{name}': upload a .keras model file")
+    folder = default_cache_dir() / "model_uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe_name}"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
+    try:
+        model = load_model(path)
+        if tuple(model.input_shape[1:]) != (48, 48, 1) or model.output_shape[-1] != 7:
+            raise ValueError(f"it maps {model.input_shape[1:]} to {model.output_shape[-1]} classes, not 48x48 grey "
+                             "faces to 7")
+    except Exception as exc:  # safe mode refuses Lambda layers and unknown code; any failure means unusable
+        path.unlink(missing_ok=True)
+        raise DataError(f"'{name}' cannot be used: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
+            from None
+    return path
 
 
 class ModelGate:

@@ -28,7 +28,7 @@ def test_one_run_in_depth(runs_with_one_run, finished_run):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Accuracy on val"] == f"{saved['accuracy']:.2%}"  # recomputed, equal to the saved report
     assert metrics["Images"] == "42"
-    per_class = at.dataframe[0].value
+    per_class = next(d.value for d in at.dataframe if "support" in d.value.columns)
     assert list(per_class.index) == saved["classes"] and per_class.loc["happy", "support"] == 6
     assert at.radio[0].options == ["train", "val"]
     at.radio[0].set_value("train").run()
@@ -38,7 +38,7 @@ def test_one_run_in_depth(runs_with_one_run, finished_run):
     assert not at.exception
     at.radio(key="tta").set_value("flip").run()
     assert not at.exception and {m.label: m.value for m in at.metric}["Images"] == "140"
-    at.multiselect(key="true_filter").set_value(["happy"]).run()
+    at.multiselect(key="run-true_filter").set_value(["happy"]).run()
     caption = next(c.value for c in at.caption if "mistakes" in c.value)
     shown = int(caption.split()[0].replace(",", ""))
     assert shown <= 20 and (shown == 0) == (len(at.image) == 0)
@@ -60,14 +60,42 @@ def test_tuning_run_trials_and_comparison(runs_with_one_run, finished_run):
     at = app_page("pages/3_Results.py").run()
     assert not at.exception
     assert "tune" in at.selectbox(key="run").value  # newest first
-    trials = at.dataframe[1].value
-    assert len(trials) == 2 and "lr" in trials.columns
+    trials = next(d.value for d in at.dataframe if "lr" in d.value.columns)
+    assert len(trials) == 2
     assert "lr" in at.selectbox(key="hp").options
-    compare = at.dataframe[2].value
+    compare = next(d.value for d in at.dataframe if "kind" in d.value.columns)
     assert len(compare) == 2 and {"accuracy", "macro-F1", "recall disgust"} <= set(compare.columns)
 
 
 def test_no_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "none"))
     at = app_page("pages/3_Results.py").run()
-    assert not at.exception and "No finished runs yet" in at.info[0].value
+    assert not at.exception and any("No finished runs yet" in i.value for i in at.info)
+
+
+def test_a_fresh_install_shows_the_default_model_on_the_only_dataset(dashboard_env):
+    """No runs, one dataset in the data folder: the default model's results with no click."""
+    at = app_page("pages/3_Results.py").run(timeout=300)
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "28" and "Accuracy on val" in metrics and "Fear recall" in metrics
+    assert at.selectbox(key="model").value.startswith("Default model")
+    assert len(at.get("plotly_chart")) >= 3  # confusion matrix, confidence histogram, reliability diagram
+    assert any("calibration error" in c.value for c in at.caption)
+    compare = next(d.value for d in at.dataframe if "ECE" in d.value.columns)
+    assert len(compare) == 2 and {"accuracy", "recall fear"} <= set(compare.columns)
+    at.selectbox(key="model_tta").set_value("flip").run(timeout=300)
+    assert not at.exception
+
+
+def test_an_uploaded_model_is_loaded_safely_or_refused(dashboard_env, tmp_path):
+    import keras
+
+    lambda_model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Lambda(lambda x: x * 2),
+                                     keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")])
+    lambda_model.save(tmp_path / "lambda.keras")
+    at = app_page("pages/3_Results.py").run(timeout=300)
+    at.file_uploader(key="model_upload").set_value(("lambda.keras", (tmp_path / "lambda.keras").read_bytes(),
+                                                    "application/octet-stream")).run(timeout=300)
+    assert not at.exception and any("lambda.keras' cannot be used" in e.value for e in at.error)
+    assert not any("lambda" in o for o in at.selectbox(key="model").options)
