@@ -175,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--splits", type=lambda text: [p for p in text.replace(",", " ").split() if p],
                       help="keep only these splits, e.g. train,val (default: all)")
 
+    explain = sub.add_parser("explain", help="heat maps of what made the model answer as it did (HiResCAM, a "
+                                             "Grad-CAM variant): for each face of a photo, or a dataset face")
+    explain.add_argument("target", help="a photo, or the index of a face in --data's --split")
+    explain.add_argument("--model", default="default", help="a .keras file, a run folder, 'default' or a bundled name")
+    explain.add_argument("--data", help="the dataset, when TARGET is an index")
+    explain.add_argument("--split", default="val", choices=["train", "val", "test"])
+    explain.add_argument("--detector", choices=["mtcnn", "haar", "none"], default="mtcnn",
+                         help="for a photo: the face detector; none: the whole photo is one face")
+    explain.add_argument("--out", required=True, help="folder for face_K.png (the map over the face) and explain.json")
+
     calibrate = sub.add_parser("calibrate", help="fit a temperature on a split (val) so the model's probabilities "
                                                  "are calibrated; stored in its card and applied by predict")
     calibrate.add_argument("model", help="a .keras file, a run folder, 'default' or a bundled name")
@@ -376,6 +386,59 @@ def cmd_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    path = existing_model_path(args.model)
+    index = int(args.target) if args.target.isdigit() and not Path(args.target).exists() else None
+    if index is not None and not args.data:
+        raise UsageError("an index needs --data (the dataset it points into)")
+    if index is not None:
+        existing_dataset_path(args.data)
+    elif not Path(args.target).exists():
+        raise UsageError(f"{args.target}: no such photo (or give an index with --data)")
+    import numpy as np
+    from PIL import Image
+
+    from fer_core.data.images import read_image_file
+    from fer_core.data.loaders import LoadOptions, load_dataset
+    from fer_core.fileio import write_json_atomic
+    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.explain import gradcam, overlay
+    from fer_core.inference.faces import analyze_photos
+    from fer_core.inference.loading import load_model
+    from fer_core.labels import CLASSES
+
+    model = load_model(path)
+    if index is not None:
+        split = load_dataset(args.data, LoadOptions()).split(args.split)
+        if not 0 <= index < len(split):
+            raise UsageError(f"index {index} is outside {args.split} (0-{len(split) - 1})")
+        faces, about = split.images[index:index + 1], [{"index": index, "file": split.files[index],
+                                                         "true": CLASSES[split.labels[index]]}]
+    else:
+        whole = args.detector == "none"
+        (result,) = analyze_photos(model, [(args.target, read_image_file(args.target))],
+                                   detector="mtcnn" if whole else args.detector, whole_image=whole)
+        if result.error:
+            raise UsageError(f"{args.target}: {result.error}")
+        if not result.faces:
+            raise UsageError(f"no face found in {args.target} (try --detector none)")
+        faces = np.stack([f.crop for f in result.faces])
+        about = [{"face": k, "box": None if f.box is None else f.box.__dict__} for k, f in enumerate(result.faces, 1)]
+    probabilities = predict_probabilities(model, faces)
+    maps, classes = gradcam(model, faces, probabilities.argmax(axis=1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for k, (face, heat, cls, row, info) in enumerate(zip(faces, maps, classes, probabilities, about), 1):
+        Image.fromarray(overlay(face, heat)).save(out / f"face_{k}.png")
+        entries.append({**info, "explained": CLASSES[cls], "map": f"face_{k}.png",
+                        "probabilities": {c: round(float(p), 4) for c, p in zip(CLASSES, row)}})
+        print(f"face {k}: {CLASSES[cls]} ({row[cls]:.0%}); map in {out / f'face_{k}.png'}")
+    write_json_atomic(out / "explain.json", {"model": str(path), "method": "HiResCAM on the class logit",
+                                             "faces": entries})
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     existing_dataset_path(args.data)
     path = existing_model_path(args.model)
@@ -425,7 +488,8 @@ class UsageError(Exception):
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "runs": cmd_runs, "bundle": cmd_bundle, "data": cmd_data, "worker": cmd_worker,
-            "ensemble": cmd_ensemble, "pack": cmd_pack, "tune-worker": cmd_tune_worker, "calibrate": cmd_calibrate}
+            "ensemble": cmd_ensemble, "pack": cmd_pack, "tune-worker": cmd_tune_worker, "calibrate": cmd_calibrate,
+            "explain": cmd_explain}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,8 @@ import streamlit as st
 from fer_core import CLASSES
 from fer_core.app.charts import (compare_curves, confidence_histogram, confusion_heatmap, learning_curves,
                                  reliability_diagram, score_vs_hyperparameter)
-from fer_core.app.dashboard import (active_dataset_path, finished_runs, load_dataset_with_progress, model_choices,
-                                    run_label, save_model_upload, settings, split_probabilities)
+from fer_core.app.dashboard import (active_dataset_path, explain_faces, finished_runs, load_dataset_with_progress,
+                                    model_choices, run_label, save_model_upload, settings, split_probabilities)
 from fer_core.data.loaders import DataError, Split
 from fer_core.fileio import read_json
 from fer_core.inference.analysis import calibration_report, confidence_by_correctness, confused_pairs
@@ -33,7 +33,7 @@ runs = finished_runs(config.runs_dir)
 by_label = {run_label(r): r for r in runs}
 
 
-def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: str) -> None:
+def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: str, model_path: Path) -> None:
     """Every view of a model's answers on one split (the same for a model and for a run)."""
     a, b, c, d = st.columns(4)
     a.metric(f"Accuracy on {metrics['split']}", f"{metrics['accuracy']:.2%}")
@@ -76,7 +76,10 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         top3 = sorted(((row[f"p_{c}"], c) for c in CLASSES), reverse=True)[:3]
         captions.append(f"true {row['true']} | " + ", ".join(f"{c} {p:.0%}" for p, c in top3))
     if len(shown):
-        st.image([split.images[int(i)] for i in shown["index"]], width=120, caption=captions)
+        images = [split.images[int(i)] for i in shown["index"]]
+        if st.toggle("Show heat maps of what made the model answer as it did (HiResCAM)", key=f"{key}-explain"):
+            images = explain_faces(model_path, images, list(shown["predicted"]))
+        st.image(images, width=120, caption=captions)
 
 
 def dataset_candidates() -> list[Path]:
@@ -124,7 +127,8 @@ with model_tab:
             st.error(f"Could not use {model_label}: {exc}")
             st.stop()
         split = dataset.split(split_name)
-        show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "model")
+        show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "model",
+                      models[model_label])
 
 with compare_models_tab:
     models = model_choices(config.runs_dir)
@@ -184,7 +188,8 @@ with run_tab:
                            help="flip: average with the mirrored face; multicrop: also 2-pixel shifts (10 views)")
             probabilities = split_probabilities(run_dir / "model.keras", Path(run_config["data"]), dataset,
                                                 split_name, tta)
-            show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "run")
+            show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "run",
+                          run_dir / "model.keras")
         elif saved_metrics:
             a, b = st.columns(2)
             a.metric(f"Accuracy on {saved_metrics['split']}", f"{saved_metrics['accuracy']:.2%}")

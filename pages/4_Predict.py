@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from fer_core.app.charts import probability_bar
-from fer_core.app.dashboard import analyze_cached, finished_runs, model_gate, run_label, settings, warm_predict
+from fer_core.app.dashboard import (analyze_cached, explain_faces, finished_runs, model_gate, run_label, settings,
+                                    warm_predict)
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
 from fer_core.inference.faces import DISPLAY_MAX_SIDE, annotate, results_json, results_rows
 from fer_core.inference.tta import TTA_MODES
@@ -45,6 +46,7 @@ if not model_path.exists():
     st.stop()
 
 warm_predict(model_path, tta, detector)
+explain = st.toggle("Explain: show a heat map of what made the model answer as it did (HiResCAM)", key="explain")
 uploads = st.file_uploader("Photos (jpg, png, webp)", type=["jpg", "jpeg", "png", "webp"],
                            accept_multiple_files=True)
 photos = [(u.name, u.getvalue()) for u in uploads or []]
@@ -92,9 +94,13 @@ for (name, data), result in zip(photos, results):
         st.caption("Classified as one face (no face detection).")
     picture, faces = st.columns([3, 2])
     picture.image(annotate(image, result, max_side=DISPLAY_MAX_SIDE), width="stretch")
+    heat_maps = explain_faces(model_path, [f.crop for f in result.faces], [f.top for f in result.faces]) \
+        if explain and result.faces else None
     for k, face in enumerate(result.faces, start=1):
         with faces:
             c1, c2 = st.columns([1, 3])
             c1.image(face.crop, width=96, caption=f"face {k} as the model sees it")
+            if heat_maps is not None:
+                c1.image(heat_maps[k - 1], width=96, caption=f"why '{face.top}' (warm: what raised it)")
             c2.plotly_chart(probability_bar(face.probabilities, f"face {k}: {face.top}"),
                             key=f"bar-{name}-{k}")

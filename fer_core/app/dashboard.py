@@ -288,3 +288,13 @@ def analyze_cached(model_path: Path, photos: list[tuple[str, bytes]], detector: 
     mtime = model_path.stat().st_mtime_ns
     return [_analyze_photo(str(model_path), mtime, tta, name, data, detector, margin, name in whole_image_names)
             for name, data in photos]
+
+
+def explain_faces(model_path: Path, crops: list[np.ndarray], classes: list[str]) -> list[np.ndarray]:
+    """Heat-map pictures (HiResCAM over each 48x48 crop) for the named classes, through the model gate."""
+    from fer_core.inference.explain import gradcam, overlay
+    from fer_core.labels import CLASSES
+
+    with model_gate().slot():
+        maps, _ = gradcam(cached_model(model_path), np.stack(crops), np.array([CLASSES.index(c) for c in classes]))
+    return [overlay(crop, heat) for crop, heat in zip(crops, maps)]

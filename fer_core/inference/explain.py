@@ -19,6 +19,8 @@ by averaging its members' maps. The gradient is taken with the active backend's 
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 
@@ -104,7 +106,9 @@ def gradcam_network(network: keras.Model, faces: np.ndarray, classes: np.ndarray
     layer = feature_layer(network)
     features_of = keras.Model(network.inputs, layer.output)
     x = faces.astype("float32")[..., None]
-    features = np.asarray(features_of(x, training=False))
+    with warnings.catch_warnings():  # Keras notes that the input is a tensor, not a dict named 'image'
+        warnings.simplefilter("ignore", UserWarning)
+        features = np.asarray(features_of(x, training=False))
     grads = _gradients(class_scores(network, layer), features, classes, int(network.output_shape[-1]))
     cams = np.maximum((grads * features).sum(axis=-1), 0.0)  # HiResCAM: gradient x activation at each place
     resized = np.asarray(keras.ops.image.resize(cams[..., None], (IMAGE_SIZE, IMAGE_SIZE),

@@ -60,3 +60,37 @@ def test_every_architecture_and_wrapper_gets_finite_48x48_maps(name, sizes):
         assert maps.shape == (3, 48, 48) and np.isfinite(maps).all() and list(classes) == [0, 3, 6]
     picture = overlay(faces[0], maps[0])
     assert picture.shape == (192, 192, 3) and picture.dtype == np.uint8
+
+
+def run_cli(*args):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    return subprocess.run([sys.executable, "-m", "fer_core", *map(str, args)], cwd=REPO_ROOT, env=os.environ.copy(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_explain_command_for_a_dataset_face_and_bad_input(finished_run, tmp_path):
+    import json
+
+    data = json.loads((finished_run / "config.json").read_text())["data"]
+    result = run_cli("explain", "3", "--data", data, "--model", finished_run, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "explain.json").read_text())
+    assert report["faces"][0]["index"] == 3 and (tmp_path / "out" / "face_1.png").exists()
+    assert report["faces"][0]["explained"] in report["faces"][0]["probabilities"]
+
+    lambda_model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Lambda(lambda x: x * 2),
+                                     keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")])
+    lambda_model.save(tmp_path / "lambda.keras")
+    for args, message in (((tmp_path / "missing.keras",), "no model file"),
+                          ((tmp_path / "lambda.keras",), "Lambda"),
+                          ((finished_run, "--split", "nowhere"), "invalid choice"),
+                          ((finished_run, "--split", "test"), "no 'test' split")):
+        result = run_cli("explain", "0", "--data", data, "--model", *args, "--out", tmp_path / "bad")
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    result = run_cli("explain", "999", "--data", data, "--model", finished_run, "--out", tmp_path / "bad")
+    assert result.returncode == 2 and "outside val" in result.stderr

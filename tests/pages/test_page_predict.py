@@ -39,6 +39,9 @@ def test_photos_good_and_bad_each_get_an_answer(monkeypatch):
     assert tta.value == "none"  # the default model scored higher without flip TTA (its card)
     tta.set_value("multicrop").run()
     assert not at.exception and len(at.get("plotly_chart")) == 2
+    images = len(at.image)
+    at.toggle(key="explain").set_value(True).run()
+    assert not at.exception and len(at.image) == images + 2  # a heat map beside each face's crop
     model = next(s for s in at.selectbox if s.label == "Model")
     model.set_value(next(o for o in model.options if o.startswith("Bundled: quick"))).run()
     assert next(s for s in at.selectbox if s.label == "Test-time augmentation").value == "flip"  # +2 points for it

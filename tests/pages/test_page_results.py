@@ -86,6 +86,9 @@ def test_a_fresh_install_shows_the_default_model_on_the_only_dataset(dashboard_e
     assert len(compare) == 2 and {"accuracy", "recall fear"} <= set(compare.columns)
     at.selectbox(key="model_tta").set_value("flip").run(timeout=300)
     assert not at.exception
+    shown = len(at.image)
+    at.toggle(key="model-explain").set_value(True).run(timeout=300)
+    assert not at.exception and len(at.image) == shown  # the same mistakes, as heat maps
 
 
 def test_an_uploaded_model_is_loaded_safely_or_refused(dashboard_env, tmp_path):
