@@ -77,6 +77,22 @@ def test_launch_a_tiny_training_run_and_see_it_done(server, page, screenshots):
     page.screenshot(path=screenshots / "train_done.png", full_page=False)
 
     page.goto(server["url"] + "/Results")
-    expect(page.get_by_text("Accuracy on val")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Accuracy on val").first).to_be_visible(timeout=300_000)
+    wait_idle(page)
+    page.get_by_role("tab", name="One run").click()
+    expect(page.get_by_role("tab", name="One run")).to_have_attribute("aria-selected", "true")
+    wait_idle(page)
+    page.screenshot(path=screenshots / "results_run.png", full_page=False)
+
+
+def test_results_of_a_fresh_server_show_the_default_model(server, page, screenshots):
+    """No run needed: the default model's PublicTest confusion matrix and mistakes, no click but the page."""
+    page.goto(server["url"] + "/Results")
+    expect(page.get_by_text("Accuracy on val").first).to_be_visible(timeout=300_000)
+    expect(page.get_by_text("Default model", exact=False).first).to_be_visible()
+    expect(page.get_by_text("Misclassified faces")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^[\d,]+ mistakes, most confident first$"))).to_be_visible()
     wait_idle(page)
     page.screenshot(path=screenshots / "results.png", full_page=False)
+    page.get_by_text("Misclassified faces").scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "results_mistakes.png", full_page=False)

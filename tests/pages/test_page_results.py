@@ -84,6 +84,11 @@ def test_a_fresh_install_shows_the_default_model_on_the_only_dataset(dashboard_e
     assert any("calibration error" in c.value for c in at.caption)
     compare = next(d.value for d in at.dataframe if "ECE" in d.value.columns)
     assert len(compare) == 2 and {"accuracy", "recall fear"} <= set(compare.columns)
+    at.selectbox(key="model_split").set_value("train").run(timeout=300)
+    assert not at.exception and {m.label: m.value for m in at.metric}["Images"] == "84"
+    at.selectbox(key="model").set_value(next(o for o in at.selectbox(key="model").options if "quick" in o)).run(
+        timeout=300)
+    assert not at.exception and "Accuracy on train" in {m.label for m in at.metric}
     at.selectbox(key="model_tta").set_value("flip").run(timeout=300)
     assert not at.exception
     shown = len(at.image)
