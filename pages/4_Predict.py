@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.charts import probability_bar
+from fer_core.app.charts import probability_bars
 from fer_core.app.dashboard import (analyze_cached, explain_faces, finished_runs, model_gate, run_label, settings,
                                     warm_predict)
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
@@ -102,5 +102,7 @@ for (name, data), result in zip(photos, results):
             c1.image(face.crop, width=96, caption=f"face {k} as the model sees it")
             if heat_maps is not None:
                 c1.image(heat_maps[k - 1], width=96, caption=f"why '{face.top}' (warm: what raised it)")
-            c2.plotly_chart(probability_bar(face.probabilities, f"face {k}: {face.top}"),
-                            key=f"bar-{name}-{k}")
+            # Text bars, not a chart or a table widget: the browser draws them at once, and drawing was
+            # most of upload-to-answer once the model was quick (docs/performance.md, "The Predict page").
+            c2.markdown(f"**face {k}: {face.top}**")
+            c2.code(probability_bars(face.probabilities), language=None)

@@ -72,12 +72,13 @@ def confusion_heatmap(matrix: list[list[int]], normalized: bool = False) -> go.F
     return fig
 
 
-def probability_bar(probabilities: dict[str, float], title: str = "") -> go.Figure:
-    fig = go.Figure(go.Bar(x=[probabilities[c] for c in CLASSES], y=list(CLASSES), orientation="h",
-                           text=[f"{probabilities[c]:.0%}" for c in CLASSES], textposition="auto"))
-    fig.update_layout(title=title or None, xaxis_range=[0, 1], xaxis_tickformat=".0%", yaxis_autorange="reversed",
-                      margin=dict(t=40 if title else 10, b=10, l=10, r=10), height=260)
-    return fig
+def probability_bars(probabilities: dict[str, float], width: int = 24) -> str:
+    """The 7 probabilities as text bars in FER2013's class order, e.g. ``happy     ████████░░░░  72%``."""
+    lines = []
+    for name in CLASSES:
+        filled = round(probabilities[name] * width)
+        lines.append(f"{name:9s} {'█' * filled}{'░' * (width - filled)} {probabilities[name]:4.0%}")
+    return "\n".join(lines)
 
 
 def score_vs_hyperparameter(trials: pd.DataFrame, hyperparameter: str, score: str = "val_accuracy") -> go.Figure:
