@@ -96,7 +96,7 @@ async def main_async(args: argparse.Namespace) -> None:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             await round_of(browser, base + "/Predict", 1, 1, tmp, 10_000)  # warm-up: TensorFlow, model, detector
-            print(f"clients  photos each   p50 (s)   p95 (s)  errors  server healthy")
+            print("clients  photos each   p50 (s)   p95 (s)  errors  server healthy")
             variant = 0
             for clients in args.clients:
                 results = await round_of(browser, base + "/Predict", clients, args.photos, tmp, variant)

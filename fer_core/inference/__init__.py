@@ -3,9 +3,10 @@
 - ``loading``: safe-mode loading, the default/bundled/promoted model paths.
 - ``saving``: writing a model for inference (float32, no optimizer state, atomically).
 - ``tta``: test-time augmentation wrappers; ``ensemble``: averaging models in one file.
-- ``evaluation``: metrics, confusion matrix, mistakes and sample grids on a split.
+- ``evaluation``: metrics, confusion matrix, mistakes and sample grids on a split; a model's PublicTest
+  measurement for its card.
 - ``faces``: finding, cropping and classifying the faces in photos.
-- ``cards``: reading model cards and measuring a model on PublicTest for one.
+- ``cards``: reading model cards (no fer_core imports, so ``loading`` can use it).
 
 May import: ``fer_core.models``, ``fer_core.data``, ``fer_core.labels``, ``fer_core.fileio``,
 ``fer_core.settings``. Never ``fer_core.training`` or ``fer_core.app``.

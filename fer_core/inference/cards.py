@@ -1,7 +1,9 @@
 """Model cards: the metadata JSON beside a model file, and the PublicTest measurement they report.
 
 A card says what the model is and how well it does, from measurements, never by hand.
-Cards are written by ``fer_core.training.bundle``; the dashboard and ``bundle`` read them here.
+Cards are written by ``fer_core.training.bundle`` (which measures with
+``fer_core.inference.evaluation.measure_publictest``); the dashboard and ``bundle`` read them here.
+This module imports no other fer_core module, so model loading can read cards without a cycle.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 
 def read_model_card(model_path: str | os.PathLike) -> dict | None:
@@ -19,19 +20,6 @@ def read_model_card(model_path: str | os.PathLike) -> dict | None:
         return json.loads(card.read_text())
     except (OSError, ValueError):
         return None
-
-
-def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, dict[str, Any]]:
-    """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode."""
-    from fer_core.data.loaders import load_dataset
-    from fer_core.inference.tta import TTA_MODES
-    from fer_core.inference.evaluation import compute_metrics, predict_probabilities
-    from fer_core.inference.loading import load_model
-
-    val = load_dataset(data).split("val")
-    return {mode: compute_metrics(val.labels, predict_probabilities(load_model(model_path, tta=mode), val.images),
-                                  "val")
-            for mode in TTA_MODES}
 
 
 def best_cheap_tta(model_path: str | os.PathLike) -> str:

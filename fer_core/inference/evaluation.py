@@ -123,3 +123,15 @@ def samples_grid(split: Split, probabilities: np.ndarray, count: int = 32, colum
         mark = "" if correct else " X"
         draw.text((x + 3, y + tile + 15), f"P: {CLASSES[predicted[i]]}{mark}", fill=colour, font=font)
     return grid
+
+
+def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, dict[str, Any]]:
+    """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode."""
+    from fer_core.data.loaders import load_dataset
+    from fer_core.inference.tta import TTA_MODES
+    from fer_core.inference.loading import load_model
+
+    val = load_dataset(data).split("val")
+    return {mode: compute_metrics(val.labels, predict_probabilities(load_model(model_path, tta=mode), val.images),
+                                  "val")
+            for mode in TTA_MODES}

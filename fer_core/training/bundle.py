@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.fileio import atomic_path, read_json, write_json_atomic
-from fer_core.inference.cards import measure_publictest, read_model_card
+from fer_core.inference.cards import read_model_card
+from fer_core.inference.evaluation import measure_publictest
 
 
 def _training_seconds(history: list[dict[str, Any]]) -> float:

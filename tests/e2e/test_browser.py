@@ -89,7 +89,8 @@ def test_results_of_a_fresh_server_show_the_default_model(server, page, screensh
     """No run needed: the default model's PublicTest confusion matrix and mistakes, no click but the page."""
     page.goto(server["url"] + "/Results")
     expect(page.get_by_text("Accuracy on val").first).to_be_visible(timeout=300_000)
-    expect(page.get_by_text("Default model", exact=False).first).to_be_visible()
+    expect(page.get_by_role("combobox", name="Model", exact=True)).to_match_aria_snapshot(
+        '- combobox "Model": /Default model .*/')
     expect(page.get_by_text("Misclassified faces")).to_be_visible()
     expect(page.get_by_text(re.compile(r"^[\d,]+ mistakes, most confident first$"))).to_be_visible()
     wait_idle(page)
