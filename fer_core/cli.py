@@ -11,11 +11,13 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
 from fer_core.data.loaders import DataError, existing_dataset_path
 from fer_core.inference.loading import existing_model_path
+from fer_core.settings import Settings
 from fer_core.training.presets import PRESETS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the way
@@ -134,8 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tta", choices=["none", "flip", "multicrop"], default="none",
                           help="test-time augmentation: average over mirrored (and shifted) views")
 
-    predict = sub.add_parser("predict", help="find and classify the faces in photos; prints JSON")
-    predict.add_argument("images", nargs="+", help="photos (jpg, png, webp, ...; any size, colour or grey)")
+    predict = sub.add_parser("predict", help="find and classify the faces in photos, videos and photo collections; "
+                                            "prints JSON")
+    predict.add_argument("images", nargs="+", metavar="INPUT",
+                         help="photos (jpg, png, webp, ...; any size, colour or grey), videos (mp4, webm, mov, avi: "
+                              "a timeline per person) or photo collections (a folder or a .zip of photos)")
+    predict.add_argument("--out", help="folder for each video's frames.csv, video.json and annotated.mp4 and each "
+                                       "collection's predictions.csv and predictions.json (needed for those)")
+    predict.add_argument("--fps", type=float, default=5.0, help="video frames sampled per second of video")
     predict.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
     predict.add_argument("--detector", choices=["mtcnn", "haar", "none"], default="mtcnn",
                          help="face detector; 'none' classifies each whole file as one face crop")
@@ -306,20 +314,94 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     path = existing_model_path(args.model)
+    from fer_core.data.video import is_video_name
     from fer_core.inference.cards import best_cheap_tta
-    from fer_core.inference.faces import analyze_files, results_json
+    from fer_core.inference.faces import analyze_files
     from fer_core.inference.loading import load_model
 
+    inputs = [Path(p) for p in args.images]
+    videos = [p for p in inputs if is_video_name(p) and not p.is_dir()]
+    collections = [p for p in inputs if p.is_dir() or p.suffix.lower() == ".zip"]
+    photos = [p for p in inputs if p not in videos and p not in collections]
+    if (videos or collections) and not args.out:
+        raise UsageError("videos and photo collections write their results to a folder: add --out DIR")
+    if not args.fps > 0:
+        raise UsageError(f"--fps must be above 0, got {args.fps}")
     model = load_model(path, tta=best_cheap_tta(path) if args.tta == "auto" else args.tta, calibrated=True)
     whole = args.detector == "none"
-    results = analyze_files(model, args.images, detector="mtcnn" if whole else args.detector,
-                            margin=args.margin, whole_image=whole,
-                            whole_image_if_no_face=args.whole_image_if_no_face)
-    print(results_json(results))
-    for r in results:
-        if r.no_face:
-            print(f"note: no face found in {r.name} (try --whole-image-if-no-face)", file=sys.stderr)
-    return 1 if any(r.error for r in results) else 0
+    detector = "mtcnn" if whole else args.detector
+    answers: dict[Path, dict] = {}
+    failed = False
+    if photos:
+        for photo, result in zip(photos, analyze_files(model, photos, detector=detector, margin=args.margin,
+                                                       whole_image=whole,
+                                                       whole_image_if_no_face=args.whole_image_if_no_face)):
+            answers[photo] = result.to_dict()
+            failed |= result.error is not None
+            if result.no_face:
+                print(f"note: no face found in {result.name} (try --whole-image-if-no-face)", file=sys.stderr)
+    for video in videos:
+        answers[video] = _predict_video(model, video, Path(args.out), args)
+        failed |= "error" in answers[video]
+    for collection in collections:
+        answers[collection] = _predict_collection(model, collection, Path(args.out), detector, args)
+        failed |= "error" in answers[collection]
+    print(json.dumps([answers[p] for p in inputs], indent=2))
+    return 1 if failed else 0
+
+
+def _unique_folder(out: Path, stem: str) -> Path:
+    folder, k = out / stem, 2
+    while folder.exists() and any(folder.iterdir()):
+        folder, k = out / f"{stem}-{k}", k + 1
+    return folder
+
+
+def _predict_video(model, video: Path, out: Path, args: argparse.Namespace) -> dict:
+    from fer_core.inference.video import VideoOptions, analyze_video, write_video_outputs
+
+    folder = _unique_folder(out, video.stem)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int | None) -> None:
+        if total and (done == total or done % max(1, total // 10) == 0):
+            elapsed = time.perf_counter() - started
+            print(f"{video.name}: {done}/{total} frames, {elapsed:.0f} s, about "
+                  f"{elapsed / done * (total - done):.0f} s left", file=sys.stderr)
+
+    options = VideoOptions(fps=args.fps, detector="haar" if args.detector == "haar" else "mtcnn",
+                           margin=args.margin)
+    try:
+        analysis = analyze_video(model, video, options, annotated_path=folder / "annotated.mp4", progress=progress)
+    except DataError as exc:
+        print(f"error: {video}: {exc}", file=sys.stderr)
+        return {"video": str(video), "error": str(exc)}
+    written = write_video_outputs(analysis, folder)
+    if analysis.no_face:
+        print(f"note: no face found in any sampled frame of {video}", file=sys.stderr)
+    return {**analysis.summary(), "video": str(video),
+            "outputs": [str(p) for p in [*written, folder / "annotated.mp4"]]}
+
+
+def _predict_collection(model, collection: Path, out: Path, detector: str, args: argparse.Namespace) -> dict:
+    from fer_core.inference.photo_sets import analyze_collection, write_collection_outputs
+
+    folder = _unique_folder(out, collection.stem if collection.is_file() else collection.name)
+
+    def progress(done: int, total: int) -> None:
+        print(f"{collection.name}: {done}/{total} photos", file=sys.stderr)
+
+    try:
+        analysis = analyze_collection(model, collection, detector=detector, margin=args.margin,
+                                      whole_image_if_no_face=args.whole_image_if_no_face, progress=progress,
+                                      max_photos=Settings.from_env().max_collection_photos)
+    except DataError as exc:
+        print(f"error: {collection}: {exc}", file=sys.stderr)
+        return {"collection": str(collection), "error": str(exc)}
+    for name, why in analysis.skipped:
+        print(f"note: skipped {name}: {why}", file=sys.stderr)
+    written = write_collection_outputs(analysis, folder)
+    return {**analysis.summary(), "collection": str(collection), "outputs": [str(p) for p in written]}
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:

@@ -37,6 +37,13 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
             os.fsync(f.fileno())
 
 
+def write_texts_atomic(files: dict[Path, str]) -> list[Path]:
+    """Each text to its path, each atomically; the paths, in order."""
+    for path, text in files.items():
+        write_text_atomic(path, text)
+    return list(files)
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 

@@ -8,9 +8,12 @@
   the dashboard runs at once across all its users; the others wait their turn, in order, and see
   their place. On a 2-core machine one at a time is fastest: two would only share the cores.
 * ``FER_MAX_PHOTOS`` (default 20): photos one Predict request classifies; more wait for the next.
+* ``FER_MAX_COLLECTION_PHOTOS`` (default 2000): photos in one photo collection (a zip or folder).
+* Videos: ``FER_MAX_VIDEO_MB`` (500) and ``FER_MAX_VIDEO_SECONDS`` (600), read by
+  ``fer_core.data.video.VideoLimits``.
 
 ``.streamlit/secrets.toml`` may set ``data_root``, ``runs_dir``, ``max_jobs``, ``model_workers``
-and ``max_photos`` instead; an environment variable wins over a secret.
+``max_photos`` and ``max_collection_photos`` instead; an environment variable wins over a secret.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Settings:
     max_jobs: int = 1
     model_workers: int = 1
     max_photos: int = 20
+    max_collection_photos: int = 2000
 
     @classmethod
     def from_env(cls, secrets: Mapping[str, Any] | None = None) -> "Settings":
@@ -50,7 +54,8 @@ class Settings:
                    data_root=Path(pick("FER_DATA_ROOT", "data_root", "data")).absolute(),
                    max_jobs=count("FER_MAX_JOBS", "max_jobs", 1),
                    model_workers=count("FER_MODEL_WORKERS", "model_workers", 1),
-                   max_photos=count("FER_MAX_PHOTOS", "max_photos", 20))
+                   max_photos=count("FER_MAX_PHOTOS", "max_photos", 20),
+                   max_collection_photos=count("FER_MAX_COLLECTION_PHOTOS", "max_collection_photos", 2000))
 
 
 class OutsideDataRootError(ValueError):

@@ -1,4 +1,5 @@
-"""Predict page: upload photos or take a snapshot; every face is found, boxed and classified."""
+"""Predict page: photos (uploads or a snapshot), a video (a timeline per person) or a photo
+collection (a zip or a folder: a table and its summary); every face is found, boxed and classified."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.charts import probability_bars
+from fer_core.app.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
+                                 top_confidence_histogram)
 from fer_core.app.dashboard import (analyze_cached, explain_faces, finished_runs, model_gate, run_label, settings,
                                     warm_predict)
+from fer_core.app.media import annotated_path, run_collection, run_video, save_video_upload
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
+from fer_core.data.images import DataError
+from fer_core.data.photo_sets import list_photo_folders
+from fer_core.data.video import VIDEO_EXTENSIONS, VideoLimits, read_frame
 from fer_core.inference.faces import DISPLAY_MAX_SIDE, annotate, results_json, results_rows
+from fer_core.inference.video import VideoOptions, expression_shares, smooth_timeline
+from fer_core.settings import OutsideDataRootError, resolve_under_root
 from fer_core.inference.tta import TTA_MODES
 from fer_core.inference.loading import bundled_models, default_model_path
 from fer_core.inference.cards import best_cheap_tta, read_model_card
@@ -46,6 +54,149 @@ if not model_path.exists():
     st.stop()
 
 warm_predict(model_path, tta, detector)
+mode = st.radio("Analyse", ["Photos", "A video", "A photo collection"], horizontal=True, key="mode")
+
+
+def video_section() -> None:
+    limits = VideoLimits.from_env()
+    rate, smoothing = st.columns(2)
+    fps = rate.slider("Frames sampled per second", 1.0, 15.0, 5.0, 1.0, key="video_fps",
+                      help="more follows quick changes; fewer is faster (5 a second: a 60 s 720p clip in about "
+                           "real time on 2 CPU cores)")
+    window = smoothing.slider("Smoothing: moving average over this many samples (1: none)", 1, 15, 1,
+                              key="video_smooth", help="applied to the charts only; the downloads hold raw values")
+    upload = st.file_uploader(f"A video (mp4, webm, mov, avi; {limits.describe()})",
+                              type=[e.lstrip(".") for e in VIDEO_EXTENSIONS], key="video_upload")
+    if upload is None:
+        st.info("Upload a video to follow each person's expressions over time.")
+        return
+    try:
+        video = save_video_upload(upload.name, upload.getvalue())
+    except DataError as exc:
+        st.error(str(exc))
+        return
+    options = VideoOptions(fps=fps, detector=detector, margin=margin)
+    key = (str(video), str(model_path), tta, options)
+    if st.session_state.get("video_cancel"):  # clicked while the analysis ran: that run was stopped
+        st.session_state["video_cancelled"] = key
+    answer = st.session_state.get("video_answer")
+    if answer is None or answer[0] != key:
+        if st.session_state.get("video_cancelled") == key:
+            st.info("Cancelled; nothing was kept.")
+            if st.button("Analyse it again", key="video_again"):
+                del st.session_state["video_cancelled"]
+                st.rerun()
+            return
+        st.button("Cancel", key="video_cancel", help="stops the analysis; nothing is kept")
+        try:
+            analysis = run_video(model_path, tta, video, upload.name, options)
+        except DataError as exc:
+            st.error(f"{upload.name}: {exc}")
+            return
+        st.session_state["video_answer"] = (key, analysis)
+        st.rerun()  # without the Cancel button
+    analysis = answer[1]
+    info = analysis.info
+    st.caption(f"{analysis.sampled_frames:,} frames sampled at {options.fps:g} a second from {upload.name} "
+               f"({info.width}x{info.height}, {info.fps:g} fps, {analysis.times[-1]:.1f} s) in "
+               f"{analysis.seconds:.1f} s; faces in {analysis.frames_with_faces:,} of them, "
+               f"{len(analysis.people)} {'person' if len(analysis.people) == 1 else 'people'} followed.")
+    if analysis.no_face:
+        st.warning(f"No face found in any sampled frame of {upload.name}. Try another detector or more frames "
+                   "a second.")
+        return
+    table = analysis.table()
+    shown = smooth_timeline(table, window)
+    st.subheader("Share of time in each expression")
+    st.plotly_chart(expression_shares_bar(expression_shares(shown)), key="video_shares")
+    st.subheader("Timelines")
+    st.caption("Each person keeps an id while in view (or away under a second); one who comes back later "
+               "gets a new id.")
+    for person in analysis.people:
+        st.plotly_chart(emotion_timeline(shown, person, window), key=f"timeline-{person}")
+    st.subheader("Frames")
+    index = st.slider("Sampled frame", 0, analysis.sampled_frames - 1, 0, key="video_frame")
+    annotated = annotated_path(video, model_path, tta, options)
+    picture, faces = st.columns([3, 2])
+    picture.image(read_frame(annotated, index), caption=f"{analysis.times[index]:.2f} s", width="stretch")
+    faces.dataframe(table[table["time"] == analysis.times[index]].drop(columns=["frame", "time"]), hide_index=True)
+    a, b, c = st.columns(3)
+    a.download_button("Download frames (CSV)", table.to_csv(index=False), "fer_video_frames.csv", "text/csv")
+    b.download_button("Download frames (JSON)", analysis.to_json(), "fer_video.json", "application/json")
+    c.download_button("Download the annotated video (MP4)", annotated.read_bytes(), "fer_video_annotated.mp4",
+                      "video/mp4")
+
+
+def collection_section() -> None:
+    source_kind = st.radio("Photos from", ["An uploaded zip", "A folder under the data folder"], horizontal=True,
+                           key="collection_source")
+    if source_kind == "An uploaded zip":
+        upload = st.file_uploader("A zip of photos (read in memory, never extracted)", type=["zip"],
+                                  key="collection_upload")
+        if upload is None:
+            st.info("Upload a zip of photos to classify every face in them.")
+            return
+        source, name = upload.getvalue(), upload.name
+        key = hashlib.sha256(source).hexdigest()
+    else:
+        folders = list_photo_folders(config.data_root)
+        if not folders:
+            st.info(f"No folder with photos under the data folder `{config.data_root}` (FER_DATA_ROOT).")
+            return
+        choice = st.selectbox("Folder", folders, key="collection_folder")
+        try:
+            source = resolve_under_root(config.data_root, choice)
+        except (OutsideDataRootError, FileNotFoundError) as exc:
+            st.error(str(exc))
+            return
+        name, key = choice, f"{source}:{source.stat().st_mtime_ns}"
+    key = (key, str(model_path), tta, detector, margin)
+    answer = st.session_state.get("collection_answer")
+    if answer is None or answer[0] != key:
+        try:
+            analysis = run_collection(model_path, tta, source, name, detector, margin)
+        except DataError as exc:
+            st.error(f"{name}: {exc}")
+            return
+        st.session_state["collection_answer"] = answer = (key, analysis)
+    analysis = answer[1]
+    summary = analysis.summary()
+    def counted(n: int, word: str) -> str:
+        return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+    without_face = summary["photos_without_face"]
+    st.caption(f"{counted(summary['photos'], 'photo')}, {counted(summary['faces'], 'face')}; "
+               f"{counted(without_face, 'photo') if without_face else 'no photo'} without a face; "
+               f"{counted(len(analysis.skipped), 'file')} skipped.")
+    if analysis.skipped:
+        with st.expander(f"Skipped files ({len(analysis.skipped):,})"):
+            st.dataframe(pd.DataFrame(analysis.skipped, columns=["file", "why"]), hide_index=True)
+    table = analysis.table()
+    st.dataframe(table, hide_index=True, key="collection_table")
+    a, b = st.columns(2)
+    a.download_button("Download the table (CSV)", table.to_csv(index=False), "fer_collection.csv", "text/csv")
+    b.download_button("Download everything (JSON)", analysis.to_json(), "fer_collection.json", "application/json")
+    if not analysis.faces:
+        st.warning("No face found in any photo of the collection.")
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(class_distribution_bar(analysis.distribution()), key="collection_distribution")
+    right.plotly_chart(top_confidence_histogram(analysis.confidences()), key="collection_confidence")
+    by_class = analysis.faces_by_class()
+    shown_class = st.selectbox("Faces predicted as", [c for c, faces in by_class.items() if faces],
+                               format_func=lambda c: f"{c} ({len(by_class[c])})", key="collection_class")
+    faces = by_class[shown_class][:60]
+    st.image([f.crop for _, f in faces], width=72,
+             caption=[f"{n.rsplit('/', 1)[-1]} {f.probabilities[f.top]:.0%}" for n, f in faces])
+
+
+if mode == "A video":
+    video_section()
+    st.stop()
+if mode == "A photo collection":
+    collection_section()
+    st.stop()
+
 explain = st.toggle("Explain: show a heat map of what made the model answer as it did (HiResCAM)", key="explain")
 uploads = st.file_uploader("Photos (jpg, png, webp)", type=["jpg", "jpeg", "png", "webp"],
                            accept_multiple_files=True)

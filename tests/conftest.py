@@ -150,3 +150,49 @@ def kaggle_folder(tmp_path) -> Path:
 def train_folder(tmp_path) -> Path:
     """Big enough for a few real training steps (40 per class in train, 8 in val)."""
     return write_kaggle_folder(tmp_path / "fer_train", {"train": 40, "test": 8})
+
+
+# --------------------------------------------------------------------------- test videos
+
+# A person leaves at 4 s and comes back at 5 s; a second one is there from 1 s to 3 s.
+VIDEO_SCRIPT = [  # (from second, to second, photos in view: left, right)
+    (0.0, 1.0, ("fr_obama.jpg", None)),
+    (1.0, 3.0, ("fr_obama.jpg", "fr_biden.jpg")),
+    (3.0, 4.0, ("fr_obama.jpg", None)),
+    (4.0, 5.0, (None, None)),
+    (5.0, 6.0, ("fr_obama.jpg", None)),
+]
+
+
+def write_test_video(path: Path, script=VIDEO_SCRIPT, fps: float = 10.0, size: tuple[int, int] = (640, 360),
+                     fourcc: str = "mp4v") -> Path:
+    """A real video made with ``cv2.VideoWriter`` from the shared photos: each photo pasted into
+    its half of a grey frame, drifting right by a pixel a frame (a slow head movement)."""
+    import cv2
+
+    photos: dict[str, np.ndarray] = {}
+
+    def pasted(frame: np.ndarray, name: str, left: int) -> None:
+        if name not in photos:
+            with Image.open(SHARED_PHOTOS / name) as img:
+                img = img.convert("RGB")
+                scale = (size[1] - 40) / img.height
+                photos[name] = np.asarray(img.resize((round(img.width * scale), size[1] - 40)))
+        patch = photos[name][:, : size[0] // 2 - 40]
+        frame[20:20 + patch.shape[0], left:left + patch.shape[1]] = patch
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    assert writer.isOpened(), f"OpenCV cannot write {fourcc} here"
+    frames = round(script[-1][1] * fps)
+    for index in range(frames):
+        t = index / fps
+        frame = np.full((size[1], size[0], 3), 90, np.uint8)
+        left_name, right_name = next(scene[2] for scene in script if scene[0] <= t < scene[1])
+        drift = index % 20
+        if left_name:
+            pasted(frame, left_name, 10 + drift)
+        if right_name:
+            pasted(frame, right_name, size[0] // 2 + 10 + drift)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path

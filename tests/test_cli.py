@@ -235,6 +235,37 @@ def test_predict_finds_each_face_in_a_photo(tmp_path):
     assert wall["whole_image"] is True and len(wall["faces"]) == 1
 
 
+@pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
+def test_predict_a_video_and_a_photo_collection(tmp_path):
+    import zipfile
+
+    import cv2
+
+    from tests.conftest import write_test_video
+
+    video = write_test_video(tmp_path / "talk.mp4", script=[(0.0, 1.0, ("fr_obama.jpg", "fr_biden.jpg")),
+                                                            (1.0, 2.0, ("fr_obama.jpg", None))])
+    (tmp_path / "broken.webm").write_bytes(b"\x1aE\xdf\xa3 not really a webm" * 50)
+    with zipfile.ZipFile(tmp_path / "party.zip", "w") as zf:
+        zf.write(SHARED_PHOTOS / "df_couple.jpg", "couple.jpg")
+        zf.writestr("../outside.jpg", b"not an image")
+    result = run_cli("predict", video, tmp_path / "party.zip", "--fps", "5")
+    assert result.returncode == 2 and "add --out DIR" in result.stderr and result.stdout == ""
+
+    out = tmp_path / "out"
+    result = run_cli("predict", video, tmp_path / "broken.webm", tmp_path / "party.zip", "--fps", "5", "--out", out)
+    assert result.returncode == 1, result.stderr  # the broken video
+    talk, broken, party = json.loads(result.stdout)
+    assert talk["sampled_frames"] == 10 and talk["people"] == [1, 2] and talk["frames_with_faces"] == 10
+    assert "10/10 frames" in result.stderr and "not a video OpenCV can read" in broken["error"]
+    frames = (out / "talk" / "frames.csv").read_text().splitlines()
+    assert frames[0].startswith("frame,time,person,x,y,width,height,detector_score,top,angry,") and len(frames) == 16
+    assert cv2.VideoCapture(str(out / "talk" / "annotated.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 10
+    assert not (out / "broken").exists()
+    assert party["faces"] == 2 and party["skipped"][0]["file"] == "../outside.jpg"
+    assert (out / "party" / "predictions.csv").exists() and not (tmp_path / "outside.jpg").exists()
+
+
 def test_ensemble_tta_and_model_args_from_the_command_line(finished_run, tmp_path):
     data = json.loads((finished_run / "config.json").read_text())["data"]
     ensemble = tmp_path / "ensemble.keras"

@@ -116,3 +116,56 @@ def reliability_diagram(bins: list[dict[str, Any]], title: str = "") -> go.Figur
                       yaxis_range=[0, 1], xaxis_tickformat=".0%", yaxis_tickformat=".0%", height=360,
                       margin=dict(t=40 if title else 10, b=10))
     return fig
+
+
+CLASS_COLOURS = dict(zip(CLASSES, px.colors.qualitative.Plotly))
+
+
+def emotion_timeline(table: pd.DataFrame, person: int, smoothed_over: int = 1) -> go.Figure:
+    """One person's 7 probabilities over the video's time (top) and their top class (bottom strip);
+    ``smoothed_over`` > 1 says in the title that a moving average over that many samples was applied."""
+    rows = table[table["person"] == person].sort_values("time")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.04)
+    for name in CLASSES:
+        fig.add_trace(go.Scatter(x=rows["time"], y=rows[name], name=name, mode="lines",
+                                 line=dict(color=CLASS_COLOURS[name]), legendgroup=name), row=1, col=1)
+    fig.add_trace(go.Scatter(x=rows["time"], y=rows["top"], mode="markers", showlegend=False, name="top class",
+                             marker=dict(color=[CLASS_COLOURS[t] for t in rows["top"]], size=7, symbol="square")),
+                  row=2, col=1)
+    title = f"Person {person}: expression probabilities over time"
+    if smoothed_over > 1:
+        title += f" (smoothed: moving average over {smoothed_over} samples)"
+    fig.update_yaxes(range=[0, 1], title_text="probability", row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(CLASSES), title_text="top", row=2, col=1)
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_layout(title=title, margin=dict(t=50, b=10), height=420, hovermode="x unified")
+    return fig
+
+
+def expression_shares_bar(shares: pd.DataFrame) -> go.Figure:
+    """Person x class shares (rows sum to 1) as one stacked horizontal bar per person."""
+    long = shares.rename_axis("person").reset_index().melt(id_vars="person", var_name="expression",
+                                                           value_name="share")
+    long["person"] = "Person " + long["person"].astype(str)
+    fig = px.bar(long, y="person", x="share", color="expression", orientation="h",
+                 category_orders={"expression": list(CLASSES)}, color_discrete_map=CLASS_COLOURS)
+    fig.update_layout(xaxis_tickformat=".0%", xaxis_title="share of the person's sampled time", yaxis_title="",
+                      margin=dict(t=30, b=10), height=120 + 40 * len(shares), barmode="stack")
+    return fig
+
+
+def class_distribution_bar(counts: pd.Series) -> go.Figure:
+    """Faces per predicted class."""
+    fig = px.bar(x=counts.index, y=counts.values, text_auto=True, color=counts.index,
+                 color_discrete_map=CLASS_COLOURS, category_orders={"x": list(CLASSES)})
+    fig.update_layout(xaxis_title="predicted expression", yaxis_title="faces", showlegend=False,
+                      margin=dict(t=30, b=10))
+    return fig
+
+
+def top_confidence_histogram(confidences: np.ndarray) -> go.Figure:
+    """How sure the model was of each face's top class."""
+    fig = go.Figure(go.Histogram(x=confidences, xbins=dict(start=0, end=1.0001, size=0.05)))
+    fig.update_layout(xaxis_title="confidence (top-class probability)", yaxis_title="faces", xaxis_tickformat=".0%",
+                      margin=dict(t=30, b=10))
+    return fig

@@ -6,6 +6,8 @@ in-model augmentation and the compact ``.ferpack`` format.
 - ``batches``: mixup, cutmix and class weights on numpy batches.
 - ``augmentation``: ``FaceAugment``, flip/rotation/scale/shift/contrast/erasing inside the model.
 - ``faces``: decoding photos, face detection (MTCNN, Haar) and the 48x48 face crop Predict uses.
+- ``video``: checking a video (format, size, duration caps) and sampling its frames (OpenCV's FFmpeg).
+- ``photo_sets``: the photos of a zip (read in memory) or a folder, for a photo collection.
 - ``packfile`` (the format) and ``pack`` (packing a dataset).
 
 May import: ``fer_core.labels``, ``fer_core.fileio`` and each other. Nothing above (models,

@@ -100,9 +100,11 @@ def get_detector(name: str = DEFAULT_DETECTOR) -> HaarDetector | MtcnnDetector:
     raise ValueError(f"unknown face detector '{name}'; expected one of {', '.join(DETECTORS)}")
 
 
-def detect_faces(image: Image.Image, detector: str = DEFAULT_DETECTOR) -> list[FaceBox]:
-    """Faces in ``image``, largest first, in its own pixel coordinates."""
-    scale = min(1.0, DETECT_MAX_SIDE / max(image.size))
+def detect_faces(image: Image.Image, detector: str = DEFAULT_DETECTOR,
+                 max_side: int = DETECT_MAX_SIDE) -> list[FaceBox]:
+    """Faces in ``image``, largest first, in its own pixel coordinates; detection runs on a copy
+    scaled to at most ``max_side`` pixels a side (video frames use less: they are many)."""
+    scale = min(1.0, max_side / max(image.size))
     small = image if scale == 1.0 else image.resize(
         (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
     boxes = get_detector(detector).detect(np.asarray(small))

@@ -166,7 +166,7 @@ class LoadOptions:
 
 
 @dataclass
-class _Entry:
+class ArchiveEntry:
     name: str  # path relative to the dataset root, posix style
     read: Callable[[], bytes]
 
@@ -195,7 +195,7 @@ class ArchiveLimits:
                    number("FER_ZIP_MAX_MEMBERS", cls.max_members))
 
 
-def _zip_entries(zf: zipfile.ZipFile, limits: ArchiveLimits | None = None) -> list[_Entry]:
+def zip_entries(zf: zipfile.ZipFile, limits: ArchiveLimits | None = None) -> list[ArchiveEntry]:
     """The zip's files, each read only when asked for; members over the size limit, encrypted,
     compressed with an unknown method or damaged fail alone, as bad items (``DataError``)."""
     limits = limits or ArchiveLimits.from_env()
@@ -212,7 +212,7 @@ def _zip_entries(zf: zipfile.ZipFile, limits: ArchiveLimits | None = None) -> li
         name = info.filename
         if "__MACOSX" in name.split("/") or PurePosixPath(name).name.startswith("."):
             continue
-        entries.append(_Entry(name, lambda info=info: _read_member(zf, info, limits)))
+        entries.append(ArchiveEntry(name, lambda info=info: _read_member(zf, info, limits)))
     return entries
 
 
@@ -230,7 +230,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimi
         raise DataError(f"damaged zip member ({type(exc).__name__}: {exc})") from None
 
 
-def _folder_entries(root: Path) -> list[_Entry]:
+def folder_entries(root: Path) -> list[ArchiveEntry]:
     """The folder's files (links followed to regular files only, when read: ``read_image_file``)."""
     entries = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -239,11 +239,11 @@ def _folder_entries(root: Path) -> list[_Entry]:
             if filename.startswith("."):
                 continue
             full = Path(dirpath) / filename
-            entries.append(_Entry(full.relative_to(root).as_posix(), lambda full=full: read_image_file(full)))
+            entries.append(ArchiveEntry(full.relative_to(root).as_posix(), lambda full=full: read_image_file(full)))
     return entries
 
 
-def _strip_common_root(entries: list[_Entry]) -> list[_Entry]:
+def _strip_common_root(entries: list[ArchiveEntry]) -> list[ArchiveEntry]:
     """Drop a single top folder that holds everything (``fer2013/train/...`` -> ``train/...``)."""
     while entries:
         images = [e for e in entries if PurePosixPath(e.name).suffix.lower() in IMAGE_EXTENSIONS] or entries
@@ -257,7 +257,7 @@ def _strip_common_root(entries: list[_Entry]) -> list[_Entry]:
         if top.lower() in SPLIT_FOLDER_NAMES or top.lower() in CLASS_SYNONYMS:
             break
         entries = [
-            _Entry(PurePosixPath(*PurePosixPath(e.name).parts[1:]).as_posix(), e.read)
+            ArchiveEntry(PurePosixPath(*PurePosixPath(e.name).parts[1:]).as_posix(), e.read)
             for e in entries
             if PurePosixPath(e.name).parts[0] == top and len(PurePosixPath(e.name).parts) > 1
         ]
@@ -265,10 +265,10 @@ def _strip_common_root(entries: list[_Entry]) -> list[_Entry]:
 
 
 def _classify_entries(
-    entries: list[_Entry], report: LoadReport, strict: bool
-) -> list[tuple[_Entry, str | None, int]]:
+    entries: list[ArchiveEntry], report: LoadReport, strict: bool
+) -> list[tuple[ArchiveEntry, str | None, int]]:
     """Assign each image entry a split (or None = unassigned) and a class index."""
-    assigned: list[tuple[_Entry, str | None, int]] = []
+    assigned: list[tuple[ArchiveEntry, str | None, int]] = []
     for entry in entries:
         path = PurePosixPath(entry.name)
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
@@ -309,13 +309,13 @@ def _problem(report: LoadReport, strict: bool, item: str, reason: str) -> None:
 
 
 def _decode_all(
-    items: list[tuple[_Entry, str | None, int]],
+    items: list[tuple[ArchiveEntry, str | None, int]],
     report: LoadReport,
     strict: bool,
     progress: Callable[[int, int], None] | None,
     detect_faces: bool = False,
 ) -> list[tuple[str, str | None, int, np.ndarray]]:
-    def work(item: tuple[_Entry, str | None, int]):
+    def work(item: tuple[ArchiveEntry, str | None, int]):
         entry, split, label = item
         try:
             if detect_faces:
@@ -393,7 +393,7 @@ def _order_splits(splits: dict[str, Split]) -> dict[str, Split]:
 
 
 def _load_image_tree(
-    entries: list[_Entry], source: str, options: LoadOptions, progress: Callable[[int, int], None] | None
+    entries: list[ArchiveEntry], source: str, options: LoadOptions, progress: Callable[[int, int], None] | None
 ) -> FERDataset:
     report = LoadReport(source=source)
     entries = _strip_common_root(entries)
@@ -411,15 +411,15 @@ def image_entries_by_split(path: str | os.PathLike) -> list[tuple[str, str, byte
     skip are left out. For ``fer_core.data.pack``, which stores the files' own bytes."""
     path = Path(path).expanduser()
 
-    def classified(entries: list[_Entry]) -> list[tuple[str, str, bytes]]:
+    def classified(entries: list[ArchiveEntry]) -> list[tuple[str, str, bytes]]:
         items = _classify_entries(_strip_common_root(entries), LoadReport(str(path)), strict=False)
         return [(split or "train", entry.name, entry.read()) for entry, split, _ in items]
 
     if path.is_dir():
-        return classified(_folder_entries(path))
+        return classified(folder_entries(path))
     try:
         with zipfile.ZipFile(path) as zf:
-            return classified(_zip_entries(zf))
+            return classified(zip_entries(zf))
     except (zipfile.BadZipFile, OSError) as exc:
         raise DataError(f"{path}: not a dataset folder or a valid zip file ({exc})") from exc
 
@@ -431,7 +431,7 @@ def _load_pack(path: Path, options: LoadOptions, progress: Callable[[int, int], 
         images = read_pack(path)
     except PackError as exc:
         raise DataError(str(exc)) from exc
-    entries = [_Entry(image.name, lambda data=image.data: data) for image in images]
+    entries = [ArchiveEntry(image.name, lambda data=image.data: data) for image in images]
     if not entries:
         raise DataError(f"{path}: the pack holds no images")
     return _load_image_tree(entries, str(path), options, progress)
@@ -537,7 +537,7 @@ def content_key(path: Path, options: LoadOptions) -> str:
     digest.update(f"v{CACHE_FORMAT_VERSION}|{options.strict}|{options.val_fraction}|{options.seed}|"
                   f"{options.detect_faces}".encode())
     if path.is_dir():
-        for entry in _folder_entries(path):
+        for entry in folder_entries(path):
             digest.update(entry.name.encode())
             digest.update(b"\0")
             try:
@@ -624,14 +624,14 @@ def load_dataset(
             return cached
 
     if path.is_dir():
-        entries = _folder_entries(path)
+        entries = folder_entries(path)
         if not entries:
             raise DataError(f"{path}: the folder is empty")
         dataset = _load_image_tree(entries, str(path), options, progress)
     elif path.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(path) as zf:
-                entries = _zip_entries(zf)
+                entries = zip_entries(zf)
                 if not entries:
                     raise DataError(f"{path}: the zip file holds no files")
                 dataset = _load_image_tree(entries, str(path), options, progress)

@@ -6,6 +6,8 @@
 - ``evaluation``: metrics, confusion matrix, mistakes and sample grids on a split; a model's PublicTest
   measurement for its card.
 - ``faces``: finding, cropping and classifying the faces in photos.
+- ``video``: expressions over time in a video; ``tracking``: one id per face across frames.
+- ``photo_sets``: every face of a photo collection (zip or folder), with its summary.
 - ``cards``: reading model cards (no fer_core imports, so ``loading`` can use it).
 
 May import: ``fer_core.models``, ``fer_core.data``, ``fer_core.labels``, ``fer_core.fileio``,

@@ -59,6 +59,25 @@ def test_upload_a_photo_and_see_a_box_and_label(server, page, screenshots):
     page.screenshot(path=screenshots / "predict.png", full_page=False)
 
 
+def test_upload_a_video_and_see_a_timeline(server, page, screenshots, tmp_path):
+    from tests.conftest import write_test_video
+
+    video = write_test_video(tmp_path / "talk.mp4", script=[(0.0, 1.0, ("fr_obama.jpg", "fr_biden.jpg")),
+                                                            (1.0, 2.0, ("fr_obama.jpg", None))])
+    page.goto(server["url"] + "/Predict")
+    page.get_by_test_id("stRadio").filter(has_text="Analyse").get_by_text("A video").click()
+    expect(page.get_by_text("Upload a video to follow")).to_be_visible()
+    page.locator("input[type=file]").first.set_input_files(str(video))
+    expect(page.get_by_role("heading", name="Timelines")).to_be_visible(timeout=180_000)
+    wait_idle(page)
+    timeline = page.locator(".js-plotly-plot").filter(has_text="Person 1: expression probabilities over time")
+    expect(timeline).to_be_visible()
+    expect(timeline.get_by_text("happy").first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^10 frames sampled at 5 a second from talk.mp4"))).to_be_visible()
+    page.get_by_role("heading", name="Timelines").scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "predict_video.png", full_page=False)
+
+
 def test_launch_a_tiny_training_run_and_see_it_done(server, page, screenshots):
     page.goto(server["url"] + "/Train_and_Tune")
     expect(page.get_by_role("heading", name="Train & Tune")).to_be_visible()
@@ -91,9 +110,10 @@ def test_results_of_a_fresh_server_show_the_default_model(server, page, screensh
     expect(page.get_by_text("Accuracy on val").first).to_be_visible(timeout=300_000)
     expect(page.get_by_role("combobox", name="Model", exact=True)).to_match_aria_snapshot(
         '- combobox "Model": /Default model .*/')
-    expect(page.get_by_text("Misclassified faces")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^[\d,]+ mistakes, most confident first$"))).to_be_visible()
+    model_tab = page.get_by_role("tabpanel", name="A model")  # other tabs have these headings too, with runs
+    expect(model_tab.get_by_text("Misclassified faces")).to_be_visible()
+    expect(model_tab.get_by_text(re.compile(r"^[\d,]+ mistakes, most confident first$"))).to_be_visible()
     wait_idle(page)
     page.screenshot(path=screenshots / "results.png", full_page=False)
-    page.get_by_text("Misclassified faces").scroll_into_view_if_needed()
+    model_tab.get_by_text("Misclassified faces").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "results_mistakes.png", full_page=False)

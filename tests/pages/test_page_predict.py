@@ -70,3 +70,69 @@ def test_a_finished_run_can_be_chosen(finished_run, monkeypatch):
     at = app_page("pages/4_Predict.py").run()
     options = at.selectbox[0].options
     assert options[0].startswith("Default model") and any(finished_run.name in o for o in options)
+
+
+@needs_photos
+def test_a_video_gets_a_timeline_per_person_a_frame_slider_and_downloads(tmp_path):
+    from tests.conftest import write_test_video
+
+    video = write_test_video(tmp_path / "talk.mp4", script=[(0.0, 1.0, ("fr_obama.jpg", "fr_biden.jpg")),
+                                                            (1.0, 2.0, ("fr_obama.jpg", None))])
+    at = app_page("pages/4_Predict.py").run()
+    at.radio(key="mode").set_value("A video").run()
+    assert not at.exception and "Upload a video" in at.info[0].value
+    at.file_uploader(key="video_upload").set_value(("talk.mp4", video.read_bytes(), "video/mp4")).run()
+    assert not at.exception
+    assert at.caption[0].value.startswith("10 frames sampled at 5 a second from talk.mp4 (640x360, 10 fps")
+    assert "2 people followed" in at.caption[0].value
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(charts) == 3 and sum("Person 1: expression probabilities over time" in c for c in charts) == 1
+    assert set(downloads(at)) == {"Download frames (CSV)", "Download frames (JSON)",
+                                  "Download the annotated video (MP4)"}
+    images = len(at.image)
+    at.slider(key="video_frame").set_value(7).run()
+    assert not at.exception and len(at.image) == images and "1.40 s" in at.image[0].proto.imgs[0].caption
+    at.slider(key="video_smooth").set_value(3).run()
+    assert any("smoothed: moving average over 3 samples" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_a_bad_video_gets_one_sentence():
+    at = app_page("pages/4_Predict.py").run()
+    at.radio(key="mode").set_value("A video").run()
+    at.file_uploader(key="video_upload").set_value(("clip.mov", b"\x00\x00\x00\x18ftypqt  broken" * 40,
+                                                    "video/quicktime")).run()
+    assert not at.exception and at.error[0].value.startswith("clip.mov: not a video OpenCV can read")
+
+
+@needs_photos
+def test_a_zip_of_photos_gets_a_table_charts_and_faces_per_class():
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.write(SHARED_PHOTOS / "fr_two_people.jpg", "a/two.jpg")
+        zf.write(SHARED_PHOTOS / "fr_obama.jpg", "../b.jpg")
+        zf.writestr("c.jpg", b"broken")
+    at = app_page("pages/4_Predict.py").run()
+    at.radio(key="mode").set_value("A photo collection").run()
+    at.file_uploader(key="collection_upload").set_value(("party.zip", buffer.getvalue(), "application/zip")).run()
+    assert not at.exception
+    assert at.caption[0].value == "2 photos, 3 faces; no photo without a face; 1 file skipped."
+    assert at.expander[0].label == "Skipped files (1)"
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 2
+    assert set(downloads(at)) == {"Download the table (CSV)", "Download everything (JSON)"}
+    assert at.selectbox(key="collection_class").options  # the classes predicted, with their counts
+
+
+@needs_photos
+def test_a_folder_under_the_data_folder(dashboard_env):
+    party = dashboard_env["data_root"] / "party"
+    party.mkdir(parents=True)
+    (party / "obama.jpg").write_bytes((SHARED_PHOTOS / "fr_obama.jpg").read_bytes())
+    at = app_page("pages/4_Predict.py").run()
+    at.radio(key="mode").set_value("A photo collection").run()
+    at.radio(key="collection_source").set_value("A folder under the data folder").run()
+    folders = at.selectbox(key="collection_folder").options
+    assert not at.exception and "party" in folders and "fer_small/train/happy" in folders
+    at.selectbox(key="collection_folder").set_value("party").run()
+    assert not at.exception and at.caption[0].value.startswith("1 photo, 1 face;")

@@ -1,0 +1,86 @@
+"""Video analysis speed on this machine: a 60 s 720p clip with one face, sampled at 5 frames a second.
+
+Usage: python benchmarks/bench_video.py [--seconds 60] [--fps 5] [--detector mtcnn] [--model default]
+
+Builds the clip itself (1280x720, 30 fps, MPEG-4 part 2 in .mp4, one shared photo's face drifting
+slowly across a grey frame; needs ../shared/photos), then times ``fer_core.inference.video.
+analyze_video`` end to end as the Predict page and ``predict VIDEO`` run it: decoding every frame,
+detecting and classifying the faces of the sampled ones, tracking, and writing the annotated MP4.
+Model loading and the detector's first build are done before the clock starts. Prints the wall
+time, the ratio to the clip's duration (at most 1.0 is real time) and where the time went.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+PHOTO = Path(__file__).resolve().parent.parent.parent / "shared" / "photos" / "fr_obama.jpg"
+
+
+def write_clip(path: Path, seconds: float, fps: float = 30.0, size: tuple[int, int] = (1280, 720)) -> Path:
+    import cv2
+
+    with Image.open(PHOTO) as img:
+        face = np.asarray(img.convert("RGB").resize((400, round(400 * img.height / img.width))))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for index in range(round(seconds * fps)):
+        frame = np.full((size[1], size[0], 3), 90, np.uint8)
+        x = 200 + round(300 * (1 + np.sin(index / 90)))  # a slow sway, left and right
+        h = min(face.shape[0], size[1] - 60)
+        frame[60:60 + h, x:x + face.shape[1]] = face[:h]
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--fps", type=float, default=5.0)
+    parser.add_argument("--detector", default="mtcnn", choices=["mtcnn", "haar"])
+    parser.add_argument("--model", default="default")
+    args = parser.parse_args()
+
+    from fer_core.data.faces import get_detector
+    from fer_core.data.video import open_video, sample_frames
+    from fer_core.inference.loading import existing_model_path, load_model
+    from fer_core.inference.video import VideoOptions, analyze_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = write_clip(Path(tmp) / "clip.mp4", args.seconds)
+        info = open_video(clip)
+        print(f"clip: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.0f} s, "
+              f"{clip.stat().st_size / 2**20:.1f} MB; sampled at {args.fps:g} a second, detector {args.detector}")
+        model = load_model(existing_model_path(args.model), calibrated=True)
+        get_detector(args.detector)  # built once per process, as on a running server
+        analyze_video(model, write_clip(Path(tmp) / "warm.mp4", 1.0), VideoOptions(fps=args.fps,
+                                                                                  detector=args.detector))
+        start = time.perf_counter()
+        decoded = sum(1 for _ in sample_frames(clip, args.fps))
+        decode_only = time.perf_counter() - start
+        start = time.perf_counter()
+        analysis = analyze_video(model, clip, VideoOptions(fps=args.fps, detector=args.detector),
+                                 annotated_path=Path(tmp) / "annotated.mp4")
+        wall = time.perf_counter() - start
+    print(f"sampled frames: {analysis.sampled_frames} ({decoded} when only decoding), with a face: "
+          f"{analysis.frames_with_faces}")
+    print(f"decoding and sampling alone: {decode_only:.1f} s")
+    print(f"whole analysis (decode, detect, track, classify, annotated MP4): {wall:.1f} s = "
+          f"{wall / info.duration:.2f} x the clip's duration, {wall / analysis.sampled_frames * 1000:.0f} ms "
+          "per sampled frame")
+
+
+if __name__ == "__main__":
+    main()

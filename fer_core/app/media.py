@@ -1,0 +1,111 @@
+"""The Predict page's video and photo-collection work: where uploads go, progress with an ETA,
+turns at the model, and the answers kept for the session.
+
+An uploaded video is written under the cache folder with a content-hashed name (OpenCV reads
+files, not bytes); only its suffix comes from the user's file name. The last ``KEEP_VIDEOS``
+videos and their annotated copies are kept; older ones are removed. An uploaded zip of photos is
+never written anywhere: it is read from memory. Each sampled frame (or chunk of photos) takes its
+turn at the model through the server's ``ModelGate``, so a long video never holds other users up
+for more than a frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import astuple
+from pathlib import Path
+
+import streamlit as st
+
+from fer_core.app.dashboard import cached_model, model_gate, settings
+from fer_core.data.images import DataError
+from fer_core.data.loaders import default_cache_dir
+from fer_core.data.video import VIDEO_EXTENSIONS, VideoLimits
+from fer_core.fileio import atomic_path
+from fer_core.inference.photo_sets import CollectionAnalysis, analyze_collection
+from fer_core.inference.video import VideoAnalysis, VideoOptions, analyze_video
+
+KEEP_VIDEOS = 5
+
+
+def videos_folder() -> Path:
+    folder = default_cache_dir() / "videos"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_video_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded video on disk under a content-hashed name; a clear ``DataError`` for a file
+    that is not one of the accepted kinds or over the size cap."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in VIDEO_EXTENSIONS:
+        raise DataError(f"'{name}': upload an {', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)} video")
+    limits = VideoLimits.from_env()
+    if len(data) > limits.max_bytes:
+        raise DataError(f"'{name}' is {len(data) / 2**20:,.0f} MB; videos may be {limits.describe()}")
+    folder = videos_folder()
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
+        _prune(folder)
+    return path
+
+
+def _prune(folder: Path) -> None:
+    videos = sorted((p for p in folder.iterdir() if p.suffix in VIDEO_EXTENSIONS and ".annotated" not in p.name),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in videos[KEEP_VIDEOS:]:
+        for path in folder.glob(f"{old.stem}*"):
+            path.unlink(missing_ok=True)
+
+
+class EtaProgress:
+    """A Streamlit progress bar that says how far along the work is and about how long is left."""
+
+    def __init__(self, unit: str):
+        self.unit, self.started = unit, time.perf_counter()
+        self.bar = st.progress(0.0, text=f"Starting ... (0 {unit})")
+
+    def __call__(self, done: int, total: int | None) -> None:
+        elapsed = time.perf_counter() - self.started
+        if total:
+            left = elapsed / max(done, 1) * (total - done)
+            self.bar.progress(min(1.0, done / total),
+                              text=f"{done:,} of {total:,} {self.unit}, about {left:,.0f} s left")
+        else:
+            self.bar.progress(0.5, text=f"{done:,} {self.unit} ({elapsed:,.0f} s)")
+
+    def clear(self) -> None:
+        self.bar.empty()
+
+
+def annotated_path(video: Path, model_path: Path, tta: str, options: VideoOptions) -> Path:
+    settings_key = hashlib.sha256(repr((str(model_path), tta, astuple(options))).encode()).hexdigest()[:10]
+    return video.with_name(f"{video.stem}-{settings_key}.annotated.mp4")
+
+
+def run_video(model_path: Path, tta: str, video: Path, name: str, options: VideoOptions) -> VideoAnalysis:
+    """Analyse a saved video with a progress bar; the annotated MP4 lands beside it (``annotated_path``)."""
+    progress = EtaProgress("sampled frames")
+    try:
+        return analyze_video(cached_model(model_path, tta, calibrated=True), video, options,
+                             annotated_path=annotated_path(video, model_path, tta, options), name=name,
+                             progress=progress, model_slot=model_gate().slot)
+    finally:
+        progress.clear()
+
+
+def run_collection(model_path: Path, tta: str, source: Path | bytes, name: str, detector: str,
+                   margin: float) -> CollectionAnalysis:
+    """Analyse a folder (a path) or an uploaded zip (its bytes, read in memory) with a progress bar."""
+    progress = EtaProgress("photos")
+    try:
+        return analyze_collection(cached_model(model_path, tta, calibrated=True),
+                                  io.BytesIO(source) if isinstance(source, bytes) else source, detector=detector,
+                                  margin=margin, progress=progress, model_slot=model_gate().slot,
+                                  max_photos=settings().max_collection_photos, name=name)
+    finally:
+        progress.clear()

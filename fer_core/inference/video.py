@@ -1,0 +1,220 @@
+"""Expressions over time in a video: sample frames, find and follow each face, classify it.
+
+``analyze_video`` reads a video once (``fer_core.data.video``), at ``VideoOptions.fps`` sampled
+frames a second. In each sampled frame the faces are found (the Predict page's detectors, on the
+frame scaled to ``detect_max_side``), given a person id by ``FaceTracker`` and classified as one
+batch. The answer is a table, one row per face per sampled frame (time, person, box, the 7
+probabilities, the top class), and optionally an annotated MP4 of the sampled frames, written
+beside its final name and renamed into place only when the whole video is done.
+
+Smoothing (``smooth_timeline``) is a separate, optional step over that table: a centred moving
+average of each person's probabilities; the raw rows are what the downloads hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import ContextManager
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from fer_core.labels import CLASSES
+from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, crop_face, detect_faces
+from fer_core.data.images import DataError
+from fer_core.data.video import VideoInfo, VideoLimits, open_video, sample_frames, sample_count
+from fer_core.fileio import atomic_path, write_texts_atomic
+from fer_core.inference.tracking import FaceTracker
+
+FRAME_COLUMNS = ["frame", "time", "person", "x", "y", "width", "height", "detector_score", "top", *CLASSES]
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    fps: float = 5.0  # sampled frames per second of video
+    detector: str = DEFAULT_DETECTOR
+    margin: float = DEFAULT_MARGIN
+    detect_max_side: int = 640  # 720p frames are detected at 640x360: MTCNN's time grows with pixels
+    max_gap: float = 1.0  # seconds a person may go unseen and keep their id
+
+
+@dataclass
+class VideoAnalysis:
+    """One video's answer: what it is, how it was sampled, one row per face per sampled frame."""
+
+    name: str
+    info: VideoInfo
+    options: VideoOptions
+    sampled_frames: int = 0
+    frames_with_faces: int = 0
+    rows: list[dict] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # of each sampled frame (the annotated video's frames)
+    seconds: float = 0.0  # wall time of the analysis
+
+    @property
+    def no_face(self) -> bool:
+        return not self.rows
+
+    @property
+    def people(self) -> list[int]:
+        return sorted({row["person"] for row in self.rows})
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=FRAME_COLUMNS)
+
+    def shares(self) -> pd.DataFrame:
+        """Per person, the share of their sampled frames with each top class (rows sum to 1)."""
+        return expression_shares(self.table())
+
+    def summary(self) -> dict:
+        return {"video": self.name, "fps": self.info.fps, "frames": self.info.frame_count,
+                "width": self.info.width, "height": self.info.height, "duration_s": self.info.duration,
+                "options": asdict(self.options), "sampled_frames": self.sampled_frames,
+                "frames_with_faces": self.frames_with_faces, "people": self.people,
+                "seconds": round(self.seconds, 2),
+                "share_of_time": {str(person): {c: round(float(v), 4) for c, v in row.items()}
+                                  for person, row in self.shares().iterrows()}}
+
+    def to_json(self) -> str:
+        return json.dumps({**self.summary(), "rows": self.rows}, indent=1)
+
+
+def expression_shares(table: pd.DataFrame) -> pd.DataFrame:
+    """Person x class: the share of that person's sampled frames whose top class it is."""
+    if table.empty:
+        return pd.DataFrame(columns=list(CLASSES), dtype=float)
+    counts = pd.crosstab(table["person"], table["top"]).reindex(columns=list(CLASSES), fill_value=0)
+    return counts.div(counts.sum(axis=1), axis=0)
+
+
+def smooth_timeline(table: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Each person's probabilities as a centred moving average over ``window`` samples (1: as is),
+    renormalised, with the top class taken again."""
+    if window <= 1 or table.empty:
+        return table
+    smoothed = table.copy()
+    smoothed[list(CLASSES)] = (table.groupby("person")[list(CLASSES)]
+                               .transform(lambda s: s.rolling(window, center=True, min_periods=1).mean()))
+    smoothed[list(CLASSES)] = smoothed[list(CLASSES)].div(smoothed[list(CLASSES)].sum(axis=1), axis=0)
+    smoothed["top"] = smoothed[list(CLASSES)].idxmax(axis=1)
+    return smoothed
+
+
+def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoOptions(),
+                  annotated_path: str | os.PathLike | None = None, name: str | None = None,
+                  progress: Callable[[int, int | None], None] | None = None,
+                  model_slot: Callable[[], ContextManager] = contextlib.nullcontext,
+                  limits: VideoLimits | None = None) -> VideoAnalysis:
+    """Analyse the video at ``path`` (see the module docstring); ``DataError`` for a video we refuse.
+
+    ``progress(done, total)`` is called after each sampled frame (``total`` None when the container
+    does not say its length); raising from it stops the analysis with nothing written.
+    ``model_slot`` wraps each frame's detection and classification (the dashboard's turn-taking).
+    """
+    from fer_core.inference.evaluation import predict_probabilities
+
+    started = time.perf_counter()
+    limits = limits or VideoLimits.from_env()
+    info = open_video(path, limits)
+    analysis = VideoAnalysis(name or Path(path).name, info, options)
+    total = sample_count(info, options.fps)
+    tracker = FaceTracker(max_gap=options.max_gap)
+    with contextlib.ExitStack() as stack:
+        writer = None
+        if annotated_path is not None:
+            writer = stack.enter_context(_AnnotatedWriter(annotated_path, min(options.fps, info.fps),
+                                                          (info.width, info.height)))
+        for frame in sample_frames(path, options.fps, info, limits):
+            image = Image.fromarray(frame.rgb)
+            with model_slot():
+                boxes = detect_faces(image, options.detector, max_side=options.detect_max_side)
+                people = tracker.update(boxes, frame.time)
+                probabilities = predict_probabilities(model, np.stack([crop_face(image, b, options.margin)
+                                                                       for b in boxes])) if boxes else []
+            for box, person, row in zip(boxes, people, probabilities):
+                scores = {c: round(float(p), 6) for c, p in zip(CLASSES, row)}
+                analysis.rows.append({"frame": frame.index, "time": round(frame.time, 3), "person": person,
+                                      "x": box.x, "y": box.y, "width": box.width, "height": box.height,
+                                      "detector_score": box.score, "top": max(scores, key=scores.get), **scores})
+            analysis.sampled_frames += 1
+            analysis.times.append(round(frame.time, 3))
+            analysis.frames_with_faces += bool(boxes)
+            if writer is not None:
+                writer.write(frame.rgb, analysis.rows[len(analysis.rows) - len(boxes):] if boxes else [])
+            if progress is not None:
+                progress(analysis.sampled_frames, total)
+    if analysis.sampled_frames == 0:
+        raise DataError("no frame could be decoded (a damaged video)")
+    analysis.seconds = time.perf_counter() - started
+    return analysis
+
+
+def write_video_outputs(analysis: VideoAnalysis, out_dir: str | os.PathLike) -> list[Path]:
+    """``frames.csv`` (one row per face per sampled frame) and ``video.json`` (summary and rows)."""
+    out_dir = Path(out_dir)
+    return write_texts_atomic({out_dir / "frames.csv": analysis.table().to_csv(index=False),
+                               out_dir / "video.json": analysis.to_json()})
+
+
+# --------------------------------------------------------------------------- the annotated video
+
+PERSON_COLOURS = [(255, 64, 0), (0, 160, 255), (40, 200, 40), (230, 0, 200), (255, 200, 0), (0, 200, 200)]
+
+
+def person_colour(person: int) -> tuple[int, int, int]:
+    return PERSON_COLOURS[(person - 1) % len(PERSON_COLOURS)]
+
+
+def draw_faces(rgb: np.ndarray, rows: list[dict]) -> np.ndarray:
+    """A copy of the frame with a box and 'P<id> <top> <p>%' per face (OpenCV drawing: fast)."""
+    import cv2
+
+    out = np.ascontiguousarray(rgb.copy())
+    line = max(2, round(max(out.shape[:2]) / 400))
+    scale = max(0.5, max(out.shape[:2]) / 1400)
+    for row in rows:
+        colour = person_colour(row["person"])
+        x0, y0, x1, y1 = row["x"], row["y"], row["x"] + row["width"] - 1, row["y"] + row["height"] - 1
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, line)
+        label = f"P{row['person']} {row['top']} {row[row['top']]:.0%}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, line)
+        ty = max(th + base, y0 - line)
+        cv2.rectangle(out, (x0, ty - th - base), (x0 + tw, ty + base // 2), colour, -1)
+        cv2.putText(out, label, (x0, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), line,
+                    cv2.LINE_AA)
+    return out
+
+
+class _AnnotatedWriter:
+    """An MP4 (MPEG-4 part 2, which OpenCV's bundled FFmpeg writes) of the annotated sampled frames,
+    written to a temporary file and renamed to ``path`` only if the whole video was done."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
+        self.path, self.fps, self.size = Path(path), fps, size
+
+    def __enter__(self) -> "_AnnotatedWriter":
+        import cv2
+
+        self._stack = contextlib.ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.path, suffix=".mp4"))
+        self._writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+        if not self._writer.isOpened():
+            self._stack.close()
+            raise DataError("OpenCV could not open an MP4 writer here")
+        return self
+
+    def write(self, rgb: np.ndarray, rows: list[dict]) -> None:
+        import cv2
+
+        self._writer.write(cv2.cvtColor(draw_faces(rgb, rows), cv2.COLOR_RGB2BGR))
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        self._writer.release()  # then atomic_path renames the file into place, or deletes it on an error
+        return bool(self._stack.__exit__(kind, value, traceback))
