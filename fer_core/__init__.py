@@ -1,6 +1,6 @@
 """FER Studio core library: FER2013 data, Keras models, training, tuning, evaluation, faces.
 
-The public API for notebooks and scripts is the six functions below; the dashboard and the
+The public API for notebooks and scripts is the eight functions below; the dashboard and the
 command line (``python -m fer_core``) call the same code.
 
 Layout by concern, each layer importing only the layers below it (``tests/test_layout.py``
@@ -33,7 +33,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 from fer_core.labels import CLASSES, IMAGE_SIZE  # noqa: E402
 
 __version__ = "0.2.0"
-__all__ = ["CLASSES", "IMAGE_SIZE", "evaluate", "load_dataset", "load_model", "predict_photos", "train", "tune"]
+__all__ = ["CLASSES", "IMAGE_SIZE", "evaluate", "load_dataset", "load_model", "predict_collection", "predict_photos",
+           "predict_video", "train", "tune"]
 
 
 def load_dataset(path: str | os.PathLike, *, strict: bool = False, use_cache: bool = True):
@@ -93,18 +94,46 @@ def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: s
     return compute_metrics(part.labels, predict_probabilities(load_model(model, tta=tta), part.images), split)
 
 
+def _predictor(model: str | os.PathLike, tta: str):
+    """The model as Predict uses it: calibrated, with ``tta`` ('auto': the better of none and flip
+    on PublicTest by the model's card)."""
+    from fer_core.inference.cards import best_cheap_tta
+    from fer_core.inference.loading import existing_model_path
+    from fer_core.inference.loading import load_model as load
+
+    if tta == "auto":
+        tta = best_cheap_tta(existing_model_path(model))
+    return load(model, tta=tta, calibrated=True)
+
+
 def predict_photos(photos: Iterable[str | os.PathLike], *, model: str | os.PathLike = "default",
                    detector: str = "mtcnn", tta: str = "auto") -> list:
     """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
     ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON.
     ``tta='auto'``: none or flip, whichever scored higher on PublicTest for the model (its card); the
     card's calibration temperature (``python -m fer_core calibrate``), if any, is applied."""
-    from fer_core.inference.cards import best_cheap_tta
     from fer_core.inference.faces import analyze_files
-    from fer_core.inference.loading import existing_model_path
 
-    if tta == "auto":
-        tta = best_cheap_tta(existing_model_path(model))
-    from fer_core.inference.loading import load_model as load
+    return analyze_files(_predictor(model, tta), list(photos), detector=detector)
 
-    return analyze_files(load(model, tta=tta, calibrated=True), list(photos), detector=detector)
+
+def predict_video(video: str | os.PathLike, *, model: str | os.PathLike = "default", fps: float = 5.0,
+                  detector: str = "mtcnn", tta: str = "auto", annotated_path: str | os.PathLike | None = None):
+    """Expressions over time in a video (mp4, webm, mov, avi): ``fps`` frames sampled a second, each
+    face followed across frames. A ``VideoAnalysis``: ``.table()`` (one row per face per sampled
+    frame: time, person, box, top, 7 probabilities), ``.shares()`` (share of time per expression
+    per person), ``.to_json()``; ``annotated_path`` also writes an annotated MP4."""
+    from fer_core.inference.video import VideoOptions, analyze_video
+
+    return analyze_video(_predictor(model, tta), video, VideoOptions(fps=fps, detector=detector),
+                         annotated_path=annotated_path)
+
+
+def predict_collection(collection: str | os.PathLike, *, model: str | os.PathLike = "default",
+                       detector: str = "mtcnn", tta: str = "auto"):
+    """Every face in a folder or a ``.zip`` of photos (read in memory). A ``CollectionAnalysis``:
+    ``.table()`` (one row per face), ``.distribution()`` (faces per class), ``.confidences()``,
+    ``.faces_by_class()``, ``.skipped`` (files not read, with the reason)."""
+    from fer_core.inference.photo_sets import analyze_collection
+
+    return analyze_collection(_predictor(model, tta), collection, detector=detector)

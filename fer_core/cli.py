@@ -384,7 +384,9 @@ def _predict_video(model, video: Path, out: Path, args: argparse.Namespace) -> d
 
 
 def _predict_collection(model, collection: Path, out: Path, detector: str, args: argparse.Namespace) -> dict:
-    from fer_core.inference.photo_sets import analyze_collection, write_collection_outputs
+    from fer_core.app.charts import class_distribution_bar, figures_html, top_confidence_histogram
+    from fer_core.fileio import atomic_path, write_text_atomic
+    from fer_core.inference.photo_sets import analyze_collection, faces_grid, write_collection_outputs
 
     folder = _unique_folder(out, collection.stem if collection.is_file() else collection.name)
 
@@ -401,6 +403,12 @@ def _predict_collection(model, collection: Path, out: Path, detector: str, args:
     for name, why in analysis.skipped:
         print(f"note: skipped {name}: {why}", file=sys.stderr)
     written = write_collection_outputs(analysis, folder)
+    write_text_atomic(folder / "charts.html", figures_html(
+        [class_distribution_bar(analysis.distribution()), top_confidence_histogram(analysis.confidences())],
+        f"{analysis.name}: faces per predicted class and confidence"))
+    with atomic_path(folder / "faces_by_class.png") as tmp:
+        faces_grid(analysis).save(tmp, format="PNG")
+    written += [folder / "charts.html", folder / "faces_by_class.png"]
     return {**analysis.summary(), "collection": str(collection), "outputs": [str(p) for p in written]}
 
 

@@ -264,6 +264,12 @@ def test_predict_a_video_and_a_photo_collection(tmp_path):
     assert not (out / "broken").exists()
     assert party["faces"] == 2 and party["skipped"][0]["file"] == "../outside.jpg"
     assert (out / "party" / "predictions.csv").exists() and not (tmp_path / "outside.jpg").exists()
+    from PIL import Image
+
+    with Image.open(out / "party" / "faces_by_class.png") as grid:  # a row per predicted class, 72-pixel faces
+        assert grid.width == 120 + 12 * 72 and grid.height in (86, 172)
+    charts = (out / "party" / "charts.html").read_text()
+    assert charts.count('class="plotly-graph-div"') == 2 and "faces per predicted class" in charts
 
 
 def test_ensemble_tta_and_model_args_from_the_command_line(finished_run, tmp_path):

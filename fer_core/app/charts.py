@@ -169,3 +169,10 @@ def top_confidence_histogram(confidences: np.ndarray) -> go.Figure:
     fig.update_layout(xaxis_title="confidence (top-class probability)", yaxis_title="faces", xaxis_tickformat=".0%",
                       margin=dict(t=30, b=10))
     return fig
+
+
+def figures_html(figures: list[go.Figure], title: str) -> str:
+    """One self-contained HTML page holding the figures (plotly.js inlined once: it opens offline)."""
+    parts = [figure.to_html(full_html=False, include_plotlyjs=(k == 0)) for k, figure in enumerate(figures)]
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<h2>{title}</h2>{''.join(parts)}</body></html>")

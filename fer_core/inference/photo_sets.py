@@ -18,6 +18,7 @@ from typing import BinaryIO, ContextManager
 
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN
@@ -70,6 +71,26 @@ class CollectionAnalysis:
 
     def to_json(self) -> str:
         return json.dumps({**self.summary(), "photos_results": [r.to_dict() for r in self.results]}, indent=1)
+
+
+def faces_grid(analysis: CollectionAnalysis, per_class: int = 12, tile: int = 72) -> Image.Image:
+    """The faces predicted as each class, one row per class that has any, most confident first,
+    each with its top-class probability under it: the page's "faces per predicted class" as a picture."""
+    grouped = {c: faces for c, faces in analysis.faces_by_class().items() if faces}
+    label_width, caption = 120, 14
+    rows = max(1, len(grouped))
+    grid = Image.new("RGB", (label_width + per_class * tile, rows * (tile + caption)), "white")
+    draw = ImageDraw.Draw(grid)
+    font = ImageFont.load_default()
+    for row, (name, faces) in enumerate(grouped.items()):
+        y = row * (tile + caption)
+        draw.text((6, y + tile // 2 - 6), f"{name} ({len(faces)})", fill="black", font=font)
+        for column, (_, face) in enumerate(faces[:per_class]):
+            x = label_width + column * tile
+            grid.paste(Image.fromarray(face.crop).resize((tile, tile), Image.Resampling.BILINEAR).convert("RGB"),
+                       (x, y))
+            draw.text((x + 3, y + tile), f"{face.probabilities[face.top]:.0%}", fill="black", font=font)
+    return grid
 
 
 def analyze_collection(model, path: str | os.PathLike | BinaryIO, detector: str = DEFAULT_DETECTOR,

@@ -43,6 +43,7 @@ class VideoOptions:
     margin: float = DEFAULT_MARGIN
     detect_max_side: int = 640  # 720p frames are detected at 640x360: MTCNN's time grows with pixels
     max_gap: float = 1.0  # seconds a person may go unseen and keep their id
+    min_face: int = 24  # pixels; smaller boxes are dropped: mostly false detections, and too small to read
 
 
 @dataclass
@@ -134,7 +135,8 @@ def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoO
         for frame in sample_frames(path, options.fps, info, limits):
             image = Image.fromarray(frame.rgb)
             with model_slot():
-                boxes = detect_faces(image, options.detector, max_side=options.detect_max_side)
+                boxes = [b for b in detect_faces(image, options.detector, max_side=options.detect_max_side)
+                         if min(b.width, b.height) >= options.min_face]
                 people = tracker.update(boxes, frame.time)
                 probabilities = predict_probabilities(model, np.stack([crop_face(image, b, options.margin)
                                                                        for b in boxes])) if boxes else []

@@ -101,3 +101,11 @@ def test_collections_refused_in_one_sentence(model, tmp_path):
     with pytest.raises(DataError, match="the limit is 1"):
         with open_photo_set(io.BytesIO(hostile_zip()), max_photos=1):
             pass
+
+
+def test_the_public_api(tmp_path):
+    import fer_core
+
+    (tmp_path / "two.jpg").write_bytes((SHARED_PHOTOS / "fr_two_people.jpg").read_bytes())
+    analysis = fer_core.predict_collection(tmp_path)
+    assert len(analysis.faces) == 2 and analysis.distribution().sum() == 2

@@ -113,3 +113,11 @@ def test_a_corrupt_video_is_refused_before_any_work(model, tmp_path):
     with pytest.raises(DataError, match="not a video OpenCV can read"):
         analyze_video(model, tmp_path / "bad.mp4", annotated_path=tmp_path / "out.mp4")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_the_public_api(tmp_path):
+    import fer_core
+
+    video = write_test_video(tmp_path / "v.webm", script=[(0.0, 1.0, ("fr_obama.jpg", None))], fourcc="VP80")
+    analysis = fer_core.predict_video(video, fps=2, annotated_path=tmp_path / "a.mp4")
+    assert analysis.sampled_frames == 2 and analysis.people == [1] and (tmp_path / "a.mp4").exists()

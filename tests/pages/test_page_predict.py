@@ -96,6 +96,17 @@ def test_a_video_gets_a_timeline_per_person_a_frame_slider_and_downloads(tmp_pat
     assert any("smoothed: moving average over 3 samples" in c.proto.spec for c in at.get("plotly_chart"))
 
 
+def test_a_video_without_faces_says_so(tmp_path):
+    from tests.conftest import write_test_video
+
+    video = write_test_video(tmp_path / "wall.avi", script=[(0.0, 2.0, (None, None))], fourcc="MJPG")
+    at = app_page("pages/4_Predict.py").run()
+    at.radio(key="mode").set_value("A video").run()
+    at.file_uploader(key="video_upload").set_value(("wall.avi", video.read_bytes(), "video/x-msvideo")).run()
+    assert not at.exception and at.warning[0].value.startswith("No face found in any sampled frame of wall.avi")
+    assert not at.get("plotly_chart")
+
+
 def test_a_bad_video_gets_one_sentence():
     at = app_page("pages/4_Predict.py").run()
     at.radio(key="mode").set_value("A video").run()
