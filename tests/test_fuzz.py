@@ -74,6 +74,43 @@ def test_truncated_and_bit_flipped_real_images(fmt, cut, flip):
         answers_or_says_why(decode_photo, sample)
 
 
+@pytest.fixture(scope="module")
+def real_videos(tmp_path_factory) -> dict[str, bytes]:
+    """Small real videos in three containers (grey frames with a moving square), as bytes."""
+    import cv2
+
+    folder = tmp_path_factory.mktemp("videos")
+    videos = {}
+    for suffix, fourcc in ((".mp4", "mp4v"), (".avi", "MJPG"), (".webm", "VP80")):
+        writer = cv2.VideoWriter(str(folder / f"v{suffix}"), cv2.VideoWriter_fourcc(*fourcc), 10, (96, 64))
+        for k in range(12):
+            frame = np.full((64, 96, 3), 100, np.uint8)
+            frame[10:30, 5 * k:5 * k + 20] = 250
+            writer.write(frame)
+        writer.release()
+        videos[suffix] = (folder / f"v{suffix}").read_bytes()
+    return videos
+
+
+@FUZZ
+@given(suffix=st.sampled_from([".mp4", ".avi", ".webm"]), cut=st.floats(0.0, 1.0), flips=st.lists(
+    st.integers(0, 100_000), max_size=8))
+def test_truncated_and_bit_flipped_videos_give_frames_or_one_sentence(real_videos, tmp_path, suffix, cut, flips):
+    """FFmpeg (in OpenCV) on damaged videos: frames or a DataError, never a crash or a hang."""
+    from fer_core.data.video import open_video, sample_frames
+
+    data = bytearray(real_videos[suffix])
+    for flip in flips:
+        data[flip % len(data)] ^= 0xFF
+    path = tmp_path / f"damaged{suffix}"
+    path.write_bytes(bytes(data[: max(1, int(len(data) * cut))]))
+
+    def decode(_: bytes):
+        return [frame.index for frame in sample_frames(path, fps=5.0, info=open_video(path))]
+
+    answers_or_says_why(decode, b"")
+
+
 @pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F"])
 def test_every_pil_mode_decodes_to_a_face_that_is_not_blank(mode):
     grey = np.asarray(face_image(2, 5), dtype=np.float64)  # values 0-255
@@ -296,3 +333,24 @@ def test_csv_defects_named_by_row(tmp_path):
     summary = dataset.report.summary()
     assert "row 3: pixels are not all integers" in summary and "row 4: expected 2304 pixels, found 1000000" in summary
     assert "row 5: pixels are not all integers" in summary and "row 7: expected 3 columns, found 2" in summary
+
+
+def test_a_zip_needing_a_newer_zip_version_is_refused_in_one_sentence(tmp_path):
+    """Found by the long run: a flipped byte in the central directory's 'version needed to extract'
+    made zipfile raise NotImplementedError ('zip file version 6.4') through the loader."""
+    from fer_core.data.photo_sets import open_photo_set
+
+    write_kaggle_folder(tmp_path / "k", {"train": 2})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted((tmp_path / "k").rglob("*.jpg")):
+            zf.write(path, path.relative_to(tmp_path / "k").as_posix())
+    data = bytearray(buffer.getvalue())
+    central = data.find(b"PK\x01\x02")
+    data[central + 6:central + 8] = (64).to_bytes(2, "little")  # version needed: 6.4
+    (tmp_path / "new.zip").write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"new.zip: not a valid zip file \(NotImplementedError: zip file version 6.4"):
+        load_dataset(tmp_path / "new.zip", LoadOptions(), use_cache=False)
+    with pytest.raises(DataError, match="not a valid zip file"):
+        with open_photo_set(tmp_path / "new.zip"):
+            pass

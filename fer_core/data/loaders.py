@@ -26,7 +26,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -214,6 +214,19 @@ def zip_entries(zf: zipfile.ZipFile, limits: ArchiveLimits | None = None) -> lis
             continue
         entries.append(ArchiveEntry(name, lambda info=info: _read_member(zf, info, limits)))
     return entries
+
+
+ZIP_OPEN_ERRORS = (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError, zlib.error)
+
+
+def open_zip(source: str | os.PathLike | BinaryIO) -> zipfile.ZipFile:
+    """``zipfile.ZipFile(source)``, or a ``DataError`` saying the file is not a valid zip: a mangled
+    central directory can raise any of ``ZIP_OPEN_ERRORS`` (NotImplementedError for a made-up
+    'zip file version 6.4', found by tests/test_fuzz.py's long run), not only BadZipFile."""
+    try:
+        return zipfile.ZipFile(source)
+    except ZIP_OPEN_ERRORS as exc:
+        raise DataError(f"not a valid zip file ({type(exc).__name__}: {exc})") from None
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits) -> bytes:
@@ -418,10 +431,12 @@ def image_entries_by_split(path: str | os.PathLike) -> list[tuple[str, str, byte
     if path.is_dir():
         return classified(folder_entries(path))
     try:
-        with zipfile.ZipFile(path) as zf:
+        with open_zip(path) as zf:
             return classified(zip_entries(zf))
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{path}: not a dataset folder or a valid zip file ({exc})") from exc
+    except DataError as exc:
+        raise DataError(f"{path}: not a dataset folder or {exc}") from None
+    except ZIP_OPEN_ERRORS as exc:
+        raise DataError(f"{path}: not a dataset folder or a valid zip file ({exc})") from None
 
 
 def _load_pack(path: Path, options: LoadOptions, progress: Callable[[int, int], None] | None) -> FERDataset:
@@ -630,7 +645,11 @@ def load_dataset(
         dataset = _load_image_tree(entries, str(path), options, progress)
     elif path.suffix.lower() == ".zip":
         try:
-            with zipfile.ZipFile(path) as zf:
+            zf = open_zip(path)
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
+        try:
+            with zf:
                 entries = zip_entries(zf)
                 if not entries:
                     raise DataError(f"{path}: the zip file holds no files")

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +115,7 @@ def read_pack(path: str | os.PathLike) -> list[PackedImage]:
                 raise PackError(f"{path}: not a version-{FORMAT_VERSION} dataset pack")
             index = json.loads(zf.read("index.json"))
             header, blob = zf.read("header.bin"), zf.read("images.bin")
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error, OSError, ValueError, KeyError) as exc:
         if isinstance(exc, PackError):
             raise
         raise PackError(f"{path}: not a readable dataset pack ({exc})") from exc

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from fer_core.data.images import DataError
-from fer_core.data.loaders import IMAGE_EXTENSIONS, folder_entries, zip_entries
+from fer_core.data.loaders import IMAGE_EXTENSIONS, folder_entries, open_zip, zip_entries
 
 
 @dataclass
@@ -44,10 +43,7 @@ def open_photo_set(source: str | os.PathLike | BinaryIO, max_photos: int | None 
         if path is not None and path.is_dir():
             entries = folder_entries(path)
         elif in_memory or (path.suffix.lower() == ".zip" and path.is_file()):
-            try:
-                archive = stack.enter_context(zipfile.ZipFile(source))
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise DataError(f"not a valid zip file ({exc})") from None
+            archive = stack.enter_context(open_zip(source))
             entries = zip_entries(archive)
         else:
             raise DataError("a photo collection is a folder or a .zip of photos")
