@@ -136,7 +136,9 @@ def emotion_timeline(table: pd.DataFrame, person: int, smoothed_over: int = 1) -
     if smoothed_over > 1:
         title += f" (smoothed: moving average over {smoothed_over} samples)"
     fig.update_yaxes(range=[0, 1], title_text="probability", row=1, col=1)
-    fig.update_yaxes(categoryorder="array", categoryarray=list(CLASSES), title_text="top", row=2, col=1)
+    present = [c for c in CLASSES if c in set(rows["top"])]  # the classes that were on top, in FER2013's order
+    fig.update_yaxes(categoryorder="array", categoryarray=present, range=[-0.5, len(present) - 0.5],
+                     title_text="top", row=2, col=1)
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
     fig.update_layout(title=title, margin=dict(t=50, b=10), height=420, hovermode="x unified")
     return fig
@@ -150,7 +152,8 @@ def expression_shares_bar(shares: pd.DataFrame) -> go.Figure:
     fig = px.bar(long, y="person", x="share", color="expression", orientation="h",
                  category_orders={"expression": list(CLASSES)}, color_discrete_map=CLASS_COLOURS)
     fig.update_layout(xaxis_tickformat=".0%", xaxis_title="share of the person's sampled time", yaxis_title="",
-                      margin=dict(t=30, b=10), height=120 + 40 * len(shares), barmode="stack")
+                      margin=dict(t=60, b=10), height=160 + 40 * len(shares), barmode="stack",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title_text=""))
     return fig
 
 

@@ -74,7 +74,8 @@ def test_upload_a_video_and_see_a_timeline(server, page, screenshots, tmp_path):
     expect(timeline).to_be_visible()
     expect(timeline.get_by_text("happy").first).to_be_visible()
     expect(page.get_by_text(re.compile(r"^10 frames sampled at 5 a second from talk.mp4"))).to_be_visible()
-    page.get_by_role("heading", name="Timelines").scroll_into_view_if_needed()
+    page.get_by_text(re.compile(r"^10 frames sampled")).evaluate("element => element.scrollIntoView()")
+    page.wait_for_timeout(300)
     page.screenshot(path=screenshots / "predict_video.png", full_page=False)
 
 
