@@ -65,7 +65,9 @@ def video_section() -> None:
                            "real time on 2 CPU cores)")
     window = smoothing.slider("Smoothing: moving average over this many samples (1: none)", 1, 15, 1,
                               key="video_smooth", help="applied to the charts only; the downloads hold raw values")
-    upload = st.file_uploader(f"A video (mp4, webm, mov, avi; {limits.describe()})",
+    upload_mb = min(limits.max_bytes / 2**20, st.get_option("server.maxUploadSize"))  # the server caps uploads too
+    upload = st.file_uploader(f"A video (mp4, webm, mov, avi; at most {upload_mb:,.0f} MB and "
+                              f"{limits.max_seconds:,.0f} s)",
                               type=[e.lstrip(".") for e in VIDEO_EXTENSIONS], key="video_upload")
     if upload is None:
         st.info("Upload a video to follow each person's expressions over time.")
@@ -118,13 +120,18 @@ def video_section() -> None:
     index = st.slider("Sampled frame", 0, analysis.sampled_frames - 1, 0, key="video_frame")
     annotated = annotated_path(video, model_path, tta, options)
     picture, faces = st.columns([3, 2])
-    picture.image(read_frame(annotated, index), caption=f"{analysis.times[index]:.2f} s", width="stretch")
+    try:
+        picture.image(read_frame(annotated, index), caption=f"{analysis.times[index]:.2f} s", width="stretch")
+    except DataError:  # the cache keeps the last few videos only (fer_core.app.media.KEEP_VIDEOS)
+        picture.warning("The annotated video has been cleared from the cache since; upload the video again to "
+                        "see its frames.")
     faces.dataframe(table[table["time"] == analysis.times[index]].drop(columns=["frame", "time"]), hide_index=True)
     a, b, c = st.columns(3)
     a.download_button("Download frames (CSV)", table.to_csv(index=False), "fer_video_frames.csv", "text/csv")
     b.download_button("Download frames (JSON)", analysis.to_json(), "fer_video.json", "application/json")
-    c.download_button("Download the annotated video (MP4)", annotated.read_bytes(), "fer_video_annotated.mp4",
-                      "video/mp4")
+    if annotated.exists():
+        c.download_button("Download the annotated video (MP4)", annotated.read_bytes(), "fer_video_annotated.mp4",
+                          "video/mp4")
 
 
 def collection_section() -> None:

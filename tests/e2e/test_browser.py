@@ -80,16 +80,17 @@ def test_upload_a_video_and_see_a_timeline(server, page, screenshots, tmp_path):
 
 
 def test_a_long_video_leaves_room_for_others_and_can_be_cancelled(server, browser, page, tmp_path):
-    """While one session analyses a 30 s video, another's photo is answered (they take turns at the
-    model frame by frame); then Cancel stops the video and keeps nothing."""
+    """While one session analyses a 60 s video (300 sampled frames: half a minute or more here), another's
+    photo is answered (they take turns at the model frame by frame); then Cancel stops the video and
+    keeps nothing."""
     from tests.conftest import write_test_video
 
-    video = write_test_video(tmp_path / "long.mp4", script=[(0.0, 30.0, ("fr_obama.jpg", None))])
+    video = write_test_video(tmp_path / "long.mp4", script=[(0.0, 60.0, ("fr_obama.jpg", None))])
     page.goto(server["url"] + "/Predict")
     page.get_by_test_id("stRadio").filter(has_text="Analyse").get_by_text("A video").click()
     expect(page.get_by_text("Upload a video to follow")).to_be_visible()
     page.locator("input[type=file]").first.set_input_files(str(video))
-    progress = page.get_by_text(re.compile(r"of 150 sampled frames, about \d+ s left"))
+    progress = page.get_by_text(re.compile(r"of 300 sampled frames, about \d+ s left"))
     expect(progress).to_be_visible(timeout=120_000)
 
     other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()

@@ -95,6 +95,14 @@ def test_a_video_gets_a_timeline_per_person_a_frame_slider_and_downloads(tmp_pat
     at.slider(key="video_smooth").set_value(3).run()
     assert any("smoothed: moving average over 3 samples" in c.proto.spec for c in at.get("plotly_chart"))
 
+    from fer_core.data.loaders import default_cache_dir
+
+    for annotated in (default_cache_dir() / "videos").glob("*.annotated.mp4"):  # cleared by newer uploads
+        annotated.unlink()
+    at.slider(key="video_frame").set_value(3).run()
+    assert not at.exception and "cleared from the cache" in at.warning[0].value
+    assert "Download the annotated video (MP4)" not in downloads(at)
+
 
 def test_a_video_without_faces_says_so(tmp_path):
     from tests.conftest import write_test_video
