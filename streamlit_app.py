@@ -27,7 +27,8 @@ def home() -> None:
     st.write(
         "Facial expression recognition on FER2013 (48x48 grey faces, 7 classes: "
         + ", ".join(CLASSES)
-        + "). Browse the data, train and tune Keras models, read per-class results, classify your own photos."
+        + "). Browse the data, train and tune Keras models, read per-class results, and classify the faces in "
+        "your own photos, videos and photo collections."
     )
     config = settings()
 

@@ -19,7 +19,7 @@ from fer_core.data.images import DataError
 from fer_core.data.photo_sets import list_photo_folders
 from fer_core.data.video import VIDEO_EXTENSIONS, VideoLimits, read_frame
 from fer_core.inference.faces import DISPLAY_MAX_SIDE, annotate, results_json, results_rows
-from fer_core.inference.video import VideoOptions, expression_shares, smooth_timeline
+from fer_core.inference.video import VideoOptions, expression_shares, smooth_timeline, without_brief_people
 from fer_core.settings import OutsideDataRootError, resolve_under_root
 from fer_core.inference.tta import TTA_MODES
 from fer_core.inference.loading import bundled_models, default_model_path
@@ -59,12 +59,15 @@ mode = st.radio("Analyse", ["Photos", "A video", "A photo collection"], horizont
 
 def video_section() -> None:
     limits = VideoLimits.from_env()
-    rate, smoothing = st.columns(2)
+    rate, smoothing, brief = st.columns(3)
     fps = rate.slider("Frames sampled per second", 1.0, 15.0, 5.0, 1.0, key="video_fps",
                       help="more follows quick changes; fewer is faster (5 a second: a 60 s 720p clip in about "
                            "real time on 2 CPU cores)")
     window = smoothing.slider("Smoothing: moving average over this many samples (1: none)", 1, 15, 1,
                               key="video_smooth", help="applied to the charts only; the downloads hold raw values")
+    min_samples = brief.slider("Leave out people seen in fewer sampled frames than", 1, 10, 3, key="video_brief",
+                               help="a false detection that flickers in and out is followed as a person of its "
+                                    "own; applied to the charts only, the downloads hold every row")
     upload_mb = min(limits.max_bytes / 2**20, st.get_option("server.maxUploadSize"))  # the server caps uploads too
     upload = st.file_uploader(f"A video (mp4, webm, mov, avi; at most {upload_mb:,.0f} MB and "
                               f"{limits.max_seconds:,.0f} s)",
@@ -108,14 +111,22 @@ def video_section() -> None:
                    "a second.")
         return
     table = analysis.table()
-    shown = smooth_timeline(table, window)
-    st.subheader("Share of time in each expression")
-    st.plotly_chart(expression_shares_bar(expression_shares(shown)), key="video_shares")
-    st.subheader("Timelines")
-    st.caption("Each person keeps an id while in view (or away under a second); one who comes back later "
-               "gets a new id.")
-    for person in analysis.people:
-        st.plotly_chart(emotion_timeline(shown, person, window), key=f"timeline-{person}")
+    kept, left_out = without_brief_people(table, min_samples)
+    shown = smooth_timeline(kept, window)
+    if left_out:
+        st.caption(f"Left out of the charts: {len(left_out)} brief detection(s) seen in fewer than {min_samples} "
+                   f"sampled frames (ids {', '.join(map(str, left_out[:20]))}{' ...' if len(left_out) > 20 else ''}); "
+                   "the downloads have them.")
+    if shown.empty:
+        st.info(f"Everyone was seen in fewer than {min_samples} sampled frames: lower that setting to see them.")
+    else:
+        st.subheader("Share of time in each expression")
+        st.plotly_chart(expression_shares_bar(expression_shares(shown)), key="video_shares")
+        st.subheader("Timelines")
+        st.caption("Each person keeps an id while in view (or away under a second); one who comes back later "
+                   "gets a new id.")
+        for person in sorted(set(shown["person"])):
+            st.plotly_chart(emotion_timeline(shown, person, window), key=f"timeline-{person}")
     st.subheader("Frames")
     index = st.slider("Sampled frame", 0, analysis.sampled_frames - 1, 0, key="video_frame")
     annotated = annotated_path(video, model_path, tta, options)

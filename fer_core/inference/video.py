@@ -95,6 +95,17 @@ def expression_shares(table: pd.DataFrame) -> pd.DataFrame:
     return counts.div(counts.sum(axis=1), axis=0)
 
 
+def without_brief_people(table: pd.DataFrame, min_samples: int) -> tuple[pd.DataFrame, list[int]]:
+    """The rows of people seen in at least ``min_samples`` sampled frames, and the ids left out:
+    a false detection that flickers in and out is 'followed' as a person of its own for a sample
+    or two (the Haar cascade on a busy background does this often)."""
+    if table.empty or min_samples <= 1:
+        return table, []
+    counts = table["person"].value_counts()
+    brief = sorted(int(p) for p in counts[counts < min_samples].index)
+    return table[~table["person"].isin(brief)], brief
+
+
 def smooth_timeline(table: pd.DataFrame, window: int) -> pd.DataFrame:
     """Each person's probabilities as a centred moving average over ``window`` samples (1: as is),
     renormalised, with the top class taken again."""

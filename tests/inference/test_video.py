@@ -11,7 +11,7 @@ import pytest
 from fer_core.labels import CLASSES
 from fer_core.data.images import DataError
 from fer_core.inference.video import (FRAME_COLUMNS, VideoOptions, analyze_video, smooth_timeline,
-                                      write_video_outputs)
+                                      without_brief_people, write_video_outputs)
 from tests.conftest import SHARED_PHOTOS, write_test_video
 
 pytestmark = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
@@ -67,6 +67,9 @@ def test_timeline_rows_and_shares(analysed):
     assert np.allclose(smoothed[list(CLASSES)].sum(axis=1), 1.0)
     assert smoothed.groupby("person")["happy"].std().sum() <= table.groupby("person")["happy"].std().sum()
     assert smooth_timeline(table, 1) is table
+    kept, left_out = without_brief_people(table, 6)  # person 3 is back for 5 samples only
+    assert left_out == [3] and set(kept["person"]) == {1, 2} and len(kept) == 30
+    assert without_brief_people(table, 1) == (table, [])
 
 
 def test_downloads_and_the_annotated_video(analysed, tmp_path):

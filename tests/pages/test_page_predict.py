@@ -94,6 +94,14 @@ def test_a_video_gets_a_timeline_per_person_a_frame_slider_and_downloads(tmp_pat
     assert not at.exception and len(at.image) == images and "1.40 s" in at.image[0].proto.imgs[0].caption
     at.slider(key="video_smooth").set_value(3).run()
     assert any("smoothed: moving average over 3 samples" in c.proto.spec for c in at.get("plotly_chart"))
+    at.slider(key="video_brief").set_value(6).run()  # person 2 is in 5 of the 10 sampled frames
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert not at.exception and len(charts) == 2 and not any("Person 2: expression" in c for c in charts)
+    assert any("Left out of the charts: 1 brief detection(s) seen in fewer than 6 sampled frames (ids 2)" in c.value
+               for c in at.caption)
+    at.slider(key="video_brief").set_value(10).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2
+    at.slider(key="video_brief").set_value(3).run()
 
     from fer_core.data.loaders import default_cache_dir
 
