@@ -13,7 +13,7 @@ from fer_core.app.charts import (class_distribution_bar, emotion_timeline, expre
                                  top_confidence_histogram)
 from fer_core.app.dashboard import (analyze_cached, explain_faces, finished_runs, model_gate, run_label, settings,
                                     warm_predict)
-from fer_core.app.media import annotated_path, run_collection, run_video, save_video_upload
+from fer_core.app.media import annotated_path, run_collection, run_video, saved_video
 from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
 from fer_core.data.images import DataError
 from fer_core.data.photo_sets import list_photo_folders
@@ -76,7 +76,7 @@ def video_section() -> None:
         st.info("Upload a video to follow each person's expressions over time.")
         return
     try:
-        video = save_video_upload(upload.name, upload.getvalue())
+        video = saved_video(upload)
     except DataError as exc:
         st.error(str(exc))
         return

@@ -54,6 +54,16 @@ def save_video_upload(name: str, data: bytes) -> Path:
     return path
 
 
+def saved_video(upload) -> Path:
+    """``save_video_upload`` once per uploaded file of the session: every rerun (each slider move)
+    would otherwise hash the whole video again to find its name."""
+    saved = st.session_state.setdefault("saved_videos", {})
+    path = saved.get(upload.file_id)
+    if path is None or not path.exists():
+        path = saved[upload.file_id] = save_video_upload(upload.name, upload.getvalue())
+    return path
+
+
 def _prune(folder: Path) -> None:
     videos = sorted((p for p in folder.iterdir() if p.suffix in VIDEO_EXTENSIONS and ".annotated" not in p.name),
                     key=lambda p: p.stat().st_mtime, reverse=True)

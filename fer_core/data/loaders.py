@@ -431,10 +431,12 @@ def image_entries_by_split(path: str | os.PathLike) -> list[tuple[str, str, byte
     if path.is_dir():
         return classified(folder_entries(path))
     try:
-        with open_zip(path) as zf:
-            return classified(zip_entries(zf))
+        zf = open_zip(path)
     except DataError as exc:
         raise DataError(f"{path}: not a dataset folder or {exc}") from None
+    try:
+        with zf:  # a member's limits or damage are its own DataError, as load_dataset reports them
+            return classified(zip_entries(zf))
     except ZIP_OPEN_ERRORS as exc:
         raise DataError(f"{path}: not a dataset folder or a valid zip file ({exc})") from None
 

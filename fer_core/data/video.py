@@ -14,6 +14,7 @@ frame count (some webm files) is read to its end, with the duration cap enforced
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Iterator
@@ -128,16 +129,14 @@ def sample_count(info: VideoInfo, fps: float) -> int | None:
     """How many frames ``sample_frames`` yields at ``fps`` (None when the container has no count)."""
     if info.frame_count <= 0:
         return None
-    return len(_sampled_indices(info.frame_count, info.fps, fps))
+    return sum(1 for _ in itertools.takewhile(lambda i: i < info.frame_count, _sampled_indices(info.fps, fps)))
 
 
-def _sampled_indices(frame_count: int, native_fps: float, fps: float) -> list[int]:
+def _sampled_indices(native_fps: float, fps: float) -> Iterator[int]:
+    """The frame indices nearest to every 1/``fps`` seconds, without end (every frame at or above
+    the video's own rate): the one rule both ``sample_frames`` and ``sample_count`` follow."""
     step = max(1.0, native_fps / fps)
-    indices, k = [], 0
-    while round(k * step) < frame_count:
-        indices.append(round(k * step))
-        k += 1
-    return indices
+    return (round(k * step) for k in itertools.count())
 
 
 def sample_frames(path: str | os.PathLike, fps: float, info: VideoInfo | None = None,
@@ -150,12 +149,11 @@ def sample_frames(path: str | os.PathLike, fps: float, info: VideoInfo | None = 
         raise DataError(f"the sampling rate must be above 0 frames per second, got {fps}")
     limits = limits or VideoLimits.from_env()
     info = info or open_video(path, limits)
-    step = max(1.0, info.fps / fps)
+    wanted_indices = _sampled_indices(info.fps, fps)
     capture = _capture(Path(path))
     try:
-        index, k = 0, 0
+        index, wanted = 0, next(wanted_indices)
         while True:
-            wanted = round(k * step)
             if not capture.grab():
                 return
             if index == wanted:
@@ -165,7 +163,7 @@ def sample_frames(path: str | os.PathLike, fps: float, info: VideoInfo | None = 
                     if time > limits.max_seconds:
                         raise DataError(f"video too long (over {limits.max_seconds:,.0f} s, FER_MAX_VIDEO_SECONDS)")
                     yield VideoFrame(index, time, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-                k += 1
+                wanted = next(wanted_indices)
             index += 1
     finally:
         capture.release()

@@ -53,11 +53,17 @@ class VideoAnalysis:
     name: str
     info: VideoInfo
     options: VideoOptions
-    sampled_frames: int = 0
-    frames_with_faces: int = 0
     rows: list[dict] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # of each sampled frame (the annotated video's frames)
     seconds: float = 0.0  # wall time of the analysis
+
+    @property
+    def sampled_frames(self) -> int:
+        return len(self.times)
+
+    @property
+    def frames_with_faces(self) -> int:
+        return len({row["frame"] for row in self.rows})
 
     @property
     def no_face(self) -> bool:
@@ -151,16 +157,16 @@ def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoO
                 people = tracker.update(boxes, frame.time)
                 probabilities = predict_probabilities(model, np.stack([crop_face(image, b, options.margin)
                                                                        for b in boxes])) if boxes else []
+            frame_rows = []
             for box, person, row in zip(boxes, people, probabilities):
                 scores = {c: round(float(p), 6) for c, p in zip(CLASSES, row)}
-                analysis.rows.append({"frame": frame.index, "time": round(frame.time, 3), "person": person,
-                                      "x": box.x, "y": box.y, "width": box.width, "height": box.height,
-                                      "detector_score": box.score, "top": max(scores, key=scores.get), **scores})
-            analysis.sampled_frames += 1
+                frame_rows.append({"frame": frame.index, "time": round(frame.time, 3), "person": person,
+                                   "x": box.x, "y": box.y, "width": box.width, "height": box.height,
+                                   "detector_score": box.score, "top": max(scores, key=scores.get), **scores})
+            analysis.rows.extend(frame_rows)
             analysis.times.append(round(frame.time, 3))
-            analysis.frames_with_faces += bool(boxes)
             if writer is not None:
-                writer.write(frame.rgb, analysis.rows[len(analysis.rows) - len(boxes):] if boxes else [])
+                writer.write(frame.rgb, frame_rows)
             if progress is not None:
                 progress(analysis.sampled_frames, total)
     if analysis.sampled_frames == 0:
