@@ -6,13 +6,15 @@ It names the pages (``st.navigation``) and lays out the home page; the other pag
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.dashboard import active_dataset_path, registry, settings
-from fer_core.inference.loading import bundled_model_path, default_model_path
+from fer_core.app.dashboard import dataset_candidates, registry, run_rows, settings
 from fer_core.inference.cards import read_model_card
+from fer_core.inference.loading import bundled_model_path, default_model_path
 
 PAGES = {
     "Dataset": ("pages/1_Dataset.py", ":material/dataset:"),
@@ -36,14 +38,15 @@ def home() -> None:
         column.page_link(path, label=title, icon=icon)
 
     st.subheader("Dataset")
-    active = active_dataset_path()
-    if active is None:
-        st.write(f"None chosen yet (data folder: `{config.data_root}`). Choose one on the Dataset page.")
-    else:
-        st.write(f"Active: `{active}`")
+    datasets = dataset_candidates(config)
+    if not datasets:
+        st.write(f"None yet (data folder: `{config.data_root}`). Choose or upload one on the Dataset page.")
+    else:  # what Train & Tune and Results start on
+        st.write(f"Active: `{datasets[0]}`" + (f" ({len(datasets) - 1} more on the Dataset page)"
+                                                if len(datasets) > 1 else ""))
 
     st.subheader("Default model")
-    model_path = default_model_path()
+    model_path = default_model_path(config)
     card = read_model_card(model_path)
     if model_path != bundled_model_path():
         st.caption(f"Promoted from a run (`{model_path}`); the bundled model can be restored on the Results page.")
@@ -62,15 +65,26 @@ def home() -> None:
     st.subheader("Recent runs")
     records = registry(config.runs_dir).list()[:10] if config.runs_dir.is_dir() else []
     if records:
-        st.dataframe(
-            pd.DataFrame([{"run": r.run_id, "kind": r.kind, "status": r.status,
-                           **{k: v for k, v in r.metrics.items() if isinstance(v, float)}} for r in records]),
-            hide_index=True,
-        )
+        st.dataframe(pd.DataFrame(run_rows(records)), hide_index=True)
     else:
         st.info("No runs yet. Launch one on the Train & Tune page, or with `python -m fer_core train --data PATH`.")
 
 
+def log_bugs_to_file() -> None:
+    """Tracebacks of unexpected errors (Streamlit logs them on ``streamlit.error_util``) also go to
+    ``dashboard.log`` in the cache folder, once per server process: the page shows only a short
+    message (``client.showErrorDetails = "none"`` in .streamlit/config.toml)."""
+    logger = logging.getLogger("streamlit.error_util")
+    if not any(getattr(h, "fer_dashboard_log", False) for h in logger.handlers):
+        path = settings().cache_dir / "dashboard.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.fer_dashboard_log = True
+        logger.addHandler(handler)
+
+
+log_bugs_to_file()
 st.set_page_config(page_title="FER Studio", page_icon=":performing_arts:", layout="wide")
 st.navigation(
     [st.Page(home, title="Home", icon=":material/home:", default=True)]

@@ -36,7 +36,9 @@ def main() -> None:
     from fer_core.inference.evaluation import predict_probabilities, write_report
     from fer_core.inference.loading import load_model
     from fer_core.models import build_model
-    from fer_core.training.train import TrainConfig, compile_model, to_model_inputs
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.optim import compile_model
+    from fer_core.training.inputs import to_model_inputs
 
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, {os.cpu_count()} CPU cores")
     with tempfile.TemporaryDirectory() as cache:

@@ -126,7 +126,8 @@ def main() -> None:
 
     from fer_core.data.batches import TrainingBatches
     from fer_core.training.hardware import device_description, dtype_policy, mixed_precision_for_this_machine
-    from fer_core.training.train import TrainConfig, compile_model
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.optim import compile_model
 
     names = list(AUGMENTATIONS) if "all" in args.augmentation else (args.augmentation or ["none"])
     unknown = [n for n in names if n not in AUGMENTATIONS]

@@ -1,10 +1,10 @@
 """Video analysis speed on this machine: a 60 s 720p clip with one face, sampled at 5 frames a second.
 
-Usage: python benchmarks/bench_video.py [--seconds 60] [--fps 5] [--detector mtcnn] [--model default]
+Usage: python benchmarks/bench_video.py [--seconds 60] [--fps 5] [--detector blazeface|mtcnn|haar] [--model default]
 
 Builds the clip itself (1280x720, 30 fps, MPEG-4 part 2 in .mp4: a 1280x720 window panning slowly
 across a real 1920x1080 photo of one person, so the frames carry a real scene's detail for the
-decoder and the detector; needs ../shared/photos), then times ``fer_core.inference.video.
+decoder and the detector; needs ../shared/photos), then times ``fer_core.inference.video_analysis.
 analyze_video`` end to end as the Predict page and ``predict VIDEO`` run it: decoding every frame,
 detecting and classifying the faces of the sampled ones, tracking, and writing the annotated MP4.
 Model loading and the detector's first build are done before the clock starts. Prints the wall
@@ -48,14 +48,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=5.0)
-    parser.add_argument("--detector", default="mtcnn", choices=["mtcnn", "haar"])
+    parser.add_argument("--detector", default="blazeface", choices=["blazeface", "mtcnn", "haar"])
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
 
-    from fer_core.data.faces import get_detector
-    from fer_core.data.video import open_video, sample_frames
+    from fer_core.data.detection import get_detector
+    from fer_core.data.video_files import open_video, sample_frames
     from fer_core.inference.loading import existing_model_path, load_model
-    from fer_core.inference.video import VideoOptions, analyze_video, without_brief_people
+    from fer_core.inference.video_analysis import VideoOptions, analyze_video, without_brief_people
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = write_clip(Path(tmp) / "clip.mp4", args.seconds)

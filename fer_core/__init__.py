@@ -6,12 +6,16 @@ command line (``python -m fer_core``) call the same code.
 Layout by concern, each layer importing only the layers below it (``tests/test_layout.py``
 checks this and that there are no import cycles):
 
-    cli, app       the command line; the dashboard's Streamlit glue and plotly figures
-    training       runs, Keras-Tuner searches, presets, time budgets, the run registry, bundling
-    inference      safe loading and saving, TTA, ensembles, evaluation, faces, model cards
+    cli, app       the command line (one module per family of commands); the dashboard's glue,
+                   forms made from configs, plotly figures
+    training       configs, runs, Keras-Tuner searches, presets, time budgets, the run registry, bundling
+    inference      safe loading and saving, TTA, ensembles, evaluation, photos, videos, model cards
     models         the architecture registry (reference CNN, VGG, ResNet) and their layers
-    data           dataset loaders and cache, statistics, batches, augmentation, ``.ferpack``
-    labels, fileio, settings   the class order, atomic files, the folders the app may use
+    data           dataset readers and cache, statistics, batches, augmentation, ``.ferpack``, photo
+                   and video files
+    labels, errors, options, fileio, settings
+                   the class order; the one error family (``FerError``); options described once;
+                   atomic files; every path and limit (``Settings``)
 
 Each function imports its implementation when first called, so ``import fer_core`` stays cheap
 (no TensorFlow until a model is needed). The class order is FER2013's own and is used
@@ -31,6 +35,7 @@ from typing import Any
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from fer_core.labels import CLASSES, IMAGE_SIZE  # noqa: E402
+from fer_core.errors import ConfigError
 
 __version__ = "0.2.0"
 __all__ = ["CLASSES", "IMAGE_SIZE", "evaluate", "load_dataset", "load_model", "predict_collection", "predict_photos",
@@ -42,7 +47,7 @@ def load_dataset(path: str | os.PathLike, *, strict: bool = False, use_cache: bo
     your own photos, or a ``.ferpack``. Returns a ``FERDataset``: ``.splits`` maps 'train',
     'val', 'test' to ``Split`` objects (uint8 ``images`` (N, 48, 48), ``labels``, ``files``);
     ``.report`` lists skipped items. Decoded datasets are cached on disk."""
-    from fer_core.data.loaders import LoadOptions
+    from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset as load
 
     return load(path, LoadOptions(strict=strict), use_cache=use_cache)
@@ -55,7 +60,7 @@ def train(data: str | os.PathLike, *, preset: str | None = None, runs_dir: str |
     ``preset`` ('quick' for a CPU, 'gpu') starts from a measured recipe; ``options`` are any
     ``TrainConfig`` fields (``epochs=5``, ``model='vgg'``, ``data_fraction=0.1``, ...) and win over it."""
     from fer_core.training.presets import preset_values
-    from fer_core.training.train import TrainConfig
+    from fer_core.training.config import TrainConfig
     from fer_core.training.train import train as run
 
     values = {**(preset_values(preset) if preset else {}), **options, "data": str(data)}
@@ -67,7 +72,7 @@ def tune(data: str | os.PathLike, *, runs_dir: str | os.PathLike = "runs", verbo
     """Run a Keras-Tuner search (``tuner='random'|'hyperband'|'bayesian'``, ``max_trials``,
     ``epochs``, ranges: any ``TuneConfig`` field) and return its run folder (``trials.csv``,
     ``best_hyperparameters.json``, the best model)."""
-    from fer_core.training.tune import TuneConfig
+    from fer_core.training.config import TuneConfig
     from fer_core.training.tune import tune as run
 
     return run(TuneConfig(data=str(data), **options), runs_dir, verbose=verbose)
@@ -89,51 +94,51 @@ def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: s
     from fer_core.inference.evaluation import compute_metrics, predict_probabilities
 
     if data is None:
-        raise ValueError("evaluate needs data: a dataset path or a loaded dataset")
+        raise ConfigError("evaluate needs data: a dataset path or a loaded dataset")
     part = (data if hasattr(data, "splits") else load_dataset(data)).split(split)
     return compute_metrics(part.labels, predict_probabilities(load_model(model, tta=tta), part.images), split)
 
 
 def _predictor(model: str | os.PathLike, tta: str):
-    """The model as Predict uses it: calibrated, with ``tta`` ('auto': the better of none and flip
+    """The model as Predict uses it: calibrated, with ``tta`` ('auto': the TTA that scored highest
     on PublicTest by the model's card)."""
-    from fer_core.inference.cards import best_cheap_tta
+    from fer_core.inference.cards import best_tta
     from fer_core.inference.loading import existing_model_path
     from fer_core.inference.loading import load_model as load
 
     if tta == "auto":
-        tta = best_cheap_tta(existing_model_path(model))
+        tta = best_tta(existing_model_path(model))
     return load(model, tta=tta, calibrated=True)
 
 
 def predict_photos(photos: Iterable[str | os.PathLike], *, model: str | os.PathLike = "default",
-                   detector: str = "mtcnn", tta: str = "auto") -> list:
+                   detector: str = "blazeface", tta: str = "auto") -> list:
     """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
     ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON.
-    ``tta='auto'``: none or flip, whichever scored higher on PublicTest for the model (its card); the
+    ``tta='auto'``: the TTA (none, flip, multicrop) that scored highest on PublicTest for the model (its card); the
     card's calibration temperature (``python -m fer_core calibrate``), if any, is applied."""
-    from fer_core.inference.faces import analyze_files
+    from fer_core.inference.photos import analyze_files
 
     return analyze_files(_predictor(model, tta), list(photos), detector=detector)
 
 
 def predict_video(video: str | os.PathLike, *, model: str | os.PathLike = "default", fps: float = 5.0,
-                  detector: str = "mtcnn", tta: str = "auto", annotated_path: str | os.PathLike | None = None):
+                  detector: str = "blazeface", tta: str = "auto", annotated_path: str | os.PathLike | None = None):
     """Expressions over time in a video (mp4, webm, mov, avi): ``fps`` frames sampled a second, each
     face followed across frames. A ``VideoAnalysis``: ``.table()`` (one row per face per sampled
     frame: time, person, box, top, 7 probabilities), ``.shares()`` (share of time per expression
     per person), ``.to_json()``; ``annotated_path`` also writes an annotated MP4."""
-    from fer_core.inference.video import VideoOptions, analyze_video
+    from fer_core.inference.video_analysis import VideoOptions, analyze_video
 
     return analyze_video(_predictor(model, tta), video, VideoOptions(fps=fps, detector=detector),
                          annotated_path=annotated_path)
 
 
 def predict_collection(collection: str | os.PathLike, *, model: str | os.PathLike = "default",
-                       detector: str = "mtcnn", tta: str = "auto"):
+                       detector: str = "blazeface", tta: str = "auto"):
     """Every face in a folder or a ``.zip`` of photos (read in memory). A ``CollectionAnalysis``:
     ``.table()`` (one row per face), ``.distribution()`` (faces per class), ``.confidences()``,
     ``.faces_by_class()``, ``.skipped`` (files not read, with the reason)."""
-    from fer_core.inference.photo_sets import analyze_collection
+    from fer_core.inference.photo_collections import analyze_collection
 
     return analyze_collection(_predictor(model, tta), collection, detector=detector)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,21 +12,44 @@ from typing import Any, Iterator
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename."""
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename.
+
+    The temporary file is created with mode 0666 through ``os.open``, so the process's umask
+    applies as for any new file (results stay readable by the other users a umask allows). Reading
+    the umask instead (``os.umask`` sets it to read it) would race with other threads writing
+    files, as Streamlit's server threads do."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp's 0600 would hide results from other users
+    tmp_path = _new_temporary(path, suffix or path.suffix)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _new_temporary(path: Path, suffix: str) -> Path:
+    for _ in range(100):
+        candidate = path.parent / f".{path.name}.{os.urandom(6).hex()}{suffix}"
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def save_by_content(folder: str | os.PathLike, data: bytes, suffix: str, name: str = "", digits: int = 16) -> Path:
+    """``data`` kept in ``folder`` under a name made of its SHA-256 (then ``-name``, then ``suffix``),
+    written atomically once: an upload saved twice is stored once, and a user's file name never
+    becomes a path (only its suffix, or a sanitised ``name``, is kept)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    path = Path(folder) / f"{hashlib.sha256(data).hexdigest()[:digits]}{'-' + safe if safe else ''}{suffix}"
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    return path
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -1,65 +1,159 @@
-"""Where the dashboard and CLI keep things, read from the environment (or Streamlit secrets).
+"""Every path and limit of FER Studio in one ``Settings``, from one set of sources.
 
-* ``FER_RUNS_DIR`` (default ``runs``): run directories, the run registry, a promoted model.
-* ``FER_DATA_ROOT`` (default ``data``): the only folder the dashboard may read datasets from,
-  so a deployed app cannot be pointed at arbitrary server paths.
-* ``FER_MAX_JOBS`` (default 1): how many training / tuning jobs may run at once.
-* ``FER_MODEL_WORKERS`` (default 1): how many model calls (face detection and classification)
-  the dashboard runs at once across all its users; the others wait their turn, in order, and see
-  their place. On a 2-core machine one at a time is fastest: two would only share the cores.
-* ``FER_MAX_PHOTOS`` (default 20): photos one Predict request classifies; more wait for the next.
-* ``FER_MAX_COLLECTION_PHOTOS`` (default 2000): photos in one photo collection (a zip or folder).
-* Videos: ``FER_MAX_VIDEO_MB`` (500) and ``FER_MAX_VIDEO_SECONDS`` (600), read by
-  ``fer_core.data.video.VideoLimits``.
+Each field is set, lowest first, by: its default here < ``.streamlit/secrets.toml`` (the key is the
+field's name) < the environment (``FER_`` + the name in capitals) < what the entry point passes
+(a command-line flag such as ``--runs-dir``). ``Settings.load`` is the one reader: the dashboard,
+the command line and the library's own defaults all call it, so Home, Predict and Results can no
+longer disagree about where the runs are (they did when ``runs_dir`` was set only in
+secrets.toml: Results promoted a model into that folder while Home looked in ./runs).
 
-``.streamlit/secrets.toml`` may set ``data_root``, ``runs_dir``, ``max_jobs``, ``model_workers``
-``max_photos`` and ``max_collection_photos`` instead; an environment variable wins over a secret.
+``python -m fer_core settings`` prints each value and where it came from. The secrets file is read
+from the folder the server or command runs in, then ``~/.streamlit/secrets.toml`` (Streamlit's own
+two places); one that does not parse is an error, never silently ignored.
+
+Also here, because every entry point needs them: the checks that keep a user's path inside its
+allowed folder, and the dataset picker's list of candidates under the data folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fer_core.errors import ConfigError, DataError, OutsideDataRootError
+
 DATASET_SUFFIXES = (".zip", ".csv", ".ferpack")
+SECRETS_FILES = (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
+
+
+def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "min": minimum})
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fer_studio"
 
 
 @dataclass(frozen=True)
 class Settings:
-    runs_dir: Path
-    data_root: Path
-    max_jobs: int = 1
-    model_workers: int = 1
-    max_photos: int = 20
-    max_collection_photos: int = 2000
+    """Where FER Studio keeps things and how much it takes at once (see the module docstring)."""
+
+    runs_dir: Path = _setting(Path("runs"), "run folders, the run registry and a promoted default model")
+    data_root: Path = _setting(Path("data"), "the only folder the dashboard reads datasets and photo folders from")
+    cache_dir: Path = _setting(None, "decoded datasets, cached predictions and uploads (default: "
+                                     "$XDG_CACHE_HOME/fer_studio, else ~/.cache/fer_studio)")
+    default_model: Path | None = _setting(None, "the model 'default' names (default: a promoted run's model, else "
+                                                "models/default.keras)")
+    max_jobs: int = _setting(1, "training and tuning jobs that run at once; the rest wait as queued", 1)
+    # On a 2-core machine one at a time is fastest: two model calls would only share the cores.
+    model_slots: int = _setting(1, "model calls (face detection and classification) the dashboard runs at once "
+                                   "across all its users; the others wait their turn, in order", 1)
+    max_photos: int = _setting(20, "photos one Predict request classifies; more wait for the next", 1)
+    max_collection_photos: int = _setting(2000, "photos in one photo collection (a zip or a folder)", 1)
+    max_video_mb: float = _setting(500.0, "the largest video file accepted, in MB", 0)
+    max_video_seconds: float = _setting(600.0, "the longest video accepted, in seconds", 0)
+    zip_max_member_mb: float = _setting(40.0, "the largest file inside a zip, inflated, in MB (more: skipped)", 0)
+    zip_max_total_mb: float = _setting(2048.0, "a whole zip, inflated, in MB (FER2013: 51 MB; more: refused)", 0)
+    zip_max_members: int = _setting(500_000, "files in one zip (FER2013: 35,887; more: refused)", 1)
+    webrtc_ice_servers: str = _setting("", "the live camera's ICE servers as JSON, e.g. "
+                                           '[{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}] '
+                                           "(empty: none, enough on localhost and one network; across NAT a TURN server)")
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_env(cls, secrets: Mapping[str, Any] | None = None) -> "Settings":
-        secrets = secrets or {}
+    def load(cls, *, secrets: Mapping[str, Any] | None = None, secrets_file: str | os.PathLike | None = None,
+             environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """The settings from every source (see the module docstring). ``secrets`` (a mapping, e.g.
+        Streamlit's ``st.secrets``) replaces reading the file; ``overrides`` (None values ignored) are
+        the entry point's flags. ``ConfigError`` for a value that is not a number, or out of range."""
+        environ = os.environ if environ is None else environ
+        if secrets is None:
+            secrets = read_secrets(secrets_file)
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for f in setting_fields():
+            env = env_name(f.name)
+            given = overrides.get(f.name)
+            if given is not None:
+                raw, where = given, "flag"
+            elif environ.get(env):
+                raw, where = environ[env], env
+            elif secrets.get(f.name) not in (None, ""):
+                raw, where = secrets[f.name], "secrets.toml"
+            else:
+                continue
+            values[f.name] = _parse(f, raw, where)
+            sources[f.name] = where
+        unknown = set(overrides) - {f.name for f in setting_fields()}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        settings = cls(**values, sources=sources)
+        return dataclasses.replace(settings, runs_dir=settings.runs_dir.absolute(),
+                                   data_root=settings.data_root.absolute(),
+                                   cache_dir=(settings.cache_dir or _default_cache_dir()).absolute(),
+                                   sources=sources)
 
-        def pick(env: str, key: str, default: Any) -> Any:
-            return os.environ.get(env) or secrets.get(key) or default
+    def ice_servers(self) -> list[dict[str, Any]]:
+        """``webrtc_ice_servers`` parsed: a list of RTCIceServer objects (``urls``, ``username``,
+        ``credential``); a ``ConfigError`` for anything else."""
+        if not self.webrtc_ice_servers.strip():
+            return []
+        try:
+            servers = json.loads(self.webrtc_ice_servers)
+        except ValueError as exc:
+            raise ConfigError(f"webrtc_ice_servers is not JSON ({exc})") from None
+        if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+            raise ConfigError("webrtc_ice_servers must be a list of objects with 'urls'")
+        return servers
 
-        def count(env: str, key: str, default: int) -> int:
-            raw = pick(env, key, default)
-            try:
-                return max(1, int(raw))
-            except (TypeError, ValueError):
-                raise ValueError(f"{env} must be a whole number, got '{raw}'") from None
-
-        return cls(runs_dir=Path(pick("FER_RUNS_DIR", "runs_dir", "runs")).absolute(),
-                   data_root=Path(pick("FER_DATA_ROOT", "data_root", "data")).absolute(),
-                   max_jobs=count("FER_MAX_JOBS", "max_jobs", 1),
-                   model_workers=count("FER_MODEL_WORKERS", "model_workers", 1),
-                   max_photos=count("FER_MAX_PHOTOS", "max_photos", 20),
-                   max_collection_photos=count("FER_MAX_COLLECTION_PHOTOS", "max_collection_photos", 2000))
+    def describe(self) -> list[tuple[str, str, Any, str]]:
+        """(setting, environment variable, value, where it came from) for each setting."""
+        return [(f.name, env_name(f.name), getattr(self, f.name), self.sources.get(f.name, "default"))
+                for f in setting_fields()]
 
 
-class OutsideDataRootError(ValueError):
-    pass
+def setting_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(Settings) if f.name != "sources"]
+
+
+def env_name(setting: str) -> str:
+    return "FER_" + setting.upper()
+
+
+def _parse(f: dataclasses.Field, raw: Any, where: str) -> Any:
+    kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0])
+    if str(f.type) == "str":  # (secrets.toml may give a TOML table or array where JSON is meant)
+        return raw if isinstance(raw, str) else json.dumps(raw)
+    if kind is None:
+        return Path(str(raw)).expanduser()
+    try:
+        value = kind(float(raw)) if kind is int and float(raw).is_integer() else kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{f.name} ({where}) must be {'a whole number' if kind is int else 'a number'}, "
+                          f"got '{raw}'") from None
+    minimum = f.metadata.get("min")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{f.name} ({where}) must be at least {minimum:g}, got {value:g}")
+    return value
+
+
+def read_secrets(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The first secrets file found (``path``, else Streamlit's two places), parsed; {} if none.
+    A file that does not parse is a ``ConfigError`` naming it and the line."""
+    for candidate in [Path(path)] if path else SECRETS_FILES:
+        if not candidate.is_file():
+            continue
+        try:
+            return tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{candidate}: not valid TOML ({exc})") from None
+    return {}
 
 
 def resolve_under_root(root: str | os.PathLike, relative: str) -> Path:
@@ -69,7 +163,7 @@ def resolve_under_root(root: str | os.PathLike, relative: str) -> Path:
     if candidate != root and root not in candidate.parents:
         raise OutsideDataRootError(f"'{relative}' is outside the data root {root}")
     if not candidate.exists():
-        raise FileNotFoundError(f"'{relative}' does not exist under the data root {root}")
+        raise DataError(f"'{relative}' does not exist under the data root {root}")
     return candidate
 
 

@@ -6,14 +6,20 @@ import streamlit as st
 
 from fer_core import CLASSES
 from fer_core.app.charts import class_counts_bar, pixel_histogram_chart
-from fer_core.data.loaders import DataError
-from fer_core.app.dashboard import (active_dataset_path, cached_duplicates, load_dataset_with_progress, save_upload,
-                                    set_active_dataset, settings)
+from fer_core.app.dashboard import (
+    active_dataset_path,
+    cached_duplicates,
+    load_dataset_with_progress,
+    save_upload,
+    set_active_dataset,
+    settings,
+    start_page,
+)
 from fer_core.data.stats import class_count_table, pixel_histograms
+from fer_core.errors import DataError, FerError
 from fer_core.settings import list_datasets, resolve_under_root
 
-st.set_page_config(page_title="Dataset - FER Studio", page_icon=":performing_arts:", layout="wide")
-st.title("Dataset")
+start_page("Dataset")
 config = settings()
 
 source = st.radio("Source", ["From the data folder", "Upload"], horizontal=True,
@@ -31,7 +37,7 @@ if source == "From the data folder":
     if choice:
         try:
             chosen = resolve_under_root(config.data_root, choice)
-        except (ValueError, FileNotFoundError) as exc:
+        except FerError as exc:
             st.error(str(exc))
             st.stop()
         if str(chosen) != str(current):
@@ -53,7 +59,7 @@ detect = st.checkbox("These are whole photos: crop each one's largest face with 
                           "A photo with no face found is used whole and listed.")
 try:
     dataset = load_dataset_with_progress(path, detect_faces=detect)
-except (DataError, OSError) as exc:
+except (FerError, OSError) as exc:
     st.error(f"Could not load {path.name}: {exc}")
     st.stop()
 

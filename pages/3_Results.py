@@ -11,23 +11,39 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.charts import (compare_curves, confidence_histogram, confusion_heatmap, learning_curves,
-                                 reliability_diagram, score_vs_hyperparameter)
-from fer_core.app.dashboard import (active_dataset_path, explain_faces, finished_runs, load_dataset_with_progress,
-                                    model_choices, run_label, save_model_upload, settings, split_probabilities)
-from fer_core.data.loaders import DataError, Split
+from fer_core.app.charts import (
+    compare_curves,
+    confidence_histogram,
+    confusion_heatmap,
+    learning_curves,
+    reliability_diagram,
+    score_vs_hyperparameter,
+)
+from fer_core.app.dashboard import (
+    dataset_candidates,
+    dataset_picker,
+    explain_faces,
+    finished_runs,
+    load_dataset_with_progress,
+    model_choices,
+    run_label,
+    save_model_upload,
+    settings,
+    split_probabilities,
+    start_page,
+)
+from fer_core.data.dataset import Split
+from fer_core.errors import FerError
 from fer_core.fileio import read_json
 from fer_core.inference.analysis import calibration_report, confidence_by_correctness, confused_pairs
+from fer_core.inference.cards import TTA_MODES
 from fer_core.inference.evaluation import compute_metrics, misclassified_frame
 from fer_core.inference.loading import promoted_model_path
-from fer_core.inference.tta import TTA_MODES
-from fer_core.settings import list_datasets, resolve_under_root
 from fer_core.training.bundle import promote_run, restore_bundled_default
 from fer_core.training.history import read_history
 from fer_core.training.tune import best_trial_history, read_trials, searched_hyperparameters
 
-st.set_page_config(page_title="Results - FER Studio", page_icon=":performing_arts:", layout="wide")
-st.title("Results")
+start_page("Results")
 config = settings()
 runs = finished_runs(config.runs_dir)
 by_label = {run_label(r): r for r in runs}
@@ -82,38 +98,30 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         st.image(images, width=120, caption=captions)
 
 
-def dataset_candidates() -> list[Path]:
-    found = [resolve_under_root(config.data_root, c) for c in list_datasets(config.data_root)]
-    active = active_dataset_path()
-    if active is not None and active not in found:
-        found.insert(0, active)
-    return found
-
-
 model_tab, compare_models_tab, run_tab, compare_runs_tab = st.tabs(
     ["A model", "Compare models", "One run", "Compare runs"])
 
 with model_tab:
-    models = model_choices(config.runs_dir)
-    datasets = dataset_candidates()
+    models = model_choices(config)
+    datasets = dataset_candidates(config)
     with st.expander("Upload a model (.keras, loaded in safe mode)"):
         upload = st.file_uploader("A .keras file", type=["keras"], key="model_upload")
         if upload is not None:
             try:
                 save_model_upload(upload.name, upload.getvalue())
-                models = model_choices(config.runs_dir)
+                models = model_choices(config)
                 st.success(f"{upload.name} is in the model list.")
-            except DataError as exc:
+            except FerError as exc:
                 st.error(str(exc))
     if not datasets:
         st.info(f"No dataset yet: put one in the data folder `{config.data_root}` or choose one on the Dataset page.")
     else:
         left, middle, right, last = st.columns([3, 3, 1, 1])
         model_label = left.selectbox("Model", list(models), key="model")
-        dataset_path = middle.selectbox("Dataset", datasets, format_func=lambda p: p.name, key="model_dataset")
+        dataset_path = dataset_picker(middle, config, key="model_dataset")
         try:
             dataset = load_dataset_with_progress(dataset_path)
-        except (DataError, OSError) as exc:
+        except (FerError, OSError) as exc:
             st.error(f"Could not load {dataset_path.name}: {exc}")
             st.stop()
         splits = dataset.available_splits()
@@ -123,7 +131,7 @@ with model_tab:
                              help="flip: average with the mirrored face; multicrop: also 2-pixel shifts (10 views)")
         try:
             probabilities = split_probabilities(models[model_label], dataset_path, dataset, split_name, tta)
-        except (ValueError, OSError) as exc:
+        except (FerError, OSError) as exc:
             st.error(f"Could not use {model_label}: {exc}")
             st.stop()
         split = dataset.split(split_name)
@@ -131,12 +139,12 @@ with model_tab:
                       models[model_label])
 
 with compare_models_tab:
-    models = model_choices(config.runs_dir)
-    datasets = dataset_candidates()
+    models = model_choices(config)
+    datasets = dataset_candidates(config)
     if datasets:
         chosen = st.multiselect("Models", list(models), default=list(models)[:2], key="compare_models")
         left, right = st.columns(2)
-        dataset_path = left.selectbox("Dataset", datasets, format_func=lambda p: p.name, key="compare_dataset")
+        dataset_path = dataset_picker(left, config, key="compare_dataset")
         dataset = load_dataset_with_progress(dataset_path)
         splits = dataset.available_splits()
         split_name = right.selectbox("Split", splits, index=splits.index("val") if "val" in splits else 0,
@@ -146,7 +154,7 @@ with compare_models_tab:
         for label in chosen:
             try:
                 p = split_probabilities(models[label], dataset_path, dataset, split_name)
-            except (ValueError, OSError) as exc:
+            except (FerError, OSError) as exc:
                 st.error(f"{label}: {exc}")
                 continue
             metrics = compute_metrics(split.labels, p, split_name)
@@ -177,7 +185,7 @@ with run_tab:
         try:
             dataset = load_dataset_with_progress(run_config["data"],
                                                  detect_faces=bool(run_config.get("detect_faces")))
-        except (KeyError, DataError, OSError) as exc:
+        except (FerError, OSError) as exc:
             st.warning(f"The run's dataset is not available ({exc}); showing the metrics saved with the run.")
         if dataset is not None:
             split_name = st.radio("Split", dataset.available_splits(), horizontal=True,

@@ -4,61 +4,61 @@ collection (a zip or a folder: a table and its summary); every face is found, bo
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
-                                 top_confidence_histogram)
-from fer_core.app.dashboard import (analyze_cached, explain_faces, finished_runs, model_gate, run_label, settings,
-                                    warm_predict)
+from fer_core.app.charts import (
+    class_distribution_bar,
+    emotion_timeline,
+    expression_shares_bar,
+    probability_bars,
+    top_confidence_histogram,
+)
+from fer_core.app.dashboard import (
+    analyze_cached,
+    explain_faces,
+    model_choices,
+    model_gate,
+    settings,
+    start_page,
+    warm_predict,
+)
+from fer_core.app.live import live_analyzer, status_words, stream
 from fer_core.app.media import annotated_path, run_collection, run_video, saved_video
-from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
-from fer_core.data.images import DataError
-from fer_core.data.photo_sets import list_photo_folders
-from fer_core.data.video import VIDEO_EXTENSIONS, VideoLimits, read_frame
-from fer_core.inference.faces import DISPLAY_MAX_SIDE, annotate, results_json, results_rows
-from fer_core.inference.video import VideoOptions, expression_shares, smooth_timeline, without_brief_people
-from fer_core.settings import OutsideDataRootError, resolve_under_root
-from fer_core.inference.tta import TTA_MODES
-from fer_core.inference.loading import bundled_models, default_model_path
-from fer_core.inference.cards import best_cheap_tta, read_model_card
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
+from fer_core.data.photo_files import list_photo_folders
+from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits, read_frame
+from fer_core.errors import DataError, FerError
+from fer_core.inference.cards import TTA_MODES, best_tta
+from fer_core.inference.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
+from fer_core.inference.video_analysis import VideoOptions, expression_shares, smooth_timeline, without_brief_people
+from fer_core.settings import resolve_under_root
 
-st.set_page_config(page_title="Predict - FER Studio", page_icon=":performing_arts:", layout="wide")
-st.title("Predict")
+start_page("Predict")
 config = settings()
 
-
-
-def bundled_label(name: str, path: Path) -> str:
-    card = read_model_card(path) or {}
-    accuracy = card.get("publictest_metrics", {}).get("accuracy")
-    return f"Bundled: {name}" + (f" ({accuracy:.1%} on PublicTest)" if accuracy else "")
-
-
-models = {f"Default model ({default_model_path().name})": default_model_path()}
-models.update({bundled_label(name, path): path for name, path in bundled_models().items()})
-models.update({run_label(r): Path(r.run_dir) / "model.keras" for r in finished_runs(config.runs_dir)})
+models = model_choices(config)
 left, middle, tta_column, right = st.columns([3, 1, 1, 1])
 model_path = models[left.selectbox("Model", list(models))]
 detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
-                            help="mtcnn finds more faces (turned, small); haar is faster.")
-tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(best_cheap_tta(model_path)),
+                            help="blazeface: fast, finds as many faces as mtcnn on our photos, and levels each "
+                                 "face's eyes; mtcnn: slower; haar: misses turned faces.")
+tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(best_tta(model_path)),
                            help="average over the mirrored face (flip) and shifted crops (multicrop); the "
-                                "default is whichever of none and flip scored higher on PublicTest for this "
-                                "model (its card)", key=f"tta-{model_path}")
+                                "default is whichever scored highest on PublicTest for this model (its card)",
+                           key=f"tta-{model_path}")
 margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, help="extra border around each face")
 if not model_path.exists():
     st.error(f"No model file at `{model_path}`.")
     st.stop()
 
 warm_predict(model_path, tta, detector)
-mode = st.radio("Analyse", ["Photos", "A video", "A photo collection"], horizontal=True, key="mode")
+mode = st.radio("Analyse", ["Photos", "A video", "A photo collection", "Live camera"], horizontal=True, key="mode")
 
 
 def video_section() -> None:
-    limits = VideoLimits.from_env()
+    limits = VideoLimits.from_settings(config)
     rate, smoothing, brief = st.columns(3)
     fps = rate.slider("Frames sampled per second", 1.0, 15.0, 5.0, 1.0, key="video_fps",
                       help="more follows quick changes; fewer is faster (5 a second: a 60 s 720p clip in about "
@@ -164,7 +164,7 @@ def collection_section() -> None:
         choice = st.selectbox("Folder", folders, key="collection_folder")
         try:
             source = resolve_under_root(config.data_root, choice)
-        except (OutsideDataRootError, FileNotFoundError) as exc:
+        except FerError as exc:
             st.error(str(exc))
             return
         name, key = choice, f"{source}:{source.stat().st_mtime_ns}"
@@ -208,8 +208,58 @@ def collection_section() -> None:
              caption=[f"{n.rsplit('/', 1)[-1]} {f.probabilities[f.top]:.0%}" for n, f in faces])
 
 
+def live_section() -> None:
+    analyzer = live_analyzer(model_path, tta, detector, margin)
+    left, right = st.columns([3, 2])
+    with left:
+        try:
+            context = stream(analyzer, config)
+        except FerError as exc:
+            st.error(f"The live camera cannot start: {exc}")
+            return
+        if context is None:
+            st.warning("The live camera is not available on this server. Choose **Photos** above and take a "
+                       "snapshot with the camera instead.")
+            return
+        st.caption("Streams between this browser and the server only. A server on another machine needs HTTPS "
+                   "(browsers give the camera to secure pages only) and, across NAT, your own TURN server: "
+                   "`webrtc_ice_servers` in `.streamlit/secrets.toml` or `FER_WEBRTC_ICE_SERVERS`. No picture? "
+                   "Choose **Photos** above and take a snapshot with the camera instead.")
+    with right:
+        live_panel(analyzer, bool(context.state.playing))
+        recorded = analyzer.recording("camera")
+        if recorded.rows and not analyzer.status().recording:  # here, not in the panel that redraws each second
+            a, b = st.columns(2)
+            a.download_button("Download the recording (CSV)", recorded.table().to_csv(index=False),
+                              "fer_camera.csv", "text/csv", key="live_csv")
+            b.download_button("Download the recording (JSON)", recorded.to_json(), "fer_camera.json",
+                              "application/json", key="live_json")
+
+
+@st.fragment(run_every=1)
+def live_panel(analyzer, playing: bool) -> None:
+    status = analyzer.status()
+    kind, words = status_words(status, playing)
+    getattr(st, kind)(words)
+    record, stop = st.columns(2)
+    if record.button("Record", disabled=status.recording, key="live_record"):
+        analyzer.start_recording()
+        st.rerun(scope="fragment")
+    if stop.button("Stop", disabled=not status.recording, key="live_stop"):
+        analyzer.stop_recording()
+        st.rerun()  # the whole page: the downloads below the panel
+    recent = pd.DataFrame(analyzer.recent())
+    if not recent.empty:  # the last minute, a timeline per person in view
+        shown = smooth_timeline(recent, 3)
+        for person in sorted(shown["person"].unique())[:4]:
+            st.plotly_chart(emotion_timeline(shown, person, 3), key=f"live_timeline-{person}")
+
+
 if mode == "A video":
     video_section()
+    st.stop()
+if mode == "Live camera":
+    live_section()
     st.stop()
 if mode == "A photo collection":
     collection_section()
@@ -235,7 +285,7 @@ whole_key = "whole_image_names"
 whole_names = st.session_state.setdefault(whole_key, set())
 gate = model_gate()
 queue_note = st.empty()
-if gate.waiting or gate.busy >= config.model_workers:
+if gate.waiting or gate.busy >= config.model_slots:
     queue_note.info(f"The model is busy with {gate.waiting + gate.busy} other request(s); yours is in line and "
                     "starts as soon as they are done.")
 results = analyze_cached(model_path, photos, detector, margin, whole_names, tta)
@@ -275,3 +325,6 @@ for (name, data), result in zip(photos, results):
             # most of upload-to-answer once the model was quick (docs/performance.md, "The Predict page").
             c2.markdown(f"**face {k}: {face.top}**")
             c2.code(probability_bars(face.probabilities), language=None)
+            pose = face.box.pose() if face.box else None
+            if pose is not None:
+                c2.caption(f"head pose: {pose_words(pose)} (estimated from four landmarks)")

@@ -10,6 +10,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2
 # FER_TEST_WORKERS test processes at once (pytest-xdist; 0 = all in this one process).
 exec .venv/bin/python -m pytest -n "${FER_TEST_WORKERS:-2}" "$@"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Before anything imports TensorFlow: the live camera's pylibsrtp crashes a process that loaded
+# TensorFlow first (fer_core/app/__init__.py says why); AppTest runs the Predict page in this process.
+import pylibsrtp  # noqa: F401  isort: skip
+
 import csv
 import io
 import os
@@ -24,6 +28,7 @@ SHARED_PHOTOS = REPO_ROOT.parent / "shared" / "photos"
 needs_fer2013 = pytest.mark.skipif(
     not SHARED_ZIP.exists(), reason=f"FER2013 zip not found at {SHARED_ZIP} (../shared is absent)"
 )
+needs_photos = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
 
 # Kaggle folder names (alphabetical there; our label order is CLASSES).
 KAGGLE_FOLDERS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
@@ -117,7 +122,8 @@ TINY_TRAIN_CONFIG = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augme
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory) -> Path:
     """One tiny finished training run (2 epochs) with its dataset, shared by the page tests."""
-    from fer_core.training.train import TrainConfig, train
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.train import train
 
     root = tmp_path_factory.mktemp("finished")
     data = write_kaggle_folder(root / "data" / "tiny_fer", {"train": 20, "test": 6})
@@ -196,3 +202,44 @@ def write_test_video(path: Path, script=VIDEO_SCRIPT, fps: float = 10.0, size: t
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
+
+
+def write_y4m(path: Path, frames: list, fps: int = 15) -> Path:
+    """A YUV4MPEG2 (4:2:0) clip of RGB uint8 frames: what Chromium's fake camera plays
+    (``--use-file-for-fake-video-capture``), looping. Even width and height."""
+    import numpy as np
+
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            r, g, b = (rgb[..., k].astype(np.float32) for k in range(3))
+            y = 0.299 * r + 0.587 * g + 0.114 * b
+            u = (b - y) * 0.564 + 128
+            v = (r - y) * 0.713 + 128
+
+            def half(plane):
+                return plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+
+            f.write(b"FRAME\n")
+            for plane in (y, half(u), half(v)):
+                f.write(np.clip(plane, 0, 255).astype(np.uint8).tobytes())
+    return path
+
+
+def camera_clip(path: Path, photo: str = "fr_obama.jpg", seconds: float = 2.0, fps: int = 15) -> Path:
+    """A 640x480 Y4M clip of a shared photo fitted into the frame, drifting a few pixels a frame
+    (a person before a webcam), for the fake camera."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    image = ImageOps.exif_transpose(Image.open(SHARED_PHOTOS / photo)).convert("RGB")
+    scale = min(600 / image.width, 440 / image.height)
+    image = image.resize((round(image.width * scale), round(image.height * scale)))
+    frames = []
+    for k in range(int(seconds * fps)):
+        frame = Image.new("RGB", (640, 480), (90, 90, 90))
+        shift = int(6 * np.sin(k / fps * 2 * np.pi))
+        frame.paste(image, ((640 - image.width) // 2 + shift, (480 - image.height) // 2))
+        frames.append(np.asarray(frame))
+    return write_y4m(path, frames, fps)

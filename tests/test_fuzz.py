@@ -25,9 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fer_core.data.faces import decode_photo
-from fer_core.data.images import DataError, decode_face_image, read_image_file
-from fer_core.data.loaders import LoadOptions, load_dataset
+from fer_core.data.detection import decode_photo
+from fer_core.errors import DataError
+from fer_core.data.images import decode_face_image, read_image_file
+from fer_core.data.dataset import LoadOptions
+from fer_core.data.loaders import load_dataset
 from tests.conftest import REPO_ROOT, face_image, write_kaggle_folder
 
 EXAMPLES = int(os.environ.get("FER_FUZZ_EXAMPLES", "25"))
@@ -97,7 +99,7 @@ def real_videos(tmp_path_factory) -> dict[str, bytes]:
     st.integers(0, 100_000), max_size=8))
 def test_truncated_and_bit_flipped_videos_give_frames_or_one_sentence(real_videos, tmp_path, suffix, cut, flips):
     """FFmpeg (in OpenCV) on damaged videos: frames or a DataError, never a crash or a hang."""
-    from fer_core.data.video import open_video, sample_frames
+    from fer_core.data.video_files import open_video, sample_frames
 
     data = bytearray(real_videos[suffix])
     for flip in flips:
@@ -338,7 +340,7 @@ def test_csv_defects_named_by_row(tmp_path):
 def test_a_zip_needing_a_newer_zip_version_is_refused_in_one_sentence(tmp_path):
     """Found by the long run: a flipped byte in the central directory's 'version needed to extract'
     made zipfile raise NotImplementedError ('zip file version 6.4') through the loader."""
-    from fer_core.data.photo_sets import open_photo_set
+    from fer_core.data.photo_files import open_photo_set
 
     write_kaggle_folder(tmp_path / "k", {"train": 2})
     buffer = io.BytesIO()

@@ -8,28 +8,81 @@ switching pages or rerunning a page is instant after the first load.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from fer_core.data.loaders import DataError, FERDataset, LoadOptions, default_cache_dir, load_dataset
-from fer_core.fileio import atomic_path
+from fer_core.data.dataset import FERDataset, LoadOptions
+from fer_core.data.loaders import load_dataset
+from fer_core.errors import ConfigError, DataError, FerError
+from fer_core.fileio import save_by_content
+from fer_core.settings import Settings, list_datasets, resolve_under_root
 from fer_core.training.runs import RunRecord, RunRegistry
-from fer_core.settings import Settings, resolve_under_root
 
 ACTIVE_DATASET_KEY = "active_dataset_path"
 
 
+def _keep_keras_state_between_runs() -> None:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run.
+
+    Streamlit does that (``script_runner._clean_problem_modules``) for apps that build a new Keras
+    model on each run; ours are loaded once per server (``cached_model``). Each call ran a full
+    garbage collection and threw away the compiled predict functions, so the next answer compiled
+    them again: with the live camera's panel redrawn every second, a py-spy profile of the server
+    showed clear_session in 23% of its samples and a frame's analysis took 223 ms instead of 15 ms
+    (docs/performance.md, "The live camera"). Its other cleanup, closing matplotlib's figures, is
+    done as Streamlit does it (a test checks that the function is still there to replace).
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if getattr(getattr(script_runner, "_clean_problem_modules", None), "fer_keeps_keras", False):
+        return
+
+    def clean_but_keep_keras() -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            with contextlib.suppress(Exception):
+                pyplot.close("all")
+
+    clean_but_keep_keras.fer_keeps_keras = True
+    script_runner._clean_problem_modules = clean_but_keep_keras
+
+
+_keep_keras_state_between_runs()
+
+
+def start_page(title: str) -> None:
+    """Each page's first call: its browser title and heading, under the app's own page list.
+
+    Why the check: with a ``pages/`` folder beside it, Streamlit starts a server in its older
+    multipage mode, in which it runs a page's file directly and lists the files' own names
+    ("streamlit app", "Train and Tune") until some session first runs ``streamlit_app.py`` (its
+    ``st.navigation`` switches the server over). A server whose first visitor opened a page's URL
+    stayed in that mode. Here such a first run switches over and starts again, so every visitor
+    gets the Home page's navigation."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.set_page_config(page_title=f"{title} - FER Studio", page_icon=":performing_arts:", layout="wide")
+    st.title(title)
+
+
 def settings() -> Settings:
+    """The server's settings (``fer_core.settings``: defaults < secrets.toml < environment), read at
+    the top of each page and passed down. A broken secrets.toml or a bad value stops the page
+    with one message naming it."""
     try:
-        secrets = dict(st.secrets)
-    except Exception:  # no secrets.toml (the usual case), or one that does not parse
-        secrets = {}
-    return Settings.from_env(secrets)
+        return Settings.load()
+    except ConfigError as exc:
+        st.error(f"FER Studio's settings cannot be read: {exc}")
+        st.stop()
+        raise  # st.stop() raises; this line is for readers and type checkers
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,7 +123,8 @@ def active_dataset_path() -> Path | None:
     named = st.query_params.get("dataset")
     if not named:
         return None
-    for root in (settings().data_root, default_cache_dir() / "uploads"):
+    config = settings()
+    for root in (config.data_root, config.cache_dir / "uploads"):
         try:
             path = resolve_under_root(root, named)
         except (ValueError, OSError):
@@ -90,13 +144,28 @@ def save_upload(name: str, data: bytes) -> Path:
     suffix = Path(name).suffix.lower()
     if suffix not in (".zip", ".csv"):
         raise DataError(f"'{name}': upload the Kaggle .zip or fer2013.csv")
-    folder = default_cache_dir() / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
-    if not path.exists():
-        with atomic_path(path) as tmp:
-            Path(tmp).write_bytes(data)
-    return path
+    return save_by_content(settings().cache_dir / "uploads", data, suffix)
+
+
+def dataset_candidates(config: Settings) -> list[Path]:
+    """The datasets a page offers: those under the data folder, and the one chosen in this session
+    (an upload) first if it is not among them. Train & Tune and Results pick from these, and Home
+    names the first (what those pages start on)."""
+    found = [resolve_under_root(config.data_root, c) for c in list_datasets(config.data_root)]
+    active = active_dataset_path()
+    if active is not None and active not in found:
+        found.insert(0, active)
+    return found
+
+
+def dataset_picker(container, config: Settings, key: str) -> Path | None:
+    """A select box of ``dataset_candidates``, on the session's active dataset; None when there is none."""
+    candidates = dataset_candidates(config)
+    if not candidates:
+        return None
+    active = active_dataset_path()
+    return container.selectbox("Dataset", candidates, format_func=lambda p: p.name, key=key,
+                               index=candidates.index(active) if active in candidates else 0)
 
 
 @st.cache_resource(show_spinner="Loading model ...", max_entries=8)
@@ -123,7 +192,7 @@ def _warm(path: str, mtime: int, tta: str, detector: str) -> bool:  # noqa: ARG0
     for it (building MTCNN alone takes seconds)."""
     import numpy as np
 
-    from fer_core.data.faces import get_detector
+    from fer_core.data.detection import get_detector
     from fer_core.inference.evaluation import predict_probabilities
 
     predict_probabilities(cached_model(path, tta, calibrated=True), np.zeros((1, 48, 48), dtype=np.uint8))
@@ -146,6 +215,14 @@ def finished_runs(runs_dir: Path) -> list[RunRecord]:
     if not runs_dir.is_dir():
         return []
     return [r for r in registry(runs_dir).list() if (Path(r.run_dir) / "model.keras").exists()]
+
+
+def run_rows(records: list[RunRecord], errors: bool = False) -> list[dict]:
+    """One table row per run (Home's recent runs, Train & Tune's jobs): its id, kind, status, its
+    figures (``val accuracy``, ``wall seconds``, ...) and, with ``errors``, why it failed."""
+    return [{"run": r.run_id, "kind": r.kind, "status": r.status,
+             **{name.replace("_", " "): value for name, value in r.metrics.items() if isinstance(value, float)},
+             **({"error": r.error} if errors else {})} for r in records]
 
 
 def run_label(record: RunRecord) -> str:
@@ -186,9 +263,9 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
         bar.empty()
 
 
-def model_choices(runs_dir: Path) -> dict[str, Path]:
+def model_choices(config: Settings) -> dict[str, Path]:
     """Every model a page can show: the default (a promoted run's, if any), the bundled ones,
-    finished runs', and models uploaded in this server, by a label."""
+    finished runs', and models uploaded in this server, by a label (Results and Predict alike)."""
     from fer_core.inference.cards import read_model_card
     from fer_core.inference.loading import bundled_models, default_model_path
 
@@ -196,11 +273,11 @@ def model_choices(runs_dir: Path) -> dict[str, Path]:
         accuracy = ((read_model_card(path) or {}).get("publictest_metrics") or {}).get("accuracy")
         return label + (f" ({accuracy:.1%} on PublicTest)" if accuracy else "")
 
-    choices = {with_accuracy(f"Default model ({default_model_path().name})", default_model_path()):
-               default_model_path()}
+    default = default_model_path(config)
+    choices = {with_accuracy(f"Default model ({default.name})", default): default}
     choices.update({with_accuracy(f"Bundled: {name}", path): path for name, path in bundled_models().items()})
-    choices.update({f"Run {run_label(r)}": Path(r.run_dir) / "model.keras" for r in finished_runs(runs_dir)})
-    uploads = default_cache_dir() / "model_uploads"
+    choices.update({f"Run {run_label(r)}": Path(r.run_dir) / "model.keras" for r in finished_runs(config.runs_dir)})
+    uploads = config.cache_dir / "model_uploads"
     if uploads.is_dir():
         choices.update({f"Uploaded: {p.name.split('-', 1)[-1]}": p for p in sorted(uploads.glob("*.keras"))})
     return choices
@@ -209,38 +286,28 @@ def model_choices(runs_dir: Path) -> dict[str, Path]:
 def save_model_upload(name: str, data: bytes) -> Path:
     """Keep an uploaded ``.keras`` file under a content-hashed name; it is loaded in safe mode
     (no code runs), and one that does not load is removed with a clear message."""
-    from fer_core.inference.loading import load_model
+    from fer_core.inference.loading import load_face_model
 
     if Path(name).suffix.lower() != ".keras":
         raise DataError(f"'{name}': upload a .keras model file")
-    folder = default_cache_dir() / "model_uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:12]}-{safe_name}"
-    if not path.exists():
-        with atomic_path(path) as tmp:
-            Path(tmp).write_bytes(data)
+    path = save_by_content(settings().cache_dir / "model_uploads", data, "", name=Path(name).name, digits=12)
     try:
-        model = load_model(path)
-        if tuple(model.input_shape[1:]) != (48, 48, 1) or model.output_shape[-1] != 7:
-            raise ValueError(f"it maps {model.input_shape[1:]} to {model.output_shape[-1]} classes, not 48x48 grey "
-                             "faces to 7")
-    except Exception as exc:  # safe mode refuses Lambda layers and unknown code; any failure means unusable
+        load_face_model(path, label=f"'{name}'")  # safe mode refuses Lambda layers and unknown code
+    except FerError:
         path.unlink(missing_ok=True)
-        raise DataError(f"'{name}' cannot be used: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+        raise
     return path
 
 
 class ModelGate:
-    """At most ``workers`` model calls (detection and classification) at once across every session
+    """At most ``slots`` model calls (detection and classification) at once across every session
     of this server; the others wait. Why: on a 2-core machine, eight sessions calling TensorFlow at
     once share the cores eight ways and each waits for all (upload-to-answer was p50 29 s with 8
     browser clients); taking turns keeps every answer as fast as the machine allows, and one heavy
     user's 50 photos go through in turns with everyone else's."""
 
-    def __init__(self, workers: int):
-        self._slots = threading.BoundedSemaphore(workers)
+    def __init__(self, slots: int):
+        self._slots = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
         self.waiting = 0  # requests queued for a slot now
         self.busy = 0  # requests holding one
@@ -263,17 +330,35 @@ class ModelGate:
                 self.busy -= 1
             self._slots.release()
 
+    @contextlib.contextmanager
+    def turn_if_free(self):
+        """A slot only if one is free now and nobody is waiting for one; yields whether it got it.
+        For a live stream's frames: a stream asks 15 or more times a second, and a semaphore does not
+        serve waiters in order, so a stream that asked again at once could keep a waiting photo
+        upload out. Without a turn the frame goes back with the last answer (``inference.live``)."""
+        with self._lock:
+            got = not self.waiting and self._slots.acquire(blocking=False)
+            if got:
+                self.busy += 1
+        try:
+            yield got
+        finally:
+            if got:
+                with self._lock:
+                    self.busy -= 1
+                self._slots.release()
+
 
 @st.cache_resource
 def model_gate() -> ModelGate:
-    """The server's one gate (``FER_MODEL_WORKERS`` slots)."""
-    return ModelGate(settings().model_workers)
+    """The server's one gate (the ``model_slots`` setting, ``FER_MODEL_SLOTS``)."""
+    return ModelGate(settings().model_slots)
 
 
 @st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
 def _analyze_photo(model_path: str, model_mtime: int, tta: str, name: str, data: bytes,  # noqa: ARG001
                    detector: str, margin: float, whole_image: bool):
-    from fer_core.inference.faces import analyze_photos
+    from fer_core.inference.photos import analyze_photos
 
     with model_gate().slot():
         (result,) = analyze_photos(cached_model(model_path, tta, calibrated=True), [(name, data)], detector=detector,
@@ -292,9 +377,9 @@ def analyze_cached(model_path: Path, photos: list[tuple[str, bytes]], detector: 
 
 def explain_faces(model_path: Path, crops: list[np.ndarray], classes: list[str]) -> list[np.ndarray]:
     """Heat-map pictures (HiResCAM over each 48x48 crop) for the named classes, through the model gate."""
-    from fer_core.inference.explain import gradcam, overlay
+    from fer_core.inference.explain import explain_faces as explain
     from fer_core.labels import CLASSES
 
     with model_gate().slot():
-        maps, _ = gradcam(cached_model(model_path), np.stack(crops), np.array([CLASSES.index(c) for c in classes]))
-    return [overlay(crop, heat) for crop, heat in zip(crops, maps)]
+        explained = explain(cached_model(model_path), np.stack(crops), np.array([CLASSES.index(c) for c in classes]))
+    return [entry["picture"] for entry in explained]

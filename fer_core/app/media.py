@@ -20,18 +20,17 @@ from pathlib import Path
 import streamlit as st
 
 from fer_core.app.dashboard import cached_model, model_gate, settings
-from fer_core.data.images import DataError
-from fer_core.data.loaders import default_cache_dir
-from fer_core.data.video import VIDEO_EXTENSIONS, VideoLimits
-from fer_core.fileio import atomic_path
-from fer_core.inference.photo_sets import CollectionAnalysis, analyze_collection
-from fer_core.inference.video import VideoAnalysis, VideoOptions, analyze_video
+from fer_core.errors import DataError
+from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits
+from fer_core.fileio import save_by_content
+from fer_core.inference.photo_collections import CollectionAnalysis, analyze_collection
+from fer_core.inference.video_analysis import VideoAnalysis, VideoOptions, analyze_video
 
 KEEP_VIDEOS = 5
 
 
 def videos_folder() -> Path:
-    folder = default_cache_dir() / "videos"
+    folder = settings().cache_dir / "videos"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -42,15 +41,12 @@ def save_video_upload(name: str, data: bytes) -> Path:
     suffix = Path(name).suffix.lower()
     if suffix not in VIDEO_EXTENSIONS:
         raise DataError(f"'{name}': upload an {', '.join(e.lstrip('.') for e in VIDEO_EXTENSIONS)} video")
-    limits = VideoLimits.from_env()
+    limits = VideoLimits.from_settings(settings())
     if len(data) > limits.max_bytes:
         raise DataError(f"'{name}' is {len(data) / 2**20:,.0f} MB; videos may be {limits.describe()}")
     folder = videos_folder()
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
-    if not path.exists():
-        with atomic_path(path) as tmp:
-            Path(tmp).write_bytes(data)
-        _prune(folder)
+    path = save_by_content(folder, data, suffix)
+    _prune(folder)
     return path
 
 

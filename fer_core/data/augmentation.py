@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import keras
+from fer_core.errors import ConfigError
 from keras import ops
 
 # What augmentation strength 1.0 means (the ranges scale linearly with strength): the same
@@ -47,7 +48,7 @@ class FaceAugment(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")  # pixel arithmetic stays float32 under mixed precision
         super().__init__(**kwargs)
         if min(rotation, zoom, shift, contrast, erasing) < 0 or erasing > 1 or zoom >= 1:
-            raise ValueError("augmentation ranges must not be negative; erasing is a probability; zoom below 1")
+            raise ConfigError("augmentation ranges must not be negative; erasing is a probability; zoom below 1")
         self.flip, self.rotation, self.zoom = bool(flip), float(rotation), float(zoom)
         self.shift, self.contrast, self.erasing, self.seed = float(shift), float(contrast), float(erasing), seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -171,11 +172,11 @@ def build_augmentation(strength: float, erasing: float = 0.0, seed: int | None =
     ``flip`` add a whole-pixel random shift (a random crop of the edge-padded face) and mirroring
     on their own."""
     if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"augmentation strength must be in [0, 1], got {strength}")
+        raise ConfigError(f"augmentation strength must be in [0, 1], got {strength}")
     if not 0.0 <= erasing <= 1.0:
-        raise ValueError(f"erasing probability must be in [0, 1], got {erasing}")
+        raise ConfigError(f"erasing probability must be in [0, 1], got {erasing}")
     if shift_pixels < 0:
-        raise ValueError(f"crop padding must not be negative, got {shift_pixels}")
+        raise ConfigError(f"crop padding must not be negative, got {shift_pixels}")
     shift = SHIFT_FRACTION_AT_FULL * strength * image_size + shift_pixels
     layer = FaceAugment(flip=flip or strength > 0, rotation=ROTATION_DEGREES_AT_FULL * strength,
                         zoom=ZOOM_AT_FULL * strength, shift=shift, contrast=CONTRAST_AT_FULL * strength,

@@ -1,5 +1,5 @@
 """One face image, bytes to a (48, 48) uint8 array: what the dataset loaders and the photo
-pipeline (``faces``) share, and the error every data problem is reported with."""
+pipeline (``detection``) share."""
 
 from __future__ import annotations
 
@@ -13,16 +13,13 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from fer_core.errors import DataError
 from fer_core.labels import IMAGE_SIZE
 
 # Images above this many pixels are refused before they are decoded (decompression-bomb guard).
 MAX_IMAGE_PIXELS = 50_000_000
 # Image files above this many bytes are refused before they are read (checked with stat).
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
-
-
-class DataError(ValueError):
-    """A dataset cannot be loaded; the message names the file or row and why."""
 
 
 def too_large(width: int, height: int) -> DataError:

@@ -10,7 +10,10 @@ from typing import Callable
 
 import numpy as np
 
-from fer_core.data.loaders import SPLITS, DataError, image_entries_by_split, load_dataset
+from fer_core.data.dataset import SPLITS
+from fer_core.errors import DataError
+from fer_core.data.readers.image_tree import image_entries_by_split
+from fer_core.data.loaders import load_dataset
 from fer_core.data.packfile import PackedImage, write_pack
 from fer_core.labels import CLASSES
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fer_core.labels import CLASSES
-from fer_core.data.loaders import FERDataset, Split
+from fer_core.data.dataset import FERDataset, Split
 
 
 def class_count_table(dataset: FERDataset) -> pd.DataFrame:

@@ -1,15 +1,20 @@
 """Inference: using a trained model.
 
-- ``loading``: safe-mode loading, the default/bundled/promoted model paths.
+- ``loading``: safe-mode loading (``safe_load``), the one check that a model maps 48x48 grey faces
+  to the 7 classes (``checked_face_model``), the default/bundled/promoted model paths.
 - ``saving``: writing a model for inference (float32, no optimizer state, atomically).
 - ``tta``: test-time augmentation wrappers; ``ensemble``: averaging models in one file.
 - ``evaluation``: metrics, confusion matrix, mistakes and sample grids on a split; a model's PublicTest
   measurement for its card.
-- ``faces``: finding, cropping and classifying the faces in photos.
-- ``video``: expressions over time in a video; ``tracking``: one id per face across frames.
-- ``photo_sets``: every face of a photo collection (zip or folder), with its summary.
-- ``cards``: reading model cards (no fer_core imports, so ``loading`` can use it).
+- ``photos``: finding, cropping and classifying the faces in photos.
+- ``video_analysis``: expressions over time in a video (``analyze_frame``: the step it shares with
+  the live camera); ``tracking``: one id per face across frames.
+- ``live``: a live camera's frames classified as they arrive, dropped rather than queued, recorded.
+- ``photo_collections``: every face of a photo collection (zip or folder), with its summary.
+- ``analysis``: cached predictions, confused pairs, calibration (and ``calibrate_model``).
+- ``explain``: HiResCAM heat maps (``explain_faces``, ``explain_photo``, ``write_explanations``).
+- ``cards``: reading model cards, the best TTA by a card (no fer_core imports, so ``loading`` can use it).
 
-May import: ``fer_core.models``, ``fer_core.data``, ``fer_core.labels``, ``fer_core.fileio``,
-``fer_core.settings``. Never ``fer_core.training`` or ``fer_core.app``.
+May import: ``fer_core.models``, ``fer_core.data`` and the base modules (``labels``, ``errors``,
+``options``, ``fileio``, ``settings``). Never ``fer_core.training``, ``fer_core.app`` or ``fer_core.cli``.
 """

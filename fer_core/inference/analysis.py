@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from fer_core.data.loaders import FERDataset, LoadOptions, content_key, default_cache_dir
+from fer_core.data.dataset import FERDataset, LoadOptions
+from fer_core.data.cache import content_key
+from fer_core.settings import Settings
 from fer_core.fileio import atomic_path
 from fer_core.labels import CLASSES
 
@@ -39,7 +41,7 @@ def predictions_cache_file(model_path: Path, dataset_path: Path, split: str, tta
                            cache_dir: Path | None = None) -> Path:
     key = hashlib.sha256(f"{file_sha256(model_path)}|{content_key(Path(dataset_path), LoadOptions())}|{split}|"
                          f"{tta}".encode()).hexdigest()[:32]
-    return Path(cache_dir or default_cache_dir()) / "predictions" / f"{key}.npz"
+    return Path(cache_dir or Settings.load().cache_dir) / "predictions" / f"{key}.npz"
 
 
 def cached_probabilities(model_path: str | os.PathLike, dataset_path: str | os.PathLike, dataset: FERDataset,
@@ -164,3 +166,26 @@ def cross_fitted_calibration(labels: np.ndarray, probabilities: np.ndarray, seed
     return {"temperature": fit_temperature(labels, probabilities),
             "before": {k: before[k] for k in ("ece", "nll", "brier")},
             "after_cross_fitted": {k: float(np.mean([a[k] for a in after])) for k in ("ece", "nll", "brier")}}
+
+
+def calibrate_model(model: str | os.PathLike, data: str | os.PathLike, split: str = "val",
+                    strict: bool = False) -> tuple[dict[str, Any], Path]:
+    """Fit a temperature on ``split`` of ``data`` and store it, with the cross-fitted before/after
+    figures, in the model's card (created if the model has none); ``predict``, ``predict_photos``
+    and the Predict page then apply it. Returns the report and the card's path."""
+    from fer_core.data.loaders import existing_dataset_path, load_dataset
+    from fer_core.fileio import write_json_atomic
+    from fer_core.inference.cards import read_model_card
+    from fer_core.inference.loading import existing_model_path
+
+    existing_dataset_path(data)
+    path = existing_model_path(model)
+    dataset = load_dataset(data, LoadOptions(strict=strict))
+    labels = dataset.split(split).labels
+    report = cross_fitted_calibration(labels, cached_probabilities(path, data, dataset, split))
+    card = read_model_card(path) or {"name": path.stem}
+    card["temperature"] = report["temperature"]
+    card["calibration"] = {**report, "split": split, "data": str(data),
+                           "how": f"python -m fer_core calibrate {model} --data {data} --split {split}"}
+    write_json_atomic(path.with_suffix(".json"), card)
+    return report, path.with_suffix(".json")

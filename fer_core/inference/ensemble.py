@@ -18,11 +18,12 @@ import keras
 
 from fer_core.labels import IMAGE_SIZE
 from fer_core.models.layers import AverageProbabilities
+from fer_core.errors import ModelError
 
 def build_ensemble(models: list[keras.Model]) -> keras.Model:
     """One model whose output is the mean of the members' probabilities."""
     if len(models) < 2:
-        raise ValueError("an ensemble needs at least two models")
+        raise ModelError("an ensemble needs at least two models")
     inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
     members = [keras.Model(m.input, m.output, name=f"member{k}") for k, m in enumerate(models)]
     outputs = [member(inputs) for member in members]

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from fer_core.labels import CLASSES
-from fer_core.data.loaders import Split
+from fer_core.data.dataset import Split
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
 
 
@@ -128,7 +128,7 @@ def samples_grid(split: Split, probabilities: np.ndarray, count: int = 32, colum
 def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, dict[str, Any]]:
     """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode."""
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.tta import TTA_MODES
+    from fer_core.inference.cards import TTA_MODES
     from fer_core.inference.loading import load_model
 
     val = load_dataset(data).split("val")

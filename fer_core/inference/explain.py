@@ -19,12 +19,16 @@ by averaging its members' maps. The gradient is taken with the active backend's 
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from fer_core.labels import IMAGE_SIZE
+from fer_core.data.detection import DEFAULT_DETECTOR
+from fer_core.errors import DataError, ModelError
+from fer_core.labels import CLASSES, IMAGE_SIZE
 
 MIN_MAP_SIDE = 6  # finer maps localise better; FER networks reach 6x6 in their last stage
 FLAT_HEADS = (keras.layers.Flatten, keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
@@ -52,7 +56,7 @@ def feature_layer(network: keras.Model) -> keras.layers.Layer:
         if shape and len(shape) == 4 and shape[1] and shape[1] >= MIN_MAP_SIDE:
             spatial.append(layer)
     if not spatial:
-        raise ValueError(f"{network.name} has no spatial feature map to explain")
+        raise ModelError(f"{network.name} has no spatial feature map to explain")
     return spatial[-1]
 
 
@@ -98,7 +102,7 @@ def _gradients(scores, features, classes: np.ndarray, n_classes: int):
         features = torch.as_tensor(np.asarray(features)).requires_grad_(True)
         (scores(features) * torch.as_tensor(picks)).sum().backward()
         return features.grad.detach().cpu().numpy()
-    raise ValueError(f"no gradient for the {backend} backend")
+    raise ModelError(f"no gradient for the {backend} backend")
 
 
 def gradcam_network(network: keras.Model, faces: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -137,3 +141,70 @@ def overlay(face: np.ndarray, heat: np.ndarray, alpha: float = 0.45, scale: int 
     blended = (1 - alpha * heat[..., None]) * grey + alpha * heat[..., None] * colour
     image = Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))
     return np.asarray(image.resize((IMAGE_SIZE * scale, IMAGE_SIZE * scale), Image.Resampling.BILINEAR))
+
+
+def explain_faces(model: keras.Model, faces: np.ndarray, classes: np.ndarray | None = None,
+                  probabilities: np.ndarray | None = None) -> list[dict]:
+    """Each 48x48 face explained: its heat-map picture over the face (``overlay``), the class
+    explained (``classes``, by default the predicted one) and its probabilities. What the ``explain``
+    command, the Predict page and the Results page's gallery all show."""
+    from fer_core.inference.evaluation import predict_probabilities
+
+    if classes is None:
+        probabilities = predict_probabilities(model, faces) if probabilities is None else probabilities
+        classes = probabilities.argmax(axis=1)
+    maps, explained = gradcam(model, faces, classes)
+    rows = [None] * len(faces) if probabilities is None else probabilities
+    return [{"picture": overlay(face, heat), "class": int(cls), "probabilities": row}
+            for face, heat, cls, row in zip(faces, maps, explained, rows)]
+
+
+def explain_photo(model: keras.Model, photo: str | os.PathLike, detector: str = DEFAULT_DETECTOR) -> list[dict]:
+    """``explain_faces`` for every face found in a photo file (``detector`` 'none': the whole photo
+    is one face); each entry also says where the face is (``face``, ``box``)."""
+    from fer_core.data.images import read_image_file
+    from fer_core.inference.photos import analyze_photos
+
+    whole = detector == "none"
+    (result,) = analyze_photos(model, [(str(photo), read_image_file(photo))],
+                               detector=DEFAULT_DETECTOR if whole else detector, whole_image=whole)
+    if result.error:
+        raise DataError(f"{photo}: {result.error}")
+    if not result.faces:
+        raise DataError(f"no face found in {photo} (try --detector none)")
+    entries = explain_faces(model, np.stack([f.crop for f in result.faces]))
+    for k, (entry, face) in enumerate(zip(entries, result.faces), 1):
+        entry.update(face=k, box=None if face.box is None else face.box.box_dict())
+    return entries
+
+
+def explain_dataset_face(model: keras.Model, data: str | os.PathLike, split: str, index: int) -> list[dict]:
+    """``explain_faces`` for face ``index`` of a dataset's split; the entry also names it and its label."""
+    from fer_core.data.loaders import load_dataset
+
+    part = load_dataset(data).split(split)
+    if not 0 <= index < len(part):
+        raise DataError(f"index {index} is outside {split} (0-{len(part) - 1})")
+    (entry,) = explain_faces(model, part.images[index:index + 1])
+    entry.update(index=index, file=part.files[index], true=CLASSES[part.labels[index]])
+    return [entry]
+
+
+def write_explanations(entries: list[dict], out: Path, model_path: Path) -> list[dict]:
+    """Each entry's picture as ``out/face_K.png`` and all of them in ``out/explain.json``; the JSON
+    entries (class names, probabilities by class, the picture's file name) are returned."""
+    from PIL import Image
+
+    from fer_core.fileio import atomic_path, write_json_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, entry in enumerate(entries, 1):
+        with atomic_path(out / f"face_{k}.png") as tmp:
+            Image.fromarray(entry["picture"]).save(tmp, format="PNG")
+        about = {key: value for key, value in entry.items() if key not in ("picture", "class", "probabilities")}
+        written.append({**about, "explained": CLASSES[entry["class"]], "map": f"face_{k}.png",
+                        "probabilities": {c: round(float(p), 4) for c, p in zip(CLASSES, entry["probabilities"])}})
+    write_json_atomic(out / "explain.json", {"model": str(model_path), "method": "HiResCAM on the class logit",
+                                             "faces": written})
+    return written

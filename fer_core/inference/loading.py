@@ -10,6 +10,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fer_core.errors import ModelError, first_line
+from fer_core.labels import CLASSES, IMAGE_SIZE
+from fer_core.settings import Settings
+
 if TYPE_CHECKING:
     import keras
 
@@ -27,26 +31,26 @@ def bundled_models() -> dict[str, Path]:
     return {path.stem: path for path in sorted(BUNDLED_MODELS_DIR.glob("*.keras")) if path.name != DEFAULT_MODEL_NAME}
 
 
-def promoted_model_path(runs_dir: str | os.PathLike | None = None) -> Path:
-    """Where a run's model goes when promoted to default (the bundled file is never overwritten)."""
-    from fer_core.settings import Settings
+def promoted_model_path(runs_dir: str | os.PathLike) -> Path:
+    """Where a run's model goes when promoted to default, under the runs folder (the bundled file is
+    never overwritten)."""
+    return Path(runs_dir) / "promoted" / DEFAULT_MODEL_NAME
 
-    return Path(runs_dir or Settings.from_env().runs_dir) / "promoted" / DEFAULT_MODEL_NAME
 
-
-def default_model_path() -> Path:
-    """``FER_DEFAULT_MODEL`` if set, else a promoted run's model if any, else the bundled model."""
-    if os.environ.get("FER_DEFAULT_MODEL"):
-        return Path(os.environ["FER_DEFAULT_MODEL"])
-    promoted = promoted_model_path()
+def default_model_path(settings: Settings | None = None) -> Path:
+    """The ``default_model`` setting if set, else a promoted run's model if any, else the bundled model."""
+    settings = settings or Settings.load()
+    if settings.default_model:
+        return settings.default_model
+    promoted = promoted_model_path(settings.runs_dir)
     return promoted if promoted.exists() else bundled_model_path()
 
 
-def resolve_model_path(model: str | os.PathLike) -> Path:
+def resolve_model_path(model: str | os.PathLike, settings: Settings | None = None) -> Path:
     """``"default"`` -> the default model; a bundled model's name (``"quick"``) -> its file in
     ``models/``; a run directory -> its ``model.keras``; else the path."""
     if str(model) == "default":
-        return default_model_path()
+        return default_model_path(settings)
     path = Path(model)
     if not path.exists() and str(model) in bundled_models():
         return bundled_models()[str(model)]
@@ -55,15 +59,47 @@ def resolve_model_path(model: str | os.PathLike) -> Path:
     return path
 
 
-def existing_model_path(model: str | os.PathLike) -> Path:
+def existing_model_path(model: str | os.PathLike, settings: Settings | None = None) -> Path:
     """``resolve_model_path``, checked: the file must exist and be a ``.keras`` file. Cheap (no
     TensorFlow), so the command line can refuse a wrong path before loading a backend."""
-    path = resolve_model_path(model)
+    path = resolve_model_path(model, settings)
     if not path.exists():
-        raise FileNotFoundError(f"no model file at {path}")
+        raise ModelError(f"no model file at {path}")
     if path.suffix != ".keras":
-        raise ValueError(f"{path}: expected a .keras model file")
+        raise ModelError(f"{path}: expected a .keras model file")
     return path
+
+
+def checked_face_model(model: "keras.Model", label: str) -> "keras.Model":
+    """``model`` if it maps (48, 48, 1) grey faces to the 7 classes, else a ``ModelError`` saying
+    what it maps instead: the one check every model a user brings passes (uploads, fine-tuning
+    parents, distillation teachers)."""
+    inputs = model.input_shape
+    shape = tuple(inputs[1:]) if not isinstance(inputs, list) else None
+    if shape != (IMAGE_SIZE, IMAGE_SIZE, 1) or model.output_shape[-1] != len(CLASSES):
+        raise ModelError(f"{label}: maps inputs of shape {inputs} to {model.output_shape[-1]} outputs; FER Studio "
+                         f"models map ({IMAGE_SIZE}, {IMAGE_SIZE}, 1) grey faces to the {len(CLASSES)} classes "
+                         f"({', '.join(CLASSES)})")
+    return model
+
+
+def safe_load(path: str | os.PathLike, label: str | None = None) -> "keras.Model":
+    """A ``.keras`` file loaded in safe mode, uncompiled. Any failure to load (a damaged file, a
+    Lambda layer or other code that safe mode refuses) is a ``ModelError`` with Keras's first line."""
+    import keras
+
+    import fer_core.models  # noqa: F401  (registers fer_core's layers, which ensembles and TTA use)
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged or unsafe file; all mean "not usable"
+        raise ModelError(f"{label or Path(path).name}: not a Keras model that loads in safe mode "
+                         f"({type(exc).__name__}: {first_line(exc)})") from None
+
+
+def load_face_model(path: str | os.PathLike, label: str | None = None) -> "keras.Model":
+    """``safe_load``, then ``checked_face_model``: a model a user brings, ready to use."""
+    return checked_face_model(safe_load(path, label), label or Path(path).name)
 
 
 def load_model(model: str | os.PathLike, tta: str = "none", calibrated: bool = False) -> "keras.Model":
@@ -71,16 +107,14 @@ def load_model(model: str | os.PathLike, tta: str = "none", calibrated: bool = F
     augmentation; ``calibrated`` applies the temperature its card holds (``calibrate``), if any."""
     import keras
 
-    import fer_core.models  # noqa: F401  (registers fer_core's layers, which ensembles and TTA use)
     from fer_core.inference.cards import read_model_card
     from fer_core.inference.tta import with_tta
 
     path = existing_model_path(model)
-    loaded = with_tta(keras.saving.load_model(path, safe_mode=True, compile=False), tta)
+    loaded = with_tta(safe_load(path), tta)
     temperature = (read_model_card(path) or {}).get("temperature") if calibrated else None
     if not temperature or temperature == 1.0:
         return loaded
-    from fer_core.labels import IMAGE_SIZE
     from fer_core.models.layers import Temperature
 
     inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")

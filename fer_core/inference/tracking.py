@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fer_core.data.faces import FaceBox
+from fer_core.data.detection import FaceBox
 
 
 def iou(a: FaceBox, b: FaceBox) -> float:

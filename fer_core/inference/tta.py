@@ -11,15 +11,16 @@ import keras
 
 from fer_core.labels import IMAGE_SIZE
 from fer_core.models.layers import AverageProbabilities, HorizontalFlip, Shift
+from fer_core.errors import ConfigError
+from fer_core.inference.cards import TTA_MODES
 
-TTA_MODES = ("none", "flip", "multicrop")
 MULTICROP_SHIFT = 2
 
 
 def tta_views(mode: str) -> list[tuple[bool, int, int]]:
     """(mirrored, dx, dy) for each view of a TTA mode."""
     if mode not in TTA_MODES:
-        raise ValueError(f"TTA must be one of {', '.join(TTA_MODES)}, got '{mode}'")
+        raise ConfigError(f"TTA must be one of {', '.join(TTA_MODES)}, got '{mode}'")
     if mode == "none":
         return [(False, 0, 0)]
     shifts = [(0, 0)]

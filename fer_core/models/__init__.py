@@ -5,7 +5,7 @@ A builder takes keyword hyperparameters and returns an uncompiled ``keras.Model`
 augmentation, which is active only in training) live inside the model, so a saved model
 needs no preprocessing code beside it.
 
-- ``registry``: ``register_model``, ``build_model``, ``list_models``.
+- ``registry``: ``register_model``, ``build_model``, ``list_models``, ``tiny_kwargs`` (smallest sizes, for tests).
 - ``reference``, ``vgg``, ``resnet``: one architecture each, read top to bottom.
 - ``common``: what every architecture starts (input, augmentation, scaling) and ends with;
   ``layers``: registered layers (training crop, TTA views, averaging) for safe-mode loading.
@@ -15,7 +15,7 @@ May import: ``fer_core.labels`` and ``fer_core.data.augmentation``. Nothing abov
 
 from __future__ import annotations
 
-from fer_core.models.registry import ModelBuilder, build_model, list_models, register_model  # noqa: F401
+from fer_core.models.registry import ModelBuilder, build_model, list_models, register_model, tiny_kwargs  # noqa: F401
 
 # Importing the architecture modules registers them.
 from fer_core.models import layers, reference, resnet, vgg  # noqa: E402,F401

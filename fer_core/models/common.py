@@ -8,6 +8,7 @@ from keras import layers
 from fer_core.labels import CLASSES, IMAGE_SIZE
 from fer_core.data.augmentation import build_augmentation
 from fer_core.models.layers import FaceCrop
+from fer_core.errors import ConfigError
 
 
 def face_input(augment_strength: float, erasing: float, seed: int | None, crop_size: int = 0,
@@ -18,7 +19,7 @@ def face_input(augment_strength: float, erasing: float, seed: int | None, crop_s
     ``crop_size`` window of the face (random in training, central at inference; 0 = the whole
     face), and scaling to 0-1; returns (input tensor, tensor to build on)."""
     if not 0 <= crop_size <= IMAGE_SIZE:
-        raise ValueError(f"crop size must be 0 (off) or at most {IMAGE_SIZE}, got {crop_size}")
+        raise ConfigError(f"crop size must be 0 (off) or at most {IMAGE_SIZE}, got {crop_size}")
     inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
     x = inputs
     augmentation = build_augmentation(augment_strength, erasing=erasing, seed=seed, shift_pixels=crop_padding,

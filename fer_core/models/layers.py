@@ -4,6 +4,7 @@ Lambda layers, no code in the file): the training crop, and the views of test-ti
 from __future__ import annotations
 
 import keras
+from fer_core.errors import ConfigError
 from keras import ops
 
 
@@ -25,7 +26,7 @@ class FaceCrop(keras.layers.Layer):
     def call(self, images, training=None):
         height, width = images.shape[1], images.shape[2]
         if self.size > min(height, width):
-            raise ValueError(f"crop size {self.size} is larger than the {height}x{width} input")
+            raise ConfigError(f"crop size {self.size} is larger than the {height}x{width} input")
         if not training:
             top, left = (height - self.size) // 2, (width - self.size) // 2
             return images[:, top:top + self.size, left:left + self.size, :]
@@ -97,7 +98,7 @@ class Temperature(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
+            raise ConfigError(f"temperature must be positive, got {temperature}")
         self.temperature = float(temperature)
 
     def call(self, probabilities):

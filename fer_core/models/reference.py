@@ -22,7 +22,7 @@ from fer_core.models.common import class_probabilities, face_input
 BN_MOMENTUM = 0.9
 
 
-@register_model("reference")
+@register_model("reference", tiny={"filters": [4, 8, 8], "dense_units": 8})
 def reference_cnn(
     filters: Sequence[int] = (32, 64, 128),
     dense_units: int = 256,

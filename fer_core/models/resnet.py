@@ -33,7 +33,7 @@ def basic_block(x, width: int, stride: int, name: str):
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([y, shortcut]))
 
 
-@register_model("resnet")
+@register_model("resnet", tiny={"filters": [4, 8, 8, 16]})
 def resnet(
     filters: Sequence[int] = (64, 128, 256, 512),
     blocks_per_stage: int = 2,

@@ -19,11 +19,12 @@ from keras import layers
 
 from fer_core.models.registry import register_model
 from fer_core.models.common import class_probabilities, face_input
+from fer_core.errors import ConfigError
 
 BN_MOMENTUM = 0.9
 
 
-@register_model("vgg")
+@register_model("vgg", tiny={"filters": [4, 8, 8, 16], "dense_units": 8})
 def vgg_net(
     filters: Sequence[int] = (64, 128, 256, 512),
     convs_per_stage: int | Sequence[int] = 2,
@@ -39,7 +40,7 @@ def vgg_net(
 ) -> keras.Model:
     depths = [convs_per_stage] * len(filters) if isinstance(convs_per_stage, int) else list(convs_per_stage)
     if len(depths) != len(filters) or min(depths) < 1:
-        raise ValueError(f"convs_per_stage must be a positive number or one per stage ({len(filters)}), "
+        raise ConfigError(f"convs_per_stage must be a positive number or one per stage ({len(filters)}), "
                          f"got {convs_per_stage}")
     inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip)
     for stage, (width, depth) in enumerate(zip(filters, depths), start=1):

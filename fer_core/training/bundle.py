@@ -19,6 +19,7 @@ from typing import Any
 from fer_core.fileio import atomic_path, read_json, write_json_atomic
 from fer_core.inference.cards import read_model_card
 from fer_core.inference.evaluation import measure_publictest
+from fer_core.errors import ConfigError
 
 
 def _training_seconds(history: list[dict[str, Any]]) -> float:
@@ -48,7 +49,7 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
     run_dir, out_path = Path(run_dir), Path(out_path)
     config = read_json(run_dir / "config.json")
     if not config or not (run_dir / "model.keras").exists():
-        raise ValueError(f"{run_dir} is not a finished run (no config.json or model.keras)")
+        raise ConfigError(f"{run_dir} is not a finished run (no config.json or model.keras)")
     history = read_history(run_dir)
     measured = measure_publictest(run_dir / "model.keras", data)
     best_epoch = max(history, key=lambda row: row.get("val_accuracy", -1.0))["epoch"] if history else None
@@ -86,7 +87,7 @@ def _member(source: Path, data: str) -> dict[str, Any]:
         config = read_json(source / "config.json") or {}
         model_file = source / "model.keras"
         if not model_file.exists():
-            raise ValueError(f"{source} is not a finished run (no model.keras)")
+            raise ConfigError(f"{source} is not a finished run (no model.keras)")
         info = {"source": config.get("run_id", source.name), "architecture": config.get("model"),
                 "command": config.get("provenance", {}).get("command"),
                 "hardware": config.get("provenance", {}).get("hardware"),
@@ -94,7 +95,7 @@ def _member(source: Path, data: str) -> dict[str, Any]:
     else:
         card = read_model_card(source)
         if card is None:
-            raise ValueError(f"{source} has no card beside it ({source.with_suffix('.json').name})")
+            raise ConfigError(f"{source} has no card beside it ({source.with_suffix('.json').name})")
         model_file = source
         info = {"source": source.name, **{k: card.get(k) for k in
                                           ("architecture", "command", "hardware", "training_seconds")}}
@@ -139,7 +140,7 @@ def promote_run(run_dir: str | os.PathLike, runs_dir: str | os.PathLike) -> Path
     config = read_json(run_dir / "config.json")
     metrics = read_json(run_dir / "metrics.json")
     if not config or not metrics or not (run_dir / "model.keras").exists():
-        raise ValueError(f"{run_dir} is not a finished run (needs config.json, metrics.json and model.keras)")
+        raise ConfigError(f"{run_dir} is not a finished run (needs config.json, metrics.json and model.keras)")
     out = promoted_model_path(runs_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     card = {

@@ -35,6 +35,7 @@ from typing import Any
 
 from fer_core.fileio import read_json, write_json_atomic
 from fer_core.training.progress import PROGRESS_FILENAME
+from fer_core.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKERS_DIR = "workers"
@@ -56,7 +57,7 @@ def parse_oracle(address: str) -> tuple[str, int]:
     """``HOST:PORT`` -> (host, port), with a clear error for anything else."""
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ValueError(f"--oracle must be HOST:PORT (e.g. 192.168.1.10:8470), got '{address}'")
+        raise ConfigError(f"--oracle must be HOST:PORT (e.g. 192.168.1.10:8470), got '{address}'")
     return host, int(port)
 
 

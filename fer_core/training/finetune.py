@@ -30,42 +30,21 @@ import keras
 
 from fer_core.data.augmentation import FaceAugment
 from fer_core.inference.cards import read_model_card
-from fer_core.inference.loading import existing_model_path
-from fer_core.labels import CLASSES, IMAGE_SIZE
+from fer_core.inference.loading import existing_model_path, load_face_model
+from fer_core.labels import IMAGE_SIZE
+from fer_core.errors import ModelError
 
-FREEZE_CHOICES = ("none", "body")  # or a positive number of stages
 STAGE_NAME = re.compile(r"^(?:stage|block)(\d+)_")
 HEAD_STARTS_AFTER = (keras.layers.Flatten, keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
-
-
-def check_freeze(freeze: str) -> str:
-    """``freeze`` if it is one of ``FREEZE_CHOICES`` or a positive number of stages, else ValueError."""
-    if freeze in FREEZE_CHOICES or (str(freeze).isdigit() and int(freeze) > 0):
-        return str(freeze)
-    raise ValueError(f"freeze must be none, body or a number of stages (1, 2, ...), got '{freeze}'")
 
 
 def load_parent(model: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
     """The parent model (safe mode, uncompiled) and what a card should record of it.
 
-    Raises FileNotFoundError or ValueError with one clear sentence for a missing file, a file
-    Keras cannot load safely, or a model that does not map 48x48 grey faces to FER's 7 classes."""
+    A ``ModelError`` with one clear sentence for a missing file, a file Keras cannot load safely, or
+    a model that does not map 48x48 grey faces to FER's 7 classes (``loading.load_face_model``)."""
     path = existing_model_path(model)
-    try:
-        import fer_core.models  # noqa: F401  (registers fer_core's layers)
-
-        parent = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # Keras raises many kinds for a damaged or unsafe file; all mean "not usable"
-        raise ValueError(f"{model}: not a Keras model that loads in safe mode ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'no details'})") from None
-    shape = tuple(parent.input_shape[1:]) if not isinstance(parent.input_shape, list) else None
-    if shape != (IMAGE_SIZE, IMAGE_SIZE, 1):
-        raise ValueError(f"{model}: takes inputs of shape {parent.input_shape}; FER Studio models take "
-                         f"({IMAGE_SIZE}, {IMAGE_SIZE}, 1) grey faces")
-    classes = parent.output_shape[-1]
-    if classes != len(CLASSES):
-        raise ValueError(f"{model}: predicts {classes} classes; FER Studio trains {len(CLASSES)} "
-                         f"({', '.join(CLASSES)})")
+    parent = load_face_model(path, label=str(model))
     card = read_model_card(path) or {}
     with open(path, "rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
@@ -109,14 +88,14 @@ def layers_to_freeze(model: keras.Model, freeze: str) -> list[keras.layers.Layer
         everything = leaf_layers(model)
         ends = [i for i, layer in enumerate(everything) if isinstance(layer, HEAD_STARTS_AFTER)]
         if not ends:
-            raise ValueError("this model has no Flatten or global pooling layer to tell its body from its head")
+            raise ModelError("this model has no Flatten or global pooling layer to tell its body from its head")
         body = set(id(layer) for layer in everything[:ends[-1]])
         return [layer for layer in layers if id(layer) in body]
     stages = int(freeze)
     chosen = [layer for layer in layers if layer.name.startswith("stem_") or
               ((m := STAGE_NAME.match(layer.name)) and int(m.group(1)) <= stages)]
     if not chosen:
-        raise ValueError(f"this model has no stage layers (stageK_... or blockK_...) to freeze {stages} of")
+        raise ModelError(f"this model has no stage layers (stageK_... or blockK_...) to freeze {stages} of")
     return chosen
 
 

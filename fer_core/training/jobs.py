@@ -1,8 +1,8 @@
 """Background training and tuning jobs with a queue, for the dashboard.
 
 ``submit`` writes the run directory and registers the run as *queued*, then starts a
-detached worker process (``python -m fer_core worker RUN_DIR``) in its own session, so it
-outlives page reloads and restarts of the Streamlit server. The worker waits until the
+detached job process (``python -m fer_core run-job RUN_DIR``) in its own session, so it
+outlives page reloads and restarts of the Streamlit server. The job process waits until the
 registry grants it a slot (at most ``max_running`` jobs run at once, first come first
 served), then runs the very same ``training.resume`` / ``tuning.resume_tuning`` code the
 CLI runs. ``cancel`` works on queued and running jobs; a killed job can be requeued and
@@ -22,21 +22,23 @@ from pathlib import Path
 from fer_core.fileio import read_json
 from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, _pid_alive, start_run
+from fer_core.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-WORKER_LOG = "worker.log"
+JOB_LOG = "job.log"  # the job process's own output (a crash before the run log exists)
 
 
 def submit(runs_dir: str | os.PathLike, config, max_running: int = 1) -> str:
     """Queue a TrainConfig or TuneConfig as a background job; return its run id."""
-    from fer_core.training.train import TrainConfig, run_record
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.train import run_record
 
     kind = "train" if isinstance(config, TrainConfig) else "tune"
     label, values = run_record(config) if kind == "train" else (config.tuner, asdict(config))
     values["data"] = str(Path(values["data"]).absolute())
     run_id, run_dir, registry = start_run(Path(runs_dir).absolute(), kind, label, values, status="queued")
     ProgressFile(run_dir).update(force=True, phase="queued", kind=kind, run_id=run_id)
-    _spawn_worker(registry, run_id, run_dir, max_running)
+    _spawn_job(registry, run_id, run_dir, max_running)
     return run_id
 
 
@@ -45,21 +47,21 @@ def requeue(runs_dir: str | os.PathLike, run_id: str, max_running: int = 1) -> N
     registry = RunRegistry(runs_dir)
     record = registry.get(run_id)
     if record is None:
-        raise KeyError(f"no run {run_id}")
+        raise ConfigError(f"no run {run_id}")
     if record.status not in ("failed", "cancelled"):
-        raise ValueError(f"run {run_id} is {record.status}; only failed or cancelled runs can be resumed")
+        raise ConfigError(f"run {run_id} is {record.status}; only failed or cancelled runs can be resumed")
     registry.requeue(run_id)
     ProgressFile(record.run_dir).update(force=True, phase="queued", error=None)
-    _spawn_worker(registry, run_id, Path(record.run_dir), max_running)
+    _spawn_job(registry, run_id, Path(record.run_dir), max_running)
 
 
-def _spawn_worker(registry: RunRegistry, run_id: str, run_dir: Path, max_running: int) -> None:
+def _spawn_job(registry: RunRegistry, run_id: str, run_dir: Path, max_running: int) -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with open(run_dir / WORKER_LOG, "ab") as log:
+    with open(run_dir / JOB_LOG, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "fer_core", "worker", str(run_dir), "--max-running", str(max_running)],
+            [sys.executable, "-m", "fer_core", "run-job", str(run_dir), "--max-running", str(max_running)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, env=env,
             start_new_session=True,  # not in the server's process group: a server restart leaves it running
         )
@@ -71,7 +73,7 @@ def cancel(runs_dir: str | os.PathLike, run_id: str) -> str:
     registry = RunRegistry(runs_dir)
     record = registry.get(run_id)
     if record is None:
-        raise KeyError(f"no run {run_id}")
+        raise ConfigError(f"no run {run_id}")
     if record.status == "queued" and registry.cancel_if_queued(run_id):
         ProgressFile(record.run_dir).update(force=True, phase="cancelled")
         _signal(record.pid)
@@ -103,12 +105,12 @@ def queue_position(registry: RunRegistry, run_id: str) -> int | None:
     return None
 
 
-def run_worker(run_dir: str | os.PathLike, max_running: int = 1, poll_seconds: float = 1.0) -> int:
-    """The worker process: wait for a slot, then train or tune. Returns an exit status."""
+def run_job(run_dir: str | os.PathLike, max_running: int = 1, poll_seconds: float = 1.0) -> int:
+    """The job's own process: wait for a slot, then train or tune. Returns an exit status."""
     run_dir = Path(run_dir).absolute()
     saved = read_json(run_dir / "config.json")
     if not saved or saved.get("kind") not in ("train", "tune"):
-        raise ValueError(f"{run_dir} is not a run directory (no config.json)")
+        raise ConfigError(f"{run_dir} is not a run directory (no config.json)")
     run_id, kind = saved["run_id"], saved["kind"]
     registry = RunRegistry(run_dir.parent)
     registry.set_pid(run_id, os.getpid())
@@ -206,10 +208,10 @@ def _duration(seconds: float) -> str:
 
 
 def log_tail(run_dir: str | os.PathLike, lines: int = 40) -> str:
-    """The last lines of a job's logs (run log, then the worker's own output for crashes)."""
+    """The last lines of a job's logs (run log, then the job process's own output for crashes)."""
     run_dir = Path(run_dir)
     chunks = []
-    for name in ("train.log", "tune.log", WORKER_LOG):
+    for name in ("train.log", "tune.log", JOB_LOG):
         path = run_dir / name
         if path.exists():
             text = path.read_text(errors="replace").splitlines()[-lines:]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fer_core.errors import UnknownNameError
+
 PRESETS: dict[str, dict[str, Any]] = {
     # For a laptop CPU: the best model this project's 2-core machine trains in 30 minutes (docs/results.md,
     # "The CPU presets", has every variant measured with its command, wall time and PublicTest
@@ -75,7 +77,7 @@ FINETUNE_START: dict[str, Any] = {"epochs": 10, "lr": 3e-4, "optimizer": "adamw"
 def preset_values(name: str) -> dict[str, Any]:
     """A copy of the preset's values (a ``KeyError`` naming the presets if there is none)."""
     if name not in PRESETS:
-        raise KeyError(f"unknown preset '{name}'; presets: {', '.join(sorted(PRESETS))}")
+        raise UnknownNameError(f"unknown preset '{name}'; presets: {', '.join(sorted(PRESETS))}")
     values = dict(PRESETS[name])
     values["model_args"] = dict(values.get("model_args", {}))
     return values
@@ -86,7 +88,7 @@ def recipe_values(name: str | None) -> dict[str, Any]:
     (what the dashboard's train form starts from)."""
     from dataclasses import MISSING, fields
 
-    from fer_core.training.train import TrainConfig
+    from fer_core.training.config import TrainConfig
 
     values: dict[str, Any] = {}
     for f in fields(TrainConfig):

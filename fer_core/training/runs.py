@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fer_core.errors import ConfigError
+
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 REGISTRY_FILENAME = "registry.sqlite"
 
@@ -208,7 +210,7 @@ def reopen_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], R
     run_dir = Path(run_dir)
     saved = read_json(run_dir / "config.json")
     if not saved or saved.get("kind") != kind:
-        raise ValueError(f"{run_dir} is not a {kind} run directory (no {kind} config.json)")
+        raise ConfigError(f"{run_dir} is not a {kind} run directory (no {kind} config.json)")
     registry = RunRegistry(run_dir.parent)
     if registry.get(saved["run_id"]) is None:
         config = {k: v for k, v in saved.items() if k not in ("run_id", "kind", "provenance")}
@@ -218,7 +220,7 @@ def reopen_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], R
 
 def _check_status(status: str) -> None:
     if status not in STATUSES:
-        raise ValueError(f"unknown run status '{status}'; expected one of {', '.join(STATUSES)}")
+        raise ConfigError(f"unknown run status '{status}'; expected one of {', '.join(STATUSES)}")
 
 
 def _record(row: tuple) -> RunRecord:

@@ -14,7 +14,7 @@ import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,84 +22,20 @@ import keras
 import keras_tuner as kt
 import pandas as pd
 
+from fer_core.errors import ConfigError
 from fer_core.fileio import read_json, write_json_atomic, write_text_atomic
 from fer_core.models import build_model
 from fer_core.training.distributed import (ChiefWatch, LocalWorkers, free_port, oracle_env, parse_oracle,
                                            worker_progress_dir, write_oracle_address)
 from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, reopen_run, start_run
-from fer_core.training.train import (PreparedData, RunMonitor, TrainConfig, compile_model, prepare_data,
-                                     report_best_model, run_managed, to_model_inputs)
+from fer_core.training.callbacks import RunMonitor
+from fer_core.training.config import TuneConfig
+from fer_core.training.inputs import PreparedData, prepare_data, to_model_inputs
+from fer_core.training.lifecycle import report_best_model, run_managed
+from fer_core.training.optim import compile_model
 from fer_core.training.history import read_history
 from fer_core.inference.saving import save_inference_model
-
-TUNERS = ("random", "hyperband", "bayesian")
-
-
-@dataclass
-class TuneConfig:
-    """A search: which tuner, how long, and the ranges it may pick from."""
-
-    data: str
-    tuner: str = "random"
-    max_trials: int = 10
-    epochs: int = 10
-    model: str = "reference"
-    lr_min: float = 1e-4
-    lr_max: float = 1e-2
-    batch_sizes: list[int] = field(default_factory=lambda: [32, 64, 128])
-    base_filters: list[int] = field(default_factory=lambda: [16, 32, 48, 64])
-    dense_units: list[int] = field(default_factory=lambda: [128, 256, 512])
-    dropout_min: float = 0.2
-    dropout_max: float = 0.6
-    augment_min: float = 0.0
-    augment_max: float = 1.0
-    data_fraction: float = 1.0
-    seed: int = 1234
-    train_split: str = "train"
-    val_split: str = "val"
-    strict: bool = False
-    # Distributed search (fer_core.training.distributed): 0 = trials one after another in this
-    # process; N = this process serves the oracle and starts N local worker processes (workers on
-    # other machines can join: tune-worker). oracle_host: the address the oracle listens on
-    # (0.0.0.0 for other machines); oracle_port: 0 = any free port.
-    workers: int = 0
-    oracle_host: str = "127.0.0.1"
-    oracle_port: int = 0
-
-    def __post_init__(self) -> None:
-        if self.tuner not in TUNERS:
-            raise ValueError(f"tuner must be one of {', '.join(TUNERS)}")
-        if self.workers < 0 or not 0 <= self.oracle_port < 65536:
-            raise ValueError("workers must not be negative and the oracle port must be 0-65535")
-        if self.max_trials < 1 or self.epochs < 1:
-            raise ValueError("max trials and epochs must be at least 1")
-        if not 0 < self.lr_min <= self.lr_max:
-            raise ValueError("learning-rate range must be positive and ordered")
-        if not 0 < self.data_fraction <= 1:
-            raise ValueError("data fraction must be in (0, 1]")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TuneConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def trial_config(self, hp: kt.HyperParameters) -> TrainConfig:
-        """The training config one trial runs with, drawn from the search space."""
-        base = hp.Choice("base_filters", self.base_filters)
-        return TrainConfig(
-            data=self.data,
-            model=self.model,
-            epochs=self.epochs,
-            lr=hp.Float("lr", self.lr_min, self.lr_max, sampling="log"),
-            lr_schedule="constant",
-            filters=[base, base * 2, base * 4],
-            dense_units=hp.Choice("dense_units", self.dense_units),
-            dropout=hp.Float("dropout", self.dropout_min, self.dropout_max, step=0.1),
-            augment_strength=hp.Float("augment_strength", self.augment_min, self.augment_max, step=0.25),
-            seed=self.seed,
-        )
-
 
 class FERHyperModel(kt.HyperModel):
     def __init__(self, config: TuneConfig):
@@ -248,11 +184,7 @@ def resume_tuning(run_dir: str | os.PathLike, verbose: int | str = "auto") -> Pa
 
 
 def _search_data(config: TuneConfig, progress: ProgressFile | None):
-    data: PreparedData = prepare_data(
-        TrainConfig(data=config.data, data_fraction=config.data_fraction, seed=config.seed,
-                    train_split=config.train_split, val_split=config.val_split, strict=config.strict),
-        progress,
-    )
+    data: PreparedData = prepare_data(config.data_config(), progress)
     x_train, y_train = to_model_inputs(data.train)
     steps = {b: math.ceil(len(x_train) / b) for b in config.batch_sizes}
     return data, (x_train, y_train), to_model_inputs(data.val), steps
@@ -331,7 +263,7 @@ def run_worker(run_dir: str | os.PathLike, oracle: str, worker_id: str, verbose:
     run_dir = Path(run_dir)
     saved = read_json(run_dir / "config.json")
     if not saved or saved.get("kind") != "tune":
-        raise ValueError(f"{run_dir} is not a tuning run (no tuning config.json)")
+        raise ConfigError(f"{run_dir} is not a tuning run (no tuning config.json)")
     config = TuneConfig.from_dict(saved)
     host, port = parse_oracle(oracle)
     os.environ.update(oracle_env(host, port, worker_id))

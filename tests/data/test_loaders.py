@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from fer_core import CLASSES
-from fer_core.data.loaders import DataError, LoadOptions, SplitNotFoundError, load_dataset, stratified_fraction
+from fer_core.errors import DataError, SplitNotFoundError
+from fer_core.data.dataset import LoadOptions, stratified_fraction
+from fer_core.data.loaders import load_dataset
 from fer_core.data.images import decode_face_image
 from tests.conftest import (
     SHARED_PHOTOS,
@@ -254,7 +256,7 @@ def test_full_fer2013_counts_and_warm_load(fer2013_cache):
 def test_detect_faces_crops_whole_photos_as_predict_does(tmp_path):
     from PIL import Image
 
-    from fer_core.data.faces import decode_photo, largest_face_crop
+    from fer_core.data.detection import decode_photo, largest_face_crop
 
     root = tmp_path / "own"
     for folder, photo in (("happy", "fr_obama.jpg"), ("neutral", "fr_biden.jpg")):

@@ -8,7 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from fer_core.data.loaders import DataError, load_dataset
+from fer_core.errors import DataError
+from fer_core.data.loaders import load_dataset
 from fer_core.data.pack import pack_dataset
 from fer_core.data.packfile import jpeg_header_length, read_pack
 from tests.conftest import (SHARED_ZIP, face_image, jpeg_bytes, needs_fer2013, write_fer_csv, write_kaggle_folder,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fer_core import CLASSES
-from fer_core.data.loaders import FERDataset, LoadReport, Split
+from fer_core.data.dataset import FERDataset, LoadReport, Split
 from fer_core.data.stats import class_count_table, find_duplicates, pixel_histograms
 
 

@@ -109,8 +109,13 @@ def test_launch_a_tiny_training_run_and_see_it_done(server, page, screenshots):
     page.goto(server["url"] + "/Train_and_Tune")
     expect(page.get_by_role("heading", name="Train & Tune")).to_be_visible()
     wait_idle(page)
+    expect(page.get_by_text("The preset also sets")).to_be_visible()  # the form opens on the quick preset
+    page.get_by_test_id("stRadio").filter(has_text="Start from").get_by_text("my own settings").click()
+    expect(page.get_by_text("The preset also sets")).to_have_count(0)
+    wait_idle(page)
+    expect(page.get_by_label("Epochs", exact=True)).to_have_count(1)
     page.get_by_label("Epochs", exact=True).fill("1")
-    page.get_by_label("Filters per conv block", exact=True).fill("8, 16, 16")
+    page.get_by_label("Filters per stage", exact=True).fill("8, 16, 16")
     page.get_by_label("Dense units", exact=True).fill("32")
     share = page.get_by_role("slider").first
     share.focus()
@@ -144,3 +149,66 @@ def test_results_of_a_fresh_server_show_the_default_model(server, page, screensh
     page.screenshot(path=screenshots / "results.png", full_page=False)
     model_tab.get_by_text("Misclassified faces").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "results_mistakes.png", full_page=False)
+
+
+def test_a_fresh_server_first_opened_on_a_page_lists_the_apps_pages(tmp_path, page):
+    """A server's first visitor who opens a page's URL (a bookmark) gets the app's own page list
+    ("Home", "Train & Tune"), not Streamlit's list of file names ("streamlit app", "Train and Tune"),
+    and no "Deploy" button."""
+    from tests.e2e.server import free_port, start_server
+
+    port = free_port()
+    process = start_server(tmp_path, port)
+    try:
+        page.goto(f"http://127.0.0.1:{port}/Dataset")
+        expect(page.get_by_role("heading", name="Dataset")).to_be_visible()
+        navigation = page.get_by_test_id("stSidebarNav")
+        expect(navigation.get_by_text("Home", exact=True)).to_be_visible()
+        expect(navigation.get_by_text("Train & Tune", exact=True)).to_be_visible()
+        expect(navigation.get_by_text("streamlit app")).to_have_count(0)
+        expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_the_live_camera_names_the_expression_and_records_it(server, browser, tmp_path, screenshots):
+    """Chromium's fake camera plays a clip made from a shared photo; the page streams it over
+    WebRTC (no network), shows the face's expression live, and Record then Stop gives a CSV of
+    that person's rows in the video format."""
+    from tests.conftest import camera_clip
+    from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS
+
+    clip = camera_clip(tmp_path / "clip.y4m")
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={clip}"]
+    # A second Chromium with the fake camera, from the session's Playwright (two cannot run at once).
+    camera_browser = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + camera, headless=True)
+    try:
+        page = camera_browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server["url"] + "/Predict")
+        expect(page.get_by_role("heading", name="Predict")).to_be_visible()
+        wait_idle(page)
+        page.get_by_test_id("stRadio").filter(has_text="Analyse").get_by_text("Live camera").click()
+        expect(page.get_by_text("Press Start to stream your camera")).to_be_visible()
+        page.frame_locator("iframe[title*='streamlit_webrtc']").get_by_role("button", name="START").click()
+        expect(page.get_by_text(re.compile(r"^Live: .* frames/s analysed .*, latency \d+ ms.*, 1 face\(s\) now"))) \
+            .to_be_visible(timeout=60_000)
+        expect(page.get_by_text(re.compile(r"expression probabilities over time")).first).to_be_visible()
+        main = page.get_by_test_id("stMainBlockContainer")
+        main.get_by_role("button", name="Record", exact=True).click()
+        expect(page.get_by_text(re.compile(r"recording, ([3-9]|\d\d+) rows"))).to_be_visible(timeout=60_000)
+        main.get_by_role("button", name="Stop", exact=True).click()
+        page.screenshot(path=screenshots / "predict_live.png", full_page=False)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the recording (CSV)").click()
+        rows = download.value.path().read_text().splitlines()
+    finally:
+        camera_browser.close()
+    assert rows[0].startswith("frame,time,person,x,y,width,height,detector_score,top,angry,")
+    assert rows[0].endswith(",yaw,pitch,roll") and len(rows) >= 4  # the header and at least 3 frames
+    people = {line.split(",")[2] for line in rows[1:]}
+    tops = {line.split(",")[8] for line in rows[1:]}
+    assert len(people) == 1 and tops <= {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}, \
+        [line.split(",")[:8] for line in rows[1:]]

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from fer_core import CLASSES
-from fer_core.data.loaders import Split
+from fer_core.data.dataset import Split
 from fer_core.inference.evaluation import compute_metrics, write_report
 
 

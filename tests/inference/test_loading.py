@@ -52,3 +52,12 @@ def test_every_bundled_model_is_small_loads_safely_and_has_a_measured_card():
         assert abs(card["publictest_accuracy_by_tta"]["none"] - card["publictest_metrics"]["accuracy"]) < 1e-3, name
         probabilities = load_model(path).predict(x, verbose=0)
         assert probabilities.shape == (1, 7) and np.isclose(probabilities.sum(), 1.0, atol=1e-4), name
+
+
+def test_the_best_tta_comes_from_the_card(tmp_path):
+    from fer_core.inference.cards import best_tta
+    from fer_core.inference.loading import bundled_models
+
+    assert best_tta(bundled_model_path()) == "multicrop"  # 71.25% against 70.99% (none), 70.55% (flip)
+    assert best_tta(bundled_models()["quick"]) == "multicrop"
+    assert best_tta(tmp_path / "no_card.keras") == "flip"  # no card: flip, the usual gain

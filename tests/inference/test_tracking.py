@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fer_core.data.faces import FaceBox
+from fer_core.data.detection import FaceBox
 from fer_core.inference.tracking import FaceTracker, centre_distance, iou
 
 

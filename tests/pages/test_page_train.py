@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fer_core.training.runs import RunRegistry
 from tests.conftest import app_page
 from tests.training.test_jobs import wait_status
@@ -15,10 +17,18 @@ def only_run(runs: Path):
     return record
 
 
+def test_the_form_opens_on_the_preset_for_this_machine(dashboard_env):
+    at = app_page("pages/2_Train_and_Tune.py").run()
+    assert not at.exception and at.radio[1].value == "quick"  # no GPU here
+    assert at.checkbox(key="quick-mixed_precision").value is True
+    assert any("CPU cores" in c.value for c in at.caption)  # the device its jobs will use
+
+
 def test_train_form_launches_a_job_that_finishes(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
     assert not at.exception
-    assert at.selectbox[0].value.endswith("fer_small")
+    assert at.selectbox[0].value.name == "fer_small"
+    at.radio[1].set_value("custom").run()
     by_label = {w.label: w for w in at.number_input}
     by_label["Epochs"].set_value(1)
     by_label["Dense units"].set_value(16)
@@ -44,11 +54,11 @@ def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_
     at.radio[1].set_value("quick").run()
     assert not at.exception
     by_label = {w.label: w for w in at.number_input}
-    assert by_label["Epochs"].value == 40 and by_label["Random crop padding (pixels, 0 = off)"].value == 4
+    assert by_label["Epochs"].value == 40 and by_label["Random crop padding (pixels)"].value == 4
     assert by_label["Time budget (minutes, 0 = off)"].value == 29
-    assert at.checkbox(key="mixed-quick").value is True
-    assert at.selectbox(key="arch-quick").value == "vgg" and at.checkbox(key="flip-quick").value is True
-    assert "convs_per_stage" in at.caption[0].value
+    assert at.checkbox(key="quick-mixed_precision").value is True
+    assert at.selectbox(key="quick-model").value == "vgg" and at.checkbox(key="quick-flip").value is True
+    assert any("convs_per_stage" in c.value for c in at.caption)
     by_label["Epochs"].set_value(1)
     at.text_input[0].set_value("4, 8, 8, 8")  # a tiny net, so the test is quick
     at.slider[0].set_value(0.5)
@@ -107,6 +117,7 @@ def test_tune_form_launches_a_search(dashboard_env):
 
 def test_bad_form_values_give_a_message(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
+    at.radio[1].set_value("custom").run()
     at.text_input[0].set_value("four, eight")
     at.button[0].click().run()
     assert not at.exception and "Cannot launch" in at.error[0].value
@@ -117,3 +128,41 @@ def test_no_dataset_yet(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_DATA_ROOT", str(tmp_path / "empty"))
     at = app_page("pages/2_Train_and_Tune.py").run()
     assert not at.exception and "No dataset yet" in at.warning[0].value
+
+
+def test_a_new_training_option_is_one_edit_away_from_the_cli_and_the_form(dashboard_env, monkeypatch):
+    """Adding a field with its description to TrainConfig is all it takes: the flag (with its help
+    and bounds) and the form's widget (with its label) follow, and the value reaches the run."""
+    from dataclasses import dataclass
+
+    import fer_core.cli.parser as parser_module
+    import fer_core.training.config as config_module
+    from fer_core.errors import ConfigError
+    from fer_core.options import option
+
+    @dataclass
+    class WithShear(config_module.TrainConfig):
+        shear: float = option(0.0, "random shear (degrees)", label="Shear (degrees)", group="augmentation", min=0,
+                              max=30)
+
+    for module in (config_module, parser_module):  # where the page and the parser find TrainConfig
+        monkeypatch.setattr(module, "TrainConfig", WithShear)
+    parser = parser_module.build_parser()
+    train_help = parser._subparsers._group_actions[0].choices["train"].format_help()
+    assert "--shear SHEAR" in train_help and "random shear (degrees)" in train_help
+    assert parser.parse_args(["train", "--data", "x", "--shear", "12"]).shear == 12.0
+    with pytest.raises(ConfigError, match="shear must be at least 0 and at most 30, got 45"):
+        WithShear(data="x", shear=45)
+
+    at = app_page("pages/2_Train_and_Tune.py").run()
+    at.radio[1].set_value("custom").run()
+    shear = {w.label: w for w in at.number_input}["Shear (degrees)"]
+    shear.set_value(7.0)
+    by_label = {w.label: w for w in at.number_input}
+    by_label["Epochs"].set_value(1)
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    record = only_run(dashboard_env["runs"])
+    config = json.loads((Path(record.run_dir) / "config.json").read_text())
+    assert config["shear"] == 7.0 and config["epochs"] == 1
+    assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"

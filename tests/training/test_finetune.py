@@ -13,7 +13,8 @@ import pytest
 
 from fer_core.training.finetune import finetune_model, layers_to_freeze, leaf_layers, load_parent
 from fer_core.training.history import read_history
-from fer_core.training.train import TrainConfig, resume, train
+from fer_core.training.config import TrainConfig
+from fer_core.training.train import resume, train
 from tests.conftest import REPO_ROOT, TINY_TRAIN_CONFIG
 
 TINY = dict(batch_size=32, augment_strength=0.25)
@@ -111,7 +112,7 @@ def test_a_bad_init_from_is_one_error_line_and_no_run(train_folder, tmp_path):
     runs = tmp_path / "runs"
     for spec, message in ((tmp_path / "missing.keras", "no model file"),
                           (not_keras, "not a Keras model that loads in safe mode"),
-                          (tmp_path / "five.keras", "predicts 5 classes")):
+                          (tmp_path / "five.keras", "to 5 outputs")):
         result = run_cli("train", "--data", train_folder, "--init-from", spec, "--epochs", "1", "--runs-dir", runs)
         assert result.returncode == 2, result.stderr
         last = result.stderr.strip().splitlines()[-1]  # (TensorFlow's start-up notes may come first)

@@ -1,4 +1,4 @@
-"""Background jobs as the dashboard launches them: real detached worker processes and a queue."""
+"""Background jobs as the dashboard launches them: real detached job processes and a queue."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from fer_core.training.jobs import cancel, describe_progress, log_tail, queue_position, requeue, submit
 from fer_core.training.progress import read_progress
 from fer_core.training.runs import RunRegistry, _pid_alive
-from fer_core.training.train import TrainConfig
+from fer_core.training.config import TrainConfig
 from tests.conftest import REPO_ROOT, TINY_TRAIN_CONFIG, write_kaggle_folder
 
 
@@ -43,15 +43,15 @@ def test_queue_runs_one_at_a_time_and_cancels_a_queued_job(data, tmp_path):
     wait_status(runs, first, {"running"})
     assert registry.get(second).status == "queued" and queue_position(registry, third) == 2
     assert describe_progress(read_progress(registry.get(third).run_dir), "queued")[1].startswith("queued")
-    worker_pid = registry.get(third).pid
+    job_pid = registry.get(third).pid
     assert cancel(runs, third) == "cancelled while queued"
     assert wait_status(runs, first, {"done"}) == "done"
     assert wait_status(runs, second, {"done"}) == "done"
     assert registry.get(third).status == "cancelled"
     deadline = time.time() + 30
-    while time.time() < deadline and _pid_alive(worker_pid):
+    while time.time() < deadline and _pid_alive(job_pid):
         time.sleep(0.2)
-    assert not _pid_alive(worker_pid), "the cancelled job's worker is still waiting"
+    assert not _pid_alive(job_pid), "the cancelled job's process is still waiting"
     a, b = registry.get(first), registry.get(second)
     assert a.started_at <= a.finished_at <= b.started_at  # never both at once
     assert (Path(a.run_dir) / "model.keras").exists()

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from fer_core.training.presets import PRESETS, preset_values, recipe_values
-from fer_core.training.train import TrainConfig
+from fer_core.training.config import TrainConfig
 from tests.conftest import REPO_ROOT
 
 

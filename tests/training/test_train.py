@@ -8,7 +8,8 @@ import pytest
 
 from fer_core.training.progress import read_progress
 from fer_core.training.runs import RunRegistry
-from fer_core.training.train import TrainConfig, resume, train
+from fer_core.training.config import TrainConfig
+from fer_core.training.train import resume, train
 from fer_core.training.history import read_history
 
 TINY = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augment_strength=0.25)
@@ -83,7 +84,7 @@ def test_config_validation():
         TrainConfig(data="x", data_fraction=1.5)
     with pytest.raises(ValueError):
         TrainConfig(data="x", lr_schedule="warp")
-    with pytest.raises(ValueError, match="validate-last"):
+    with pytest.raises(ValueError, match="validate last must be at least 0"):
         TrainConfig(data="x", validate_last=-1)
     with pytest.raises(ValueError, match="plateau"):
         TrainConfig(data="x", validate_last=2, lr_schedule="plateau")
@@ -164,7 +165,7 @@ def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path):
 
 def test_checkpoint_minutes_saves_the_resume_checkpoint_only_when_due_and_after_the_last_epoch(train_folder, tmp_path):
     saves = []
-    import fer_core.training.train as training
+    import fer_core.training.callbacks as training
 
     original = training.save_checkpoint
     training.save_checkpoint = lambda model, path: (saves.append(path), original(model, path))
@@ -186,7 +187,7 @@ def test_distillation_mixes_the_teachers_probabilities_into_the_labels(train_fol
     from fer_core.data.loaders import load_dataset
     from fer_core.inference.evaluation import predict_probabilities
     from fer_core.inference.loading import load_model
-    from fer_core.training.train import distillation_targets
+    from fer_core.training.distill import distillation_targets
 
     teacher = train(TrainConfig(data=str(train_folder), epochs=1, **TINY), tmp_path / "t", verbose=0)
     images = load_dataset(train_folder).split("train").images[:20]

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from fer_core.training.progress import read_progress
-from fer_core.training.tune import TuneConfig, make_tuner, tune
+from fer_core.training.config import TuneConfig
+from fer_core.training.tune import make_tuner, tune
 
 SMALL_SPACE = dict(base_filters=[4, 8], dense_units=[8, 16], batch_sizes=[32, 64])
 

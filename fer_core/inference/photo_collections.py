@@ -1,6 +1,6 @@
 """A photo collection's expressions: every face of every photo of a zip or folder, and their summary.
 
-The photos come from ``fer_core.data.photo_sets`` (read one at a time, a zip never extracted) and
+The photos come from ``fer_core.data.photo_files`` (read one at a time, a zip never extracted) and
 go through ``faces.analyze_photos`` a few at a time, so a progress bar moves and other users of
 the dashboard get the model between chunks. Photos that cannot be decoded are skipped and listed
 with their reason, beside the files that are not images.
@@ -21,11 +21,11 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
-from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN
-from fer_core.data.images import DataError
-from fer_core.data.photo_sets import open_photo_set
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN
+from fer_core.errors import DataError
+from fer_core.data.photo_files import open_photo_set
 from fer_core.fileio import write_texts_atomic
-from fer_core.inference.faces import FaceResult, PhotoResult, analyze_photos, results_rows
+from fer_core.inference.photos import FaceResult, PhotoResult, analyze_photos, results_rows
 
 CHUNK = 8  # photos per model call: small enough for a lively progress bar and fair turns
 

@@ -1,18 +1,19 @@
-"""Classifying the faces in photos: every face found (``fer_core.data.faces``: decoding,
+"""Classifying the faces in photos: every face found (``fer_core.data.detection``: decoding,
 detection, cropping) through a model, with results as JSON, table rows and an annotated photo."""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
-from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, FaceBox, crop_face, decode_photo, detect_faces
-from fer_core.data.images import DataError, image_to_face_array, read_image_file
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, FaceBox, crop_face, decode_photo, detect_faces
+from fer_core.errors import DataError
+from fer_core.data.images import image_to_face_array, read_image_file
 
 
 @dataclass
@@ -48,10 +49,34 @@ class PhotoResult:
             "height": self.height,
             "whole_image": self.whole_image,
             "faces": [
-                {"box": asdict(f.box) if f.box else None, "top": f.top, "probabilities": f.probabilities}
+                {"box": f.box.box_dict() if f.box else None, "top": f.top, "probabilities": f.probabilities,
+                 **face_geometry(f.box)}
                 for f in self.faces
             ],
         }
+
+
+def face_geometry(box: FaceBox | None) -> dict:
+    """A face's landmarks and head pose (yaw, pitch, roll in degrees) for JSON; None where unknown."""
+    pose = None if box is None else box.pose()
+    return {"landmarks": None if box is None else box.landmarks_dict(),
+            "pose": None if pose is None else pose.as_dict()}
+
+
+def pose_columns(box: FaceBox | None) -> dict:
+    """Yaw, pitch and roll as table columns (empty where unknown)."""
+    pose = None if box is None else box.pose()
+    return {"yaw": None if pose is None else pose.yaw, "pitch": None if pose is None else pose.pitch,
+            "roll": None if pose is None else pose.roll}
+
+
+def pose_words(pose) -> str:
+    """'yaw 12° right, pitch 3° up, roll 5° clockwise': a head pose as a line for people."""
+    def side(value: float, positive: str, negative: str) -> str:
+        return f"{abs(value):.0f}° {positive if value >= 0 else negative}"
+
+    return (f"yaw {side(pose.yaw, 'right', 'left')}, pitch {side(pose.pitch, 'up', 'down')}, "
+            f"roll {side(pose.roll, 'clockwise', 'anticlockwise')}")
 
 
 def results_json(results: list[PhotoResult]) -> str:
@@ -69,7 +94,8 @@ def results_rows(results: list[PhotoResult]) -> list[dict]:
         for k, face in enumerate(r.faces, start=1):
             box = face.box or FaceBox(0, 0, r.width, r.height)
             rows.append({**base, "face": k, "x": box.x, "y": box.y, "width": box.width, "height": box.height,
-                         "detector_score": box.score, "top": face.top, **face.probabilities, "error": None})
+                         "detector_score": box.score, "top": face.top, **face.probabilities,
+                         **pose_columns(face.box), "error": None})
     return rows
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from fer_core.labels import CLASSES
-from fer_core.data.images import DataError
-from fer_core.inference.video import (FRAME_COLUMNS, VideoOptions, analyze_video, smooth_timeline,
+from fer_core.errors import DataError
+from fer_core.inference.video_analysis import (FRAME_COLUMNS, VideoOptions, analyze_video, smooth_timeline,
                                       without_brief_people, write_video_outputs)
 from tests.conftest import SHARED_PHOTOS, write_test_video
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_core.data.images import DataError
-from fer_core.data.video import VideoLimits, open_video, read_frame, sample_count, sample_frames
+from fer_core.errors import ConfigError, DataError
+from fer_core.data.video_files import VideoLimits, open_video, read_frame, sample_count, sample_frames
 
 
 def numbered_video(path, frames: int = 20, fps: float = 10.0, fourcc: str = "mp4v"):
@@ -67,8 +67,8 @@ def test_the_caps_on_duration_and_size(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="FER_MAX_VIDEO_SECONDS"):
         open_video(path)
     monkeypatch.setenv("FER_MAX_VIDEO_SECONDS", "soon")
-    with pytest.raises(DataError, match="must be a number"):
-        VideoLimits.from_env()
+    with pytest.raises(ConfigError, match="max_video_seconds .FER_MAX_VIDEO_SECONDS. must be a number"):
+        open_video(path)
 
 
 def test_read_frame_finds_the_frame_by_its_index(tmp_path):

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from fer_core.data.images import DataError
-from fer_core.data.loaders import IMAGE_EXTENSIONS, folder_entries, open_zip, zip_entries
+from fer_core.errors import DataError
+from fer_core.data.naming import IMAGE_EXTENSIONS
+from fer_core.data.archives import folder_entries, open_zip, zip_entries
 
 
 @dataclass

@@ -9,15 +9,14 @@ import pytest
 from PIL import Image
 
 from fer_core import CLASSES
-from fer_core.data.loaders import DataError
-from fer_core.data.faces import FaceBox, crop_face, decode_photo, detect_faces
-from fer_core.inference.faces import analyze_files, analyze_photos, annotate, results_json, results_rows
+from fer_core.errors import DataError
+from fer_core.data.detection import FaceBox, crop_face, decode_photo, detect_faces
+from fer_core.inference.photos import analyze_files, analyze_photos, annotate, results_json, results_rows
 from fer_core.inference.loading import load_model
 from fer_core.models import build_model
 from fer_core.inference.saving import save_inference_model
-from tests.conftest import SHARED_PHOTOS, face_image
+from tests.conftest import SHARED_PHOTOS, needs_photos, face_image
 
-needs_photos = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.data.images import DataError
+from fer_core.errors import DataError
+from fer_core.settings import Settings
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".avi")
 
@@ -36,19 +37,8 @@ class VideoLimits:
     max_seconds: float = 600.0
 
     @classmethod
-    def from_env(cls) -> "VideoLimits":
-        def number(name: str, default: float) -> float:
-            raw = os.environ.get(name)
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                raise DataError(f"{name} must be a number, got '{raw}'") from None
-            if value <= 0:
-                raise DataError(f"{name} must be above 0, got '{raw}'")
-            return value
-
-        return cls(max_bytes=int(number("FER_MAX_VIDEO_MB", cls.max_bytes / 2**20) * 2**20),
-                   max_seconds=number("FER_MAX_VIDEO_SECONDS", cls.max_seconds))
+    def from_settings(cls, settings: Settings) -> "VideoLimits":
+        return cls(max_bytes=int(settings.max_video_mb * 2**20), max_seconds=settings.max_video_seconds)
 
     def describe(self) -> str:
         return f"at most {self.max_bytes / 2**20:,.0f} MB and {self.max_seconds:,.0f} s"
@@ -94,7 +84,7 @@ def open_video(path: str | os.PathLike, limits: VideoLimits | None = None) -> Vi
     """Check ``path`` is a readable video within ``limits``; what its container says about it."""
     import cv2
 
-    limits = limits or VideoLimits.from_env()
+    limits = limits or VideoLimits.from_settings(Settings.load())
     path = Path(path)
     try:
         info = os.stat(path)
@@ -147,7 +137,7 @@ def sample_frames(path: str | os.PathLike, fps: float, info: VideoInfo | None = 
 
     if not fps > 0:
         raise DataError(f"the sampling rate must be above 0 frames per second, got {fps}")
-    limits = limits or VideoLimits.from_env()
+    limits = limits or VideoLimits.from_settings(Settings.load())
     info = info or open_video(path, limits)
     wanted_indices = _sampled_indices(info.fps, fps)
     capture = _capture(Path(path))

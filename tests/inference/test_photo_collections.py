@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from fer_core.labels import CLASSES
-from fer_core.data.images import DataError
-from fer_core.data.photo_sets import list_photo_folders, open_photo_set
-from fer_core.inference.photo_sets import analyze_collection, write_collection_outputs
+from fer_core.errors import DataError
+from fer_core.data.photo_files import list_photo_folders, open_photo_set
+from fer_core.inference.photo_collections import analyze_collection, write_collection_outputs
 from tests.conftest import SHARED_PHOTOS
 
 pytestmark = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")

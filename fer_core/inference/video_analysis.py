@@ -1,6 +1,6 @@
 """Expressions over time in a video: sample frames, find and follow each face, classify it.
 
-``analyze_video`` reads a video once (``fer_core.data.video``), at ``VideoOptions.fps`` sampled
+``analyze_video`` reads a video once (``fer_core.data.video_files``), at ``VideoOptions.fps`` sampled
 frames a second. In each sampled frame the faces are found (the Predict page's detectors, on the
 frame scaled to ``detect_max_side``), given a person id by ``FaceTracker`` and classified as one
 batch. The answer is a table, one row per face per sampled frame (time, person, box, the 7
@@ -20,20 +20,22 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import ContextManager
+from typing import Any, ContextManager
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from fer_core.labels import CLASSES
-from fer_core.data.faces import DEFAULT_DETECTOR, DEFAULT_MARGIN, crop_face, detect_faces
-from fer_core.data.images import DataError
-from fer_core.data.video import VideoInfo, VideoLimits, open_video, sample_frames, sample_count
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, crop_face, detect_faces
+from fer_core.errors import DataError
+from fer_core.data.video_files import VideoInfo, VideoLimits, open_video, sample_frames, sample_count
 from fer_core.fileio import atomic_path, write_texts_atomic
+from fer_core.settings import Settings
 from fer_core.inference.tracking import FaceTracker
 
-FRAME_COLUMNS = ["frame", "time", "person", "x", "y", "width", "height", "detector_score", "top", *CLASSES]
+FRAME_COLUMNS = ["frame", "time", "person", "x", "y", "width", "height", "detector_score", "top", *CLASSES,
+                 "yaw", "pitch", "roll"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,30 @@ def smooth_timeline(table: pd.DataFrame, window: int) -> pd.DataFrame:
     return smoothed
 
 
+def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: FaceTracker,
+                  options: VideoOptions, track_time: float | None = None) -> list[dict[str, Any]]:
+    """One frame's faces as ``FRAME_COLUMNS`` rows: found (faces narrower than ``options.min_face``
+    left out), followed by ``tracker`` (a person id each) on ``track_time`` (default: ``seconds``),
+    cropped level and classified in one batch. The one step that videos and the live camera share."""
+    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.photos import pose_columns
+
+    image = Image.fromarray(rgb)
+    boxes = [b for b in detect_faces(image, options.detector, max_side=options.detect_max_side)
+             if min(b.width, b.height) >= options.min_face]
+    people = tracker.update(boxes, seconds if track_time is None else track_time)
+    if not boxes:
+        return []
+    probabilities = predict_probabilities(model, np.stack([crop_face(image, b, options.margin) for b in boxes]))
+    rows = []
+    for box, person, row in zip(boxes, people, probabilities):
+        scores = {c: round(float(p), 6) for c, p in zip(CLASSES, row)}
+        rows.append({"frame": index, "time": round(seconds, 3), "person": person, "x": box.x, "y": box.y,
+                     "width": box.width, "height": box.height, "detector_score": box.score,
+                     "top": max(scores, key=scores.get), **scores, **pose_columns(box)})
+    return rows
+
+
 def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoOptions(),
                   annotated_path: str | os.PathLike | None = None, name: str | None = None,
                   progress: Callable[[int, int | None], None] | None = None,
@@ -136,10 +162,9 @@ def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoO
     does not say its length); raising from it stops the analysis with nothing written.
     ``model_slot`` wraps each frame's detection and classification (the dashboard's turn-taking).
     """
-    from fer_core.inference.evaluation import predict_probabilities
 
     started = time.perf_counter()
-    limits = limits or VideoLimits.from_env()
+    limits = limits or VideoLimits.from_settings(Settings.load())
     info = open_video(path, limits)
     analysis = VideoAnalysis(name or Path(path).name, info, options)
     total = sample_count(info, options.fps)
@@ -150,19 +175,8 @@ def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoO
             writer = stack.enter_context(_AnnotatedWriter(annotated_path, min(options.fps, info.fps),
                                                           (info.width, info.height)))
         for frame in sample_frames(path, options.fps, info, limits):
-            image = Image.fromarray(frame.rgb)
             with model_slot():
-                boxes = [b for b in detect_faces(image, options.detector, max_side=options.detect_max_side)
-                         if min(b.width, b.height) >= options.min_face]
-                people = tracker.update(boxes, frame.time)
-                probabilities = predict_probabilities(model, np.stack([crop_face(image, b, options.margin)
-                                                                       for b in boxes])) if boxes else []
-            frame_rows = []
-            for box, person, row in zip(boxes, people, probabilities):
-                scores = {c: round(float(p), 6) for c, p in zip(CLASSES, row)}
-                frame_rows.append({"frame": frame.index, "time": round(frame.time, 3), "person": person,
-                                   "x": box.x, "y": box.y, "width": box.width, "height": box.height,
-                                   "detector_score": box.score, "top": max(scores, key=scores.get), **scores})
+                frame_rows = analyze_frame(model, frame.rgb, frame.index, frame.time, tracker, options)
             analysis.rows.extend(frame_rows)
             analysis.times.append(round(frame.time, 3))
             if writer is not None:
@@ -191,14 +205,17 @@ def person_colour(person: int) -> tuple[int, int, int]:
     return PERSON_COLOURS[(person - 1) % len(PERSON_COLOURS)]
 
 
-def draw_faces(rgb: np.ndarray, rows: list[dict]) -> np.ndarray:
-    """A copy of the frame with a box and 'P<id> <top> <p>%' per face (OpenCV drawing: fast)."""
+def draw_faces(rgb: np.ndarray, rows: list[dict], bars: bool = False) -> np.ndarray:
+    """A copy of the frame with a box and 'P<id> <top> <p>%' per face (OpenCV drawing: fast);
+    with ``bars``, the seven probabilities as bars under the box (the live camera)."""
     import cv2
 
     out = np.ascontiguousarray(rgb.copy())
     line = max(2, round(max(out.shape[:2]) / 400))
     scale = max(0.5, max(out.shape[:2]) / 1400)
     for row in rows:
+        if bars:
+            _draw_bars(out, row, scale)
         colour = person_colour(row["person"])
         x0, y0, x1, y1 = row["x"], row["y"], row["x"] + row["width"] - 1, row["y"] + row["height"] - 1
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, line)
@@ -209,6 +226,25 @@ def draw_faces(rgb: np.ndarray, rows: list[dict]) -> np.ndarray:
         cv2.putText(out, label, (x0, ty - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), line,
                     cv2.LINE_AA)
     return out
+
+
+def _draw_bars(out: np.ndarray, row: dict, scale: float) -> None:
+    """Seven labelled bars, one per class, below the face's box (or above it at the frame's foot)."""
+    import cv2
+
+    step = max(10, round(16 * scale))
+    width = max(60, row["width"])
+    x0 = min(max(0, row["x"]), max(0, out.shape[1] - width - 60))
+    y0 = row["y"] + row["height"] + 4
+    if y0 + step * len(CLASSES) > out.shape[0]:
+        y0 = max(0, row["y"] - 4 - step * len(CLASSES))
+    colour = person_colour(row["person"])
+    for k, name in enumerate(CLASSES):
+        y = y0 + k * step
+        cv2.rectangle(out, (x0, y), (x0 + width, y + step - 3), (40, 40, 40), -1)
+        cv2.rectangle(out, (x0, y), (x0 + round(width * float(row[name])), y + step - 3), colour, -1)
+        cv2.putText(out, f"{name} {float(row[name]):.0%}", (x0 + 2, y + step - 5), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.35 * step / 16, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 class _AnnotatedWriter:

@@ -1,0 +1,135 @@
+"""The command line's parser: each command's flags. The training and tuning flags are made from
+the fields of ``TrainConfig`` and ``TuneConfig`` (``fer_core.options``): their help, choices and
+defaults are the configs' own, so an option added there is a flag here with no edit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from fer_core.data.dataset import SPLITS
+from fer_core.data.detection import DEFAULT_DETECTOR, DETECTORS
+from fer_core.inference.cards import TTA_MODES
+from fer_core.options import add_option_arguments
+from fer_core.training.config import TrainConfig, TuneConfig
+from fer_core.training.presets import PRESETS
+
+SPLIT_CHOICES = list(SPLITS)
+DETECTOR_CHOICES = [*DETECTORS, "none"]  # none: each whole file is one face
+TTA_CHOICES = list(TTA_MODES)
+
+
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="fer2013.csv, a Kaggle-layout folder or .zip, or class folders")
+    parser.add_argument("--strict", action="store_true", help="stop at the first bad item instead of skipping it")
+
+
+def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", default=None, help="run folders and the registry (default: the runs_dir "
+                                                         "setting, FER_RUNS_DIR, else ./runs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fer_core", description="FER Studio command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model; writes a run directory")
+    train.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                       help="a measured recipe (docs/results.md); other options override its values")
+    train.add_argument("--data", default=None, help="dataset path (required unless --resume)")
+    add_option_arguments(train, TrainConfig)
+    _add_runs_dir(train)
+    train.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a killed training run")
+
+    tune = sub.add_parser("tune", help="Keras-Tuner search; writes a run directory")
+    tune.add_argument("--data", default=None, help="dataset path (required unless --resume)")
+    add_option_arguments(tune, TuneConfig)
+    _add_runs_dir(tune)
+    tune.add_argument("--resume", metavar="RUN_DIR", help="continue a killed tuning run")
+
+    tune_worker = sub.add_parser("tune-worker", help="join a distributed search as a worker (see tune --workers)")
+    tune_worker.add_argument("run_dir", help="the search's run folder, shared with the chief")
+    tune_worker.add_argument("--oracle", required=True, metavar="HOST:PORT", help="the chief's oracle")
+    tune_worker.add_argument("--worker-id", default=f"worker-{os.uname().nodename}-{os.getpid()}",
+                             help="a name for this worker, unique in the search")
+
+    evaluate = sub.add_parser("evaluate", help="metrics, mistakes and sample predictions on a split")
+    _add_data_args(evaluate)
+    evaluate.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+    evaluate.add_argument("--split", default="val", choices=SPLIT_CHOICES)
+    evaluate.add_argument("--out", required=True, help="folder for metrics.json, misclassified.csv, samples.png")
+    evaluate.add_argument("--tta", choices=TTA_CHOICES, default="none",
+                          help="test-time augmentation: average over mirrored (and shifted) views")
+
+    predict = sub.add_parser("predict", help="find and classify the faces in photos, videos and photo collections; "
+                                            "prints JSON")
+    predict.add_argument("images", nargs="+", metavar="INPUT",
+                         help="photos (jpg, png, webp, ...; any size, colour or grey), videos (mp4, webm, mov, avi: "
+                              "a timeline per person) or photo collections (a folder or a .zip of photos)")
+    predict.add_argument("--out", help="folder for each video's frames.csv, video.json and annotated.mp4 and each "
+                                       "collection's predictions.csv and predictions.json (needed for those)")
+    predict.add_argument("--fps", type=float, default=5.0, help="video frames sampled per second of video")
+    predict.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+    predict.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
+                         help="face detector (blazeface: fast, with landmarks for level crops and head pose); "
+                              "'none' classifies each whole file as one face crop")
+    predict.add_argument("--margin", type=float, default=0.05, help="crop margin around a face, share of its size")
+    predict.add_argument("--whole-image-if-no-face", action="store_true",
+                         help="classify a photo with no face found as one face")
+    predict.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
+                         help="test-time augmentation; auto (the default): whichever scored highest on PublicTest "
+                              "for this model (its card); flip averages with the mirrored face")
+
+    ensemble = sub.add_parser("ensemble", help="combine models into one .keras file that averages them")
+    ensemble.add_argument("models", nargs="+", help=".keras files or run directories (two or more)")
+    ensemble.add_argument("--out", required=True, help="the ensemble .keras file to write")
+
+    run_job = sub.add_parser("run-job", help="(used by the dashboard) wait for a queue slot, then run a queued job")
+    run_job.add_argument("run_dir")
+    run_job.add_argument("--max-running", type=int, default=1)
+
+    runs = sub.add_parser("runs", help="list the runs in the registry")
+    _add_runs_dir(runs)
+
+    sub.add_parser("settings", help="print every setting, its value and where it came from (fer_core.settings)")
+
+    bundle = sub.add_parser("bundle", help="ship a finished run's model (or an ensemble of shipped models) in "
+                                           "models/ with its metadata card, measured with and without TTA")
+    bundle.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="a finished training or tuning run directory; or two or more such runs or "
+                             "bundled models/X.keras files (each with its card) to combine into an ensemble")
+    bundle.add_argument("--data", required=True, help="the dataset whose val split the card reports")
+    bundle.add_argument("--out", default="models/default.keras", help="where the model goes (card beside it)")
+    bundle.add_argument("--command", dest="train_command", help="the training command, if the run lacks it")
+    bundle.add_argument("--keras-backend", help="the backend it trained with, if the run lacks it")
+    bundle.add_argument("--hardware", help="the machine it trained on, if the run lacks it")
+
+    pack = sub.add_parser("pack", help="pack a dataset into one compact .ferpack file (lossless), e.g. to carry "
+                                       "it to a GPU machine")
+    _add_data_args(pack)
+    pack.add_argument("--out", required=True, help="the .ferpack file to write")
+    pack.add_argument("--splits", type=lambda text: [p for p in text.replace(",", " ").split() if p],
+                      help="keep only these splits, e.g. train,val (default: all)")
+
+    explain = sub.add_parser("explain", help="heat maps of what made the model answer as it did (HiResCAM, a "
+                                             "Grad-CAM variant): for each face of a photo, or a dataset face")
+    explain.add_argument("target", help="a photo, or the index of a face in --data's --split")
+    explain.add_argument("--model", default="default", help="a .keras file, a run folder, 'default' or a bundled name")
+    explain.add_argument("--data", help="the dataset, when TARGET is an index")
+    explain.add_argument("--split", default="val", choices=SPLIT_CHOICES)
+    explain.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
+                         help="for a photo: the face detector; none: the whole photo is one face")
+    explain.add_argument("--out", required=True, help="folder for face_K.png (the map over the face) and explain.json")
+
+    calibrate = sub.add_parser("calibrate", help="fit a temperature on a split (val) so the model's probabilities "
+                                                 "are calibrated; stored in its card and applied by predict")
+    calibrate.add_argument("model", help="a .keras file, a run folder, 'default' or a bundled name")
+    _add_data_args(calibrate)
+    calibrate.add_argument("--split", default="val", choices=SPLIT_CHOICES)
+
+    data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
+    _add_data_args(data)
+    data.add_argument("--detect-faces", action="store_true",
+                      help="whole photos: crop each one's largest face as Predict does")
+    data.add_argument("--duplicates", action="store_true", help="also count exact duplicates and cross-split leaks")
+    return parser

@@ -1,0 +1,123 @@
+"""Training commands: train, tune, tune-worker, run-job (the dashboard's queue), runs, bundle, ensemble.
+Each is a thin layer over fer_core.training; checks that need no backend come first, so a wrong
+path is refused at once rather than after TensorFlow loads."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from fer_core.data.loaders import existing_dataset_path
+from fer_core.errors import ConfigError
+from fer_core.inference.loading import existing_model_path
+from fer_core.options import given_options
+from fer_core.settings import Settings
+from fer_core.training.config import TrainConfig, TuneConfig
+from fer_core.training.presets import preset_values
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    if args.resume:
+        from fer_core.training.train import resume
+
+        _print_run_summary(resume(args.resume))
+        return 0
+    if not args.data:
+        raise ConfigError("train needs --data (or --resume RUN_DIR)")
+    existing_dataset_path(args.data)
+    values = preset_values(args.preset) if args.preset else {}
+    given = given_options(TrainConfig, args)
+    if "model_args" in given:  # merged into the preset's, not instead of them
+        given["model_args"] = {**values.get("model_args", {}), **given["model_args"]}
+    config = TrainConfig(**{**values, **given, "data": args.data})
+    if config.init_from:
+        existing_model_path(config.init_from, settings)
+    from fer_core.training.train import train
+
+    _print_run_summary(train(config, settings.runs_dir))
+    return 0
+
+
+def _print_run_summary(run_dir: str | os.PathLike) -> None:
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    print(json.dumps({"run_dir": str(run_dir), "split": metrics["split"], "accuracy": metrics["accuracy"],
+                      "macro_f1": metrics["macro_f1"]}))
+
+
+def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    if args.resume:
+        from fer_core.training.tune import resume_tuning
+
+        _print_run_summary(resume_tuning(args.resume))
+        return 0
+    if not args.data:
+        raise ConfigError("tune needs --data (or --resume RUN_DIR)")
+    existing_dataset_path(args.data)
+    config = TuneConfig(**given_options(TuneConfig, args), data=args.data)
+    from fer_core.training.tune import tune
+
+    _print_run_summary(tune(config, settings.runs_dir))
+    return 0
+
+
+def cmd_tune_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from fer_core.training.distributed import parse_oracle
+
+    parse_oracle(args.oracle)  # a malformed address is refused before TensorFlow loads
+    if not (Path(args.run_dir) / "config.json").exists():
+        raise ConfigError(f"{args.run_dir}: not a run folder (no config.json); give the chief's run folder")
+    from fer_core.training.tune import run_worker
+
+    return run_worker(args.run_dir, args.oracle, args.worker_id)
+
+
+def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
+    from fer_core.training.jobs import run_job
+
+    return run_job(args.run_dir, args.max_running)
+
+
+def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
+    from fer_core.training.runs import RunRegistry
+
+    registry = RunRegistry(settings.runs_dir)
+    registry.reconcile()
+    records = registry.list()
+    if not records:
+        print(f"no runs in {settings.runs_dir}")
+    for r in records:
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in r.metrics.items() if isinstance(v, float))
+        print(f"{r.run_id}  {r.kind:5s}  {r.status:9s}  {metrics}")
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace, settings: Settings) -> int:
+    from fer_core.training.bundle import bundle_ensemble, bundle_run
+
+    if len(args.sources) == 1:
+        given = {"command": args.train_command, "keras_backend": args.keras_backend, "hardware": args.hardware}
+        card = bundle_run(args.sources[0], args.out, args.data, {k: v for k, v in given.items() if v})
+    else:
+        missing = [s for s in args.sources if not Path(s).is_dir() and not (Path(s).is_file()
+                                                                         and Path(s).suffix == ".keras")]
+        if missing:
+            raise ConfigError(f"an ensemble is built from run folders and .keras files; not either: "
+                             f"{', '.join(missing)}")
+        card = bundle_ensemble(args.sources, args.out, args.data,
+                               command=args.train_command or "python -m fer_core " + " ".join(sys.argv[1:]))
+    by_tta = card["publictest_accuracy_by_tta"]
+    print(f"wrote {args.out} and its card: PublicTest accuracy {by_tta['none']:.4f} "
+          f"(flip TTA {by_tta['flip']:.4f}, multicrop TTA {by_tta['multicrop']:.4f}), "
+          f"macro-F1 {card['publictest_metrics']['macro_f1']:.4f}")
+    return 0
+
+
+def cmd_ensemble(args: argparse.Namespace, settings: Settings) -> int:
+    from fer_core.inference.ensemble import save_ensemble
+
+    out = save_ensemble(args.models, args.out)
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB), the mean of {len(args.models)} models")
+    return 0

@@ -1,0 +1,303 @@
+"""Faces in ordinary photos and frames: decode a photo, find its faces, crop each like the
+training data, and say where the head is turned.
+
+Three detectors whose weights ship inside their pip packages, so nothing is downloaded:
+
+* ``blazeface`` (the default): MediaPipe's BlazeFace full-range model on LiteRT
+  (``fer_core.data.blazeface``). On the 39 shared photos it finds 43 of the 44 people, as MTCNN
+  does, in a tenth of its time or less (docs/performance.md, ``benchmarks/bench_faces.py``), and
+  gives six landmarks per face (eyes, nose tip, mouth, ears).
+* ``mtcnn``: the MTCNN cascade of small CNNs (package ``mtcnn``, TensorFlow), with five landmarks.
+* ``haar``: OpenCV's bundled frontal-face Haar cascade: misses turned and small faces, fires on
+  some textures; no landmarks.
+
+Photos are decoded with EXIF orientation applied and alpha composited on white; MTCNN and Haar
+run on a copy scaled to at most ``DETECT_MAX_SIDE`` pixels (BlazeFace scales to its own 192x192
+input) and boxes are mapped back. Each face is cropped as a square with a margin around its box,
+turned so its eyes are level where the detector found them (``aligned``), made grey and resized
+to 48x48 exactly as the dataset loader converts training images (``images.image_to_face_array``).
+The Predict page, ``predict``, videos, collections, the live camera, ``explain`` and loading a
+dataset with ``detect_faces`` all find and crop faces through this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from fer_core.labels import IMAGE_SIZE
+from fer_core.data.images import MAX_IMAGE_BYTES, flatten_alpha, image_to_face_array, open_image, to_8bit
+from fer_core.errors import ConfigError, DataError
+
+DETECTORS = ("blazeface", "mtcnn", "haar")
+DEFAULT_DETECTOR = "blazeface"
+DETECT_MAX_SIDE = 800
+MAX_PHOTO_BYTES = MAX_IMAGE_BYTES
+DEFAULT_MARGIN = 0.05  # FER2013 faces fill the frame; a tight crop matches them (checked by eye)
+
+
+@dataclass
+class FaceBox:
+    """A face in original-image pixels; ``score`` is the detector's confidence where it has one;
+    ``eyes`` the centres of the subject's right and left eye (image left and right in a frontal
+    face), ``nose`` and ``mouth`` their points, where the detector gives landmarks."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    score: float | None = None
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None = None
+    nose: tuple[float, float] | None = None
+    mouth: tuple[float, float] | None = None
+
+    def scaled(self, scale: float) -> "FaceBox":
+        """The box and landmarks in an image ``1 / scale`` times this one's size."""
+        def point(p):
+            return None if p is None else (round(p[0] / scale, 1), round(p[1] / scale, 1))
+
+        return FaceBox(round(self.x / scale), round(self.y / scale), round(self.width / scale),
+                       round(self.height / scale), self.score,
+                       None if self.eyes is None else (point(self.eyes[0]), point(self.eyes[1])),
+                       point(self.nose), point(self.mouth))
+
+    def box_dict(self) -> dict:
+        """Where the face is, for JSON: x, y, width, height and the detector's score."""
+        return {"x": self.x, "y": self.y, "width": self.width, "height": self.height, "score": self.score}
+
+    def landmarks_dict(self) -> dict | None:
+        """The landmarks for JSON (None where the detector gives none)."""
+        if self.eyes is None:
+            return None
+        return {"right_eye": list(self.eyes[0]), "left_eye": list(self.eyes[1]),
+                "nose": None if self.nose is None else list(self.nose),
+                "mouth": None if self.mouth is None else list(self.mouth)}
+
+    def pose(self) -> "HeadPose | None":
+        """Where the head is turned, from the landmarks (None without them): ``head_pose``."""
+        return head_pose(self) if self.eyes is not None and self.nose is not None and self.mouth is not None \
+            else None
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Degrees. ``yaw`` > 0: the face turned toward the image's right (the subject's left);
+    ``pitch`` > 0: looking up; ``roll`` > 0: the head tilted so its eye line falls to the image's
+    right (clockwise on screen). Estimated from four landmarks with no 3-D face model: its signs are
+    tested (turned and mirrored faces), its size is a guide, not a measurement."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"yaw": self.yaw, "pitch": self.pitch, "roll": self.roll}
+
+
+# A frontal face's nose tip sits this far from the eye line toward the mouth line (0.56: the median
+# over the 43 faces BlazeFace finds in the shared photos, most of them frontal).
+FRONTAL_NOSE_DEPTH = 0.56
+
+
+def head_pose(box: FaceBox) -> HeadPose:
+    """Yaw, pitch and roll from the eyes, nose tip and mouth. Roll is the eye line's angle. In the
+    frame turned by it, yaw follows how far the nose tip sits beside the midline through the eyes'
+    and mouth's centres (it swings out by about sin(yaw) x 0.6 of the eyes' distance), and pitch how
+    far it sits below the eye line, as a share of the eyes-to-mouth distance, against a frontal face's."""
+    (rx, ry), (lx, ly) = box.eyes
+    roll = np.arctan2(ly - ry, lx - rx)
+    cos, sin = np.cos(-roll), np.sin(-roll)
+
+    def level(p):  # into the frame where the eyes are level, the eyes' centre at the origin
+        x, y = p[0] - (rx + lx) / 2, p[1] - (ry + ly) / 2
+        return x * cos - y * sin, x * sin + y * cos
+
+    eye_distance = max(np.hypot(lx - rx, ly - ry), 1e-6)
+    nose, mouth = level(box.nose), level(box.mouth)
+    midline = mouth[0] * (nose[1] / mouth[1]) if abs(mouth[1]) > 1e-6 else 0.0
+    yaw = np.degrees(np.arcsin(np.clip((nose[0] - midline) / (0.6 * eye_distance), -1, 1)))
+    depth = nose[1] / mouth[1] if abs(mouth[1]) > 1e-6 else FRONTAL_NOSE_DEPTH
+    pitch = np.degrees(np.arcsin(np.clip((FRONTAL_NOSE_DEPTH - depth) * 2, -1, 1)))
+    return HeadPose(round(float(yaw), 1), round(float(pitch), 1), round(float(np.degrees(roll)), 1))
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_photo(data: bytes) -> Image.Image:
+    """Photo bytes -> RGB image, EXIF-upright, alpha on white; a clear DataError otherwise."""
+    if len(data) == 0:
+        raise DataError("empty file")
+    if len(data) > MAX_PHOTO_BYTES:
+        raise DataError(f"file too large ({len(data) / 2**20:.0f} MB; the limit is {MAX_PHOTO_BYTES // 2**20} MB)")
+    with open_image(data) as img:
+        img.load()
+        return flatten_alpha(to_8bit(ImageOps.exif_transpose(img))).convert("RGB")
+
+
+# --------------------------------------------------------------------------- detectors
+
+
+class HaarDetector:
+    scales_itself = False
+
+    def __init__(self) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        self._cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+        if self._cascade.empty():
+            raise RuntimeError("OpenCV's bundled Haar cascade could not be loaded")
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        grey = self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2GRAY)
+        grey = self._cv2.equalizeHist(grey)
+        found = self._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
+        return [FaceBox(int(x), int(y), int(w), int(h)) for (x, y, w, h) in found]
+
+
+class MtcnnDetector:
+    min_confidence = 0.85
+    scales_itself = False
+
+    def __init__(self) -> None:
+        from mtcnn import MTCNN
+
+        self._mtcnn = MTCNN(device="CPU:0")
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        found = self._mtcnn.detect_faces(rgb)
+        boxes = []
+        for f in found:
+            if f["confidence"] < self.min_confidence:
+                continue
+            k = f.get("keypoints") or {}
+            points = {name: tuple(float(v) for v in k[name]) for name in
+                      ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right") if name in k}
+            landmarks = {}
+            if len(points) == 5:  # MTCNN's "left"/"right" are the image's; the subject's right eye is image-left
+                eyes = sorted([points["left_eye"], points["right_eye"]])
+                mouth = tuple((a + b) / 2 for a, b in zip(points["mouth_left"], points["mouth_right"]))
+                landmarks = {"eyes": (eyes[0], eyes[1]), "nose": points["nose"], "mouth": mouth}
+            boxes.append(FaceBox(*(int(v) for v in f["box"]), score=round(float(f["confidence"]), 4), **landmarks))
+        return boxes
+
+
+class BlazeFaceDetector:
+    """BlazeFace's full-range model (``fer_core.data.blazeface``): boxes with eyes, nose and mouth.
+    Its box is smaller than MTCNN's and sits lower: on the 43 faces both find in the shared photos
+    MTCNN's is 1.16 times its side (median) and centred 0.07 of its height higher. The box is grown
+    and moved by those medians, so crops are framed as the shipped models were measured with
+    (``tests/data/test_blazeface.py`` checks the IoU with MTCNN's boxes)."""
+
+    scales_itself = True  # it letterboxes the image into its 192x192 input itself
+    BOX_SCALE = 1.16
+    BOX_SHIFT_UP = 0.07
+
+    def __init__(self) -> None:
+        from fer_core.data.blazeface import BlazeFace
+
+        self._model = BlazeFace("full")
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        boxes = []
+        for found in self._model.detect(rgb):
+            x, y, w, h = found.box
+            side_w, side_h = w * self.BOX_SCALE, h * self.BOX_SCALE
+            cx, cy = x + w / 2, y + h / 2 - self.BOX_SHIFT_UP * h
+            k = found.keypoints
+            boxes.append(FaceBox(int(round(cx - side_w / 2)), int(round(cy - side_h / 2)), int(round(side_w)),
+                                 int(round(side_h)), round(found.score, 4),
+                                 eyes=((float(k[0, 0]), float(k[0, 1])), (float(k[1, 0]), float(k[1, 1]))),
+                                 nose=(float(k[2, 0]), float(k[2, 1])), mouth=(float(k[3, 0]), float(k[3, 1]))))
+        return boxes
+
+
+@lru_cache(maxsize=None)
+def get_detector(name: str = DEFAULT_DETECTOR) -> HaarDetector | MtcnnDetector | BlazeFaceDetector:
+    """The detector called ``name``, built once per process (MTCNN takes seconds to build)."""
+    if name == "blazeface":
+        return BlazeFaceDetector()
+    if name == "haar":
+        return HaarDetector()
+    if name == "mtcnn":
+        return MtcnnDetector()
+    raise ConfigError(f"unknown face detector '{name}'; expected one of {', '.join(DETECTORS)}")
+
+
+def detect_faces(image: Image.Image, detector: str = DEFAULT_DETECTOR,
+                 max_side: int = DETECT_MAX_SIDE) -> list[FaceBox]:
+    """Faces in ``image``, largest first, in its own pixel coordinates; detection runs on a copy
+    scaled to at most ``max_side`` pixels a side (video frames use less: they are many)."""
+    finder = get_detector(detector)
+    scale = 1.0 if finder.scales_itself else min(1.0, max_side / max(image.size))
+    small = image if scale == 1.0 else image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
+    mapped = []
+    for b in finder.detect(np.asarray(small)):
+        b = b if scale == 1.0 else b.scaled(scale)
+        x, y = max(0, b.x), max(0, b.y)
+        w, h = min(b.width - (x - b.x), image.width - x), min(b.height - (y - b.y), image.height - y)
+        if w > 0 and h > 0:
+            mapped.append(FaceBox(x, y, w, h, b.score, b.eyes, b.nose, b.mouth))
+    return sorted(mapped, key=lambda b: -b.width * b.height)
+
+
+def crop_face(image: Image.Image, box: FaceBox, margin: float = DEFAULT_MARGIN, align: bool = True) -> np.ndarray:
+    """A square crop around ``box`` grown by ``margin`` on each side, as a 48x48 grey face; with
+    ``align`` and the eyes known, turned about its centre so the eyes are level (FER2013's faces
+    are upright: a tilted head is classified as if it were not).
+
+    Parts of the square outside the photo are filled by edge replication, so faces at the border
+    keep their scale instead of being stretched.
+    """
+    side = max(box.width, box.height) * (1 + 2 * margin)
+    cx, cy = box.x + box.width / 2, box.y + box.height / 2
+    if align and box.eyes is not None:
+        return _aligned_crop(image, cx, cy, side, box.eyes)
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    right, bottom = round(cx + side / 2), round(cy + side / 2)
+    pad = max(0, -left, -top, right - image.width, bottom - image.height)
+    if pad:
+        image = ImageOps.expand(image, border=pad, fill=_edge_colour(image))
+        left, top, right, bottom = left + pad, top + pad, right + pad, bottom + pad
+    return image_to_face_array(image.crop((left, top, right, bottom)))
+
+
+ALIGNED_MAX_SIDE = 256  # the rotated square is sampled at the face's own size up to this, then resized as any crop
+
+
+def _aligned_crop(image: Image.Image, cx: float, cy: float, side: float,
+                  eyes: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
+    """The square of ``side`` centred on (cx, cy), turned by the eye line's angle, sampled in one
+    affine warp (edges replicated) at up to ``ALIGNED_MAX_SIDE`` pixels, then made a 48x48 grey face
+    by the same resize as every other crop."""
+    import cv2
+
+    (rx, ry), (lx, ly) = eyes
+    angle = np.arctan2(ly - ry, lx - rx)
+    out = int(min(max(round(side), IMAGE_SIZE), ALIGNED_MAX_SIDE))
+    k = side / out
+    cos, sin = np.cos(angle) * k, np.sin(angle) * k
+    # output pixel (u, v) samples the source at centre + R(angle) * k * (u - out/2, v - out/2)
+    matrix = np.array([[cos, -sin, cx - (cos - sin) * out / 2],
+                       [sin, cos, cy - (sin + cos) * out / 2]], dtype=np.float64)
+    warped = cv2.warpAffine(np.asarray(image), matrix, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REPLICATE)
+    return image_to_face_array(Image.fromarray(warped))
+
+
+def _edge_colour(image: Image.Image) -> tuple[int, ...]:
+    arr = np.asarray(image)
+    edges = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    return tuple(int(v) for v in np.median(edges, axis=0).reshape(-1))
+
+
+def largest_face_crop(image: Image.Image, detector: str = DEFAULT_DETECTOR,
+                      margin: float = DEFAULT_MARGIN) -> np.ndarray | None:
+    """The largest face in ``image`` as a 48x48 grey crop (as Predict crops it), or None if there is none."""
+    boxes = detect_faces(image, detector)
+    return crop_face(image, boxes[0], margin) if boxes else None
