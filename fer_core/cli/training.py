@@ -19,20 +19,26 @@ from fer_core.training.config import TrainConfig, TuneConfig
 from fer_core.training.presets import preset_values
 
 
+def _checked_data(args: argparse.Namespace) -> str:
+    """``--data``, which a new run needs, checked to exist before a backend loads."""
+    if not args.data:
+        raise ConfigError(f"{args.command} needs --data (or --resume RUN_DIR)")
+    existing_dataset_path(args.data)
+    return args.data
+
+
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     if args.resume:
         from fer_core.training.train import resume
 
         _print_run_summary(resume(args.resume))
         return 0
-    if not args.data:
-        raise ConfigError("train needs --data (or --resume RUN_DIR)")
-    existing_dataset_path(args.data)
+    data = _checked_data(args)
     values = preset_values(args.preset) if args.preset else {}
     given = given_options(TrainConfig, args)
     if "model_args" in given:  # merged into the preset's, not instead of them
         given["model_args"] = {**values.get("model_args", {}), **given["model_args"]}
-    config = TrainConfig(**{**values, **given, "data": args.data})
+    config = TrainConfig(**{**values, **given, "data": data})
     if config.init_from:
         existing_model_path(config.init_from, settings)
     from fer_core.training.train import train
@@ -53,10 +59,7 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
 
         _print_run_summary(resume_tuning(args.resume))
         return 0
-    if not args.data:
-        raise ConfigError("tune needs --data (or --resume RUN_DIR)")
-    existing_dataset_path(args.data)
-    config = TuneConfig(**given_options(TuneConfig, args), data=args.data)
+    config = TuneConfig(**given_options(TuneConfig, args), data=_checked_data(args))
     from fer_core.training.tune import tune
 
     _print_run_summary(tune(config, settings.runs_dir))
