@@ -15,7 +15,7 @@ from fer_core.settings import Settings
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     existing_dataset_path(args.data)
-    existing_model_path(args.model, settings)
+    path = existing_model_path(args.model, settings)  # refused before TensorFlow loads
     from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset
     from fer_core.inference.evaluation import predict_probabilities, write_report
@@ -23,7 +23,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
-    model = load_model(existing_model_path(args.model, settings), tta=args.tta)
+    model = load_model(path, tta=args.tta)
     metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images))
     if dataset.report.skipped:
         print(f"note: {dataset.report.summary()}", file=sys.stderr)
