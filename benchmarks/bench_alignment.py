@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import numpy as np  # noqa: E402
 
 from fer_core.data.detection import DEFAULT_DETECTOR, crop_face, decode_photo, detect_faces  # noqa: E402
-from fer_core.inference.evaluation import predict_probabilities  # noqa: E402
+from fer_core.inference.runtime import predict_probabilities  # noqa: E402
 from fer_core.inference.loading import load_model  # noqa: E402
 
 GROUPS = {"df_couple.jpg", "fr_two_people.jpg", "fr_obama_and_biden.jpg", "fr_kit_with_rose.jpg"}

@@ -33,7 +33,8 @@ def main() -> None:
     import numpy as np
 
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.evaluation import predict_probabilities, write_report
+    from fer_core.inference.evaluation import write_report
+    from fer_core.inference.runtime import predict_probabilities
     from fer_core.inference.loading import load_model
     from fer_core.models import build_model
     from fer_core.training.config import TrainConfig

@@ -6,10 +6,12 @@ command line (``python -m fer_core``) call the same code.
 Layout by concern, each layer importing only the layers below it (``tests/test_layout.py``
 checks this and that there are no import cycles):
 
-    cli, app       the command line (one module per family of commands); the dashboard's glue,
-                   forms made from configs, plotly figures
+    cli, app, serve
+                   the command line (one module per family of commands); the dashboard's glue,
+                   forms made from configs, plotly figures; the HTTP API
     training       configs, runs, Keras-Tuner searches, presets, time budgets, the run registry, bundling
-    inference      safe loading and saving, TTA, ensembles, evaluation, photos, videos, model cards
+    inference      safe loading and saving, TTA, ensembles, evaluation, photos, videos, model cards,
+                   export (ONNX, int8, LiteRT) and the TensorFlow-free runtime for exported models
     models         the architecture registry (reference CNN, VGG, ResNet) and their layers
     data           dataset readers and cache, statistics, batches, augmentation, ``.ferpack``, photo
                    and video files
@@ -78,20 +80,22 @@ def tune(data: str | os.PathLike, *, runs_dir: str | os.PathLike = "runs", verbo
     return run(TuneConfig(data=str(data), **options), runs_dir, verbose=verbose)
 
 
-def load_model(model: str | os.PathLike = "default", *, tta: str = "none"):
+def load_model(model: str | os.PathLike = "default", *, tta: str | None = None):
     """A Keras model, loaded in safe mode: 'default', a bundled name ('quick', 'reference'), a run
     folder or a ``.keras`` file; ``tta`` 'flip' or 'multicrop' averages over mirrored (and shifted)
-    views. It maps (N, 48, 48, 1) pixels 0-255 to 7 probabilities in ``CLASSES`` order."""
+    views (None: none). An exported ``.onnx`` or ``.tflite`` file loads without TensorFlow, its TTA
+    inside. Either maps (N, 48, 48, 1) pixels 0-255 to 7 probabilities in ``CLASSES`` order."""
     from fer_core.inference.loading import load_model as load
 
     return load(model, tta=tta)
 
 
 def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: str = "val",
-             tta: str = "none") -> dict:
+             tta: str | None = None) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix of a
     model on a split; ``data`` is a dataset path or what ``load_dataset`` returned."""
-    from fer_core.inference.evaluation import compute_metrics, predict_probabilities
+    from fer_core.inference.evaluation import compute_metrics
+    from fer_core.inference.runtime import predict_probabilities
 
     if data is None:
         raise ConfigError("evaluate needs data: a dataset path or a loaded dataset")

@@ -40,6 +40,12 @@ def _new_temporary(path: Path, suffix: str) -> Path:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """A file's SHA-256, hex: what names a model in caches, fine-tuning records and export cards."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def save_by_content(folder: str | os.PathLike, data: bytes, suffix: str, name: str = "", digits: int = 16) -> Path:
     """``data`` kept in ``folder`` under a name made of its SHA-256 (then ``-name``, then ``suffix``),
     written atomically once: an upload saved twice is stored once, and a user's file name never

@@ -4,6 +4,7 @@ side, and promoting a run's model to be the default."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from fer_core.app.dashboard import (
     dataset_candidates,
     dataset_picker,
     explain_faces,
+    export_for_download,
     finished_runs,
     load_dataset_with_progress,
     model_choices,
@@ -38,6 +40,7 @@ from fer_core.fileio import read_json
 from fer_core.inference.analysis import calibration_report, confidence_by_correctness, confused_pairs
 from fer_core.inference.cards import TTA_MODES
 from fer_core.inference.evaluation import compute_metrics, misclassified_frame
+from fer_core.inference.export import EXPORT_FORMATS, ExportOptions
 from fer_core.inference.loading import promoted_model_path
 from fer_core.training.bundle import promote_run, restore_bundled_default
 from fer_core.training.history import read_history
@@ -98,19 +101,53 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         st.image(images, width=120, caption=captions)
 
 
+def export_panel(model_path: Path, dataset_path: Path) -> None:
+    """Export the chosen model for apps (ONNX, LiteRT, SavedModel), checked against it, with a download."""
+    with st.expander("Export this model (ONNX, LiteRT, SavedModel): run it without FER Studio or TensorFlow"):
+        a, b, c = st.columns([2, 1, 1])
+        export_format = a.radio("Format", EXPORT_FORMATS, horizontal=True, key="export_format",
+                                help="onnx: onnxruntime, no TensorFlow; litert: .tflite for phones; savedmodel: "
+                                     "TensorFlow Serving (a folder, downloaded as a zip)")
+        int8 = b.checkbox("int8", key="export_int8", disabled=export_format != "onnx",
+                          help="8-bit: about 3x faster on CPU, a quarter of the size; calibrated on 512 Training "
+                               f"faces of {dataset_path.name}")
+        export_tta = c.selectbox("TTA inside", ["auto", *TTA_MODES], key="export_tta",
+                                 help="auto: the best on PublicTest by the model's card")
+        options = ExportOptions(format=export_format, int8=int8 and export_format == "onnx", tta=export_tta)
+        if st.button("Export", key="export_button"):
+            try:
+                st.session_state["export"] = export_for_download(model_path, options, dataset_path)
+            except (FerError, OSError) as exc:
+                st.error(f"Could not export {model_path.name}: {exc}")
+        if "export" in st.session_state:
+            out, card, data = st.session_state["export"]
+            parity = card["parity"]
+            st.success(f"{out.name}: {card['file_bytes'] / 1e6:.1f} MB, TTA {card['tta']}. On {parity['faces']} "
+                       f"PublicTest faces it gives the Keras model's answer for {parity['top1_agreement']:.1%} of "
+                       f"them (largest probability difference {parity['max_abs_probability_difference']:.2g}); "
+                       f"accuracy {parity.get('exported_accuracy', float('nan')):.1%} against "
+                       f"{parity.get('keras_accuracy', float('nan')):.1%}. It is in the Predict page's model list.")
+            st.download_button(f"Download {out.name}{'' if out.is_file() else '.zip'}", data,
+                               file_name=out.name if out.is_file() else f"{out.name}.zip", key="export_download")
+            st.download_button("Download its card (JSON)", json.dumps(card, indent=2), file_name=f"{out.name}.json",
+                               key="export_card_download")
+            st.code(card["command"], language="bash")
+
+
 model_tab, compare_models_tab, run_tab, compare_runs_tab = st.tabs(
     ["A model", "Compare models", "One run", "Compare runs"])
 
 with model_tab:
     models = model_choices(config)
     datasets = dataset_candidates(config)
-    with st.expander("Upload a model (.keras, loaded in safe mode)"):
-        upload = st.file_uploader("A .keras file", type=["keras"], key="model_upload")
+    with st.expander("Upload a model (.keras, loaded in safe mode; or an exported .onnx for Predict)"):
+        upload = st.file_uploader("A .keras or .onnx file", type=["keras", "onnx"], key="model_upload")
         if upload is not None:
             try:
                 save_model_upload(upload.name, upload.getvalue())
                 models = model_choices(config)
-                st.success(f"{upload.name} is in the model list.")
+                where = "the Predict page's model list" if upload.name.lower().endswith(".onnx") else "the model list"
+                st.success(f"{upload.name} is in {where}.")
             except FerError as exc:
                 st.error(str(exc))
     if not datasets:
@@ -134,6 +171,7 @@ with model_tab:
         except (FerError, OSError) as exc:
             st.error(f"Could not use {model_label}: {exc}")
             st.stop()
+        export_panel(models[model_label], dataset_path)
         split = dataset.split(split_name)
         show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "model",
                       models[model_label])

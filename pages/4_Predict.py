@@ -31,6 +31,7 @@ from fer_core.data.photo_files import list_photo_folders
 from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits, read_frame
 from fer_core.errors import DataError, FerError
 from fer_core.inference.cards import TTA_MODES, best_tta
+from fer_core.inference.runtime import is_exported
 from fer_core.inference.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
 from fer_core.inference.video_analysis import VideoOptions, expression_shares, smooth_timeline, without_brief_people
 from fer_core.settings import resolve_under_root
@@ -38,16 +39,17 @@ from fer_core.settings import resolve_under_root
 start_page("Predict")
 config = settings()
 
-models = model_choices(config)
+models = model_choices(config, exported=True)
 left, middle, tta_column, right = st.columns([3, 1, 1, 1])
 model_path = models[left.selectbox("Model", list(models))]
+exported = is_exported(model_path)  # its TTA is built in; no heat maps (they need the Keras model's gradients)
 detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
                             help="blazeface: fast, finds as many faces as mtcnn on our photos, and levels each "
                                  "face's eyes; mtcnn: slower; haar: misses turned faces.")
 tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(best_tta(model_path)),
                            help="average over the mirrored face (flip) and shifted crops (multicrop); the "
                                 "default is whichever scored highest on PublicTest for this model (its card)",
-                           key=f"tta-{model_path}")
+                           key=f"tta-{model_path}", disabled=exported)
 margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, help="extra border around each face")
 if not model_path.exists():
     st.error(f"No model file at `{model_path}`.")
@@ -265,7 +267,9 @@ if mode == "A photo collection":
     collection_section()
     st.stop()
 
-explain = st.toggle("Explain: show a heat map of what made the model answer as it did (HiResCAM)", key="explain")
+explain = st.toggle("Explain: show a heat map of what made the model answer as it did (HiResCAM)", key="explain",
+                    disabled=exported, help="needs the .keras model: an exported one has no gradients here"
+                    if exported else None) and not exported
 uploads = st.file_uploader("Photos (jpg, png, webp)", type=["jpg", "jpeg", "png", "webp"],
                            accept_multiple_files=True)
 photos = [(u.name, u.getvalue()) for u in uploads or []]

@@ -243,3 +243,13 @@ def camera_clip(path: Path, photo: str = "fr_obama.jpg", seconds: float = 2.0, f
         frame.paste(image, ((640 - image.width) // 2 + shift, (480 - image.height) // 2))
         frames.append(np.asarray(frame))
     return write_y4m(path, frames, fps)
+
+
+@pytest.fixture(scope="session")
+def exported_onnx(finished_run, tmp_path_factory) -> Path:
+    """``finished_run``'s model exported to ONNX (flip TTA inside), for the runtime and serve tests."""
+    from fer_core.inference.export import ExportOptions, export_model
+
+    out = tmp_path_factory.mktemp("exported") / "tiny.onnx"
+    export_model(finished_run, out, ExportOptions(format="onnx", tta="flip"))
+    return out

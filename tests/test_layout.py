@@ -19,7 +19,7 @@ LAYERS = [
     ("fer_core.models",),
     ("fer_core.inference",),
     ("fer_core.training",),
-    ("fer_core.app",),
+    ("fer_core.app", "fer_core.serve"),
     ("fer_core.cli", "fer_core.__main__", "fer_core"),
 ]
 

@@ -180,7 +180,9 @@ def cached_model(path: str | os.PathLike, tta: str = "none", calibrated: bool = 
     """The model, loaded once per server (again when its file or its card changes); ``calibrated``:
     with the temperature of its card applied (the Predict page's answers)."""
     path = Path(path)
-    card = path.with_suffix(".json")
+    from fer_core.inference.cards import card_path
+
+    card = card_path(path)
     card_mtime = card.stat().st_mtime_ns if card.exists() else 0
     return _load_model_cached(str(path), path.stat().st_mtime_ns, tta, calibrated, card_mtime)
 
@@ -193,7 +195,7 @@ def _warm(path: str, mtime: int, tta: str, detector: str) -> bool:  # noqa: ARG0
     import numpy as np
 
     from fer_core.data.detection import get_detector
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
 
     predict_probabilities(cached_model(path, tta, calibrated=True), np.zeros((1, 48, 48), dtype=np.uint8))
     get_detector(detector).detect(np.zeros((64, 64, 3), dtype=np.uint8))
@@ -263,36 +265,79 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
         bar.empty()
 
 
-def model_choices(config: Settings) -> dict[str, Path]:
+def exports_dir(config: Settings) -> Path:
+    """Where the Results page's exports go (and where Predict looks for exported models)."""
+    return config.runs_dir / "exports"
+
+
+def model_choices(config: Settings, exported: bool = False) -> dict[str, Path]:
     """Every model a page can show: the default (a promoted run's, if any), the bundled ones,
-    finished runs', and models uploaded in this server, by a label (Results and Predict alike)."""
-    from fer_core.inference.cards import read_model_card
+    finished runs', and models uploaded in this server, by a label (Results and Predict alike);
+    with ``exported``, also the exported ``.onnx`` and ``.tflite`` models (Predict: they answer,
+    but Results' analyses and heat maps need the Keras model)."""
+    from fer_core.inference.cards import EXPORTED_SUFFIXES, read_model_card
     from fer_core.inference.loading import bundled_models, default_model_path
 
     def with_accuracy(label: str, path: Path) -> str:
-        accuracy = ((read_model_card(path) or {}).get("publictest_metrics") or {}).get("accuracy")
+        card = read_model_card(path) or {}
+        accuracy = card.get("publictest_accuracy") or (card.get("publictest_metrics") or {}).get("accuracy")
         return label + (f" ({accuracy:.1%} on PublicTest)" if accuracy else "")
 
     default = default_model_path(config)
     choices = {with_accuracy(f"Default model ({default.name})", default): default}
     choices.update({with_accuracy(f"Bundled: {name}", path): path for name, path in bundled_models().items()})
     choices.update({f"Run {run_label(r)}": Path(r.run_dir) / "model.keras" for r in finished_runs(config.runs_dir)})
+    suffixes = (".keras", *EXPORTED_SUFFIXES) if exported else (".keras",)
     uploads = config.cache_dir / "model_uploads"
     if uploads.is_dir():
-        choices.update({f"Uploaded: {p.name.split('-', 1)[-1]}": p for p in sorted(uploads.glob("*.keras"))})
+        choices.update({f"Uploaded: {p.name.split('-', 1)[-1]}": p for p in sorted(uploads.iterdir())
+                        if p.suffix in suffixes})
+    if exported and exports_dir(config).is_dir():
+        choices.update({with_accuracy(f"Exported: {p.name}", p): p for p in sorted(exports_dir(config).iterdir())
+                        if p.suffix in EXPORTED_SUFFIXES})
     return choices
 
 
-def save_model_upload(name: str, data: bytes) -> Path:
-    """Keep an uploaded ``.keras`` file under a content-hashed name; it is loaded in safe mode
-    (no code runs), and one that does not load is removed with a clear message."""
-    from fer_core.inference.loading import load_face_model
+def export_for_download(model_path: Path, options, dataset_path: Path | None) -> tuple[Path, dict, bytes]:
+    """Export a model into ``exports_dir`` (one model call at a time, as every page's): the file,
+    its card and the bytes to download (a SavedModel folder as a zip)."""
+    import dataclasses
+    import io
+    import zipfile
 
-    if Path(name).suffix.lower() != ".keras":
-        raise DataError(f"'{name}': upload a .keras model file")
-    path = save_by_content(settings().cache_dir / "model_uploads", data, "", name=Path(name).name, digits=12)
+    from fer_core.inference.export import default_export_path, export_command, export_model
+
+    options = dataclasses.replace(options, data=str(dataset_path) if dataset_path else None)
+    out = default_export_path(model_path, options, exports_dir(settings()))
+    with st.spinner(f"Exporting {model_path.name} to {options.format} ..."), model_gate().slot():
+        card = export_model(model_path, out, options, command=export_command(model_path, out, options))
+    if out.is_file():
+        return out, card, out.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(out.rglob("*")):
+            if file.is_file():
+                archive.write(file, Path(out.name) / file.relative_to(out))
+    return out, card, buffer.getvalue()
+
+
+def save_model_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded ``.keras`` (or exported ``.onnx``) file under a content-hashed name; it is
+    loaded in safe mode (no code runs; an ONNX file is a graph of operations), and one that does not
+    load or is not a face model is removed with a clear message."""
+    from fer_core.inference.loading import load_face_model
+    from fer_core.inference.runtime import load_exported
+
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".keras", ".onnx"):
+        raise DataError(f"'{name}': upload a .keras model file (or an exported .onnx one)")
+    stem = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).stem)
+    path = save_by_content(settings().cache_dir / "model_uploads", data, suffix, name=stem, digits=12)
     try:
-        load_face_model(path, label=f"'{name}'")  # safe mode refuses Lambda layers and unknown code
+        if suffix == ".onnx":
+            load_exported(path, label=f"'{name}'")  # one input, one output, 48x48x1 to 7
+        else:
+            load_face_model(path, label=f"'{name}'")  # safe mode refuses Lambda layers and unknown code
     except FerError:
         path.unlink(missing_ok=True)
         raise

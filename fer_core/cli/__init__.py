@@ -2,7 +2,8 @@
 
 Each command is a thin layer over the library functions the dashboard also calls, one module per
 family: ``training`` (train, tune, tune-worker, run-job, runs, bundle, ensemble), ``evaluation``
-(evaluate, explain, calibrate), ``predict``, ``data`` (data, pack); ``parser`` holds the flags.
+(evaluate, explain, calibrate), ``predict``, ``export`` (export, serve), ``data`` (data, pack);
+``parser`` holds the flags.
 
 The error boundary is here and only here: a ``FerError`` (a problem the user can fix: a missing
 file, a bad dataset, an out-of-range option) or an ``OSError`` from the file system prints one
@@ -19,6 +20,7 @@ import sys
 
 from fer_core.cli.data import cmd_data, cmd_pack
 from fer_core.cli.evaluation import cmd_calibrate, cmd_evaluate, cmd_explain
+from fer_core.cli.export import cmd_export, cmd_serve
 from fer_core.cli.parser import build_parser
 from fer_core.cli.predict import cmd_predict
 from fer_core.cli.training import (cmd_bundle, cmd_ensemble, cmd_run_job, cmd_runs, cmd_train, cmd_tune,
@@ -29,7 +31,7 @@ from fer_core.settings import Settings
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "tune-worker": cmd_tune_worker, "run-job": cmd_run_job,
             "runs": cmd_runs, "bundle": cmd_bundle, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "explain": cmd_explain, "calibrate": cmd_calibrate, "predict": cmd_predict, "data": cmd_data,
-            "pack": cmd_pack}
+            "pack": cmd_pack, "export": cmd_export, "serve": cmd_serve}
 
 
 def cmd_settings(settings: Settings) -> int:

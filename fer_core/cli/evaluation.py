@@ -18,12 +18,13 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     path = existing_model_path(args.model, settings)  # refused before TensorFlow loads
     from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.evaluation import predict_probabilities, write_report
+    from fer_core.inference.evaluation import write_report
+    from fer_core.inference.runtime import predict_probabilities
     from fer_core.inference.loading import load_model
 
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
-    model = load_model(path, tta=args.tta)
+    model = load_model(path, tta=args.tta)  # None: no TTA for a .keras model, the built-in one for an export
     metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images))
     if dataset.report.skipped:
         print(f"note: {dataset.report.summary()}", file=sys.stderr)
@@ -36,7 +37,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
-    path = existing_model_path(args.model, settings)
+    path = existing_model_path(args.model, settings, keras_only=True)  # heat maps need its gradients
     index = int(args.target) if args.target.isdigit() and not Path(args.target).exists() else None
     if index is not None and not args.data:
         raise ConfigError("an index needs --data (the dataset it points into)")
@@ -61,7 +62,7 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from fer_core.inference.analysis import calibrate_model
 
-    existing_model_path(args.model, settings)  # refused before TensorFlow loads
+    existing_model_path(args.model, settings, keras_only=True)  # refused before TensorFlow loads
     report, card = calibrate_model(args.model, args.data, args.split, args.strict)
     before, after = report["before"], report["after_cross_fitted"]
     print(f"temperature {report['temperature']:.3f}: ECE {before['ece']:.4f} -> {after['ece']:.4f}, NLL "

@@ -10,6 +10,7 @@ import os
 from fer_core.data.dataset import SPLITS
 from fer_core.data.detection import DEFAULT_DETECTOR, DETECTORS
 from fer_core.inference.cards import TTA_MODES
+from fer_core.inference.export import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
 from fer_core.training.config import TrainConfig, TuneConfig
 from fer_core.training.presets import PRESETS
@@ -55,11 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="metrics, mistakes and sample predictions on a split")
     _add_data_args(evaluate)
-    evaluate.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+    evaluate.add_argument("--model", default="default", help="a .keras file, a run directory, 'default', or an "
+                                                              "exported .onnx or .tflite file")
     evaluate.add_argument("--split", default="val", choices=SPLIT_CHOICES)
     evaluate.add_argument("--out", required=True, help="folder for metrics.json, misclassified.csv, samples.png")
-    evaluate.add_argument("--tta", choices=TTA_CHOICES, default="none",
-                          help="test-time augmentation: average over mirrored (and shifted) views")
+    evaluate.add_argument("--tta", choices=TTA_CHOICES, default=None,
+                          help="test-time augmentation: average over mirrored (and shifted) views (default: none "
+                               "for a .keras model; an exported model's own, built in)")
 
     predict = sub.add_parser("predict", help="find and classify the faces in photos, videos and photo collections; "
                                             "prints JSON")
@@ -69,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="folder for each video's frames.csv, video.json and annotated.mp4 and each "
                                        "collection's predictions.csv and predictions.json (needed for those)")
     predict.add_argument("--fps", type=float, default=5.0, help="video frames sampled per second of video")
-    predict.add_argument("--model", default="default", help="a .keras file, a run directory, or 'default'")
+    predict.add_argument("--model", default="default", help="a .keras file, a run directory, 'default', or an "
+                                                             "exported .onnx or .tflite file (runs without TensorFlow)")
     predict.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
                          help="face detector (blazeface: fast, with landmarks for level crops and head pose); "
                               "'none' classifies each whole file as one face crop")
@@ -79,6 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
                          help="test-time augmentation; auto (the default): whichever scored highest on PublicTest "
                               "for this model (its card); flip averages with the mirrored face")
+
+    export = sub.add_parser("export", help="write a model for use without FER Studio (ONNX, LiteRT, SavedModel), "
+                                           "with its TTA and temperature inside and its card beside it")
+    export.add_argument("model", help="a .keras file, a run folder, 'default' or a bundled name")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="onnx",
+                        help="onnx (onnxruntime: no TensorFlow needed), litert (.tflite) or savedmodel (a folder)")
+    export.add_argument("--out", required=True, help="the file to write (.onnx, .tflite) or, for savedmodel, a folder")
+    export.add_argument("--int8", action="store_true",
+                        help="onnx only: 8-bit weights and activations (about 3x faster on CPU, a quarter the size)")
+    export.add_argument("--calibration-data", metavar="PATH",
+                        help="a dataset: 512 of its Training faces set the int8 ranges, and its first 512 "
+                             "PublicTest faces check the export against the Keras model (else random faces)")
+    export.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
+                        help="test-time augmentation built into the graph; auto: the best on PublicTest by the "
+                             "model's card")
+
+    serve = sub.add_parser("serve", help="an HTTP API for a model (FastAPI on uvicorn): POST /v1/predict, "
+                                         "GET /health, GET /v1/model, docs at /docs")
+    serve.add_argument("--model", default="default", help="a .keras file, a run folder, 'default', a bundled name "
+                                                          "or an exported .onnx/.tflite file (no TensorFlow)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; any other than loopback needs FER_API_KEY set")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
+    serve.add_argument("--queue", type=int, default=16,
+                       help="requests one process holds at once (answering or waiting); more get 503 with Retry-After")
+    serve.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
+                       help="face detector; none: each image is one face crop")
 
     ensemble = sub.add_parser("ensemble", help="combine models into one .keras file that averages them")
     ensemble.add_argument("models", nargs="+", help=".keras files or run directories (two or more)")

@@ -40,7 +40,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         given["model_args"] = {**values.get("model_args", {}), **given["model_args"]}
     config = TrainConfig(**{**values, **given, "data": data})
     if config.init_from:
-        existing_model_path(config.init_from, settings)
+        existing_model_path(config.init_from, settings, keras_only=True)
     from fer_core.training.train import train
 
     _print_run_summary(train(config, settings.runs_dir))

@@ -14,6 +14,9 @@
 - ``analysis``: cached predictions, confused pairs, calibration (and ``calibrate_model``).
 - ``explain``: HiResCAM heat maps (``explain_faces``, ``explain_photo``, ``write_explanations``).
 - ``cards``: reading model cards, the best TTA by a card (no fer_core imports, so ``loading`` can use it).
+- ``runtime``: ``predict_probabilities`` for any model; exported ``.onnx``/``.tflite`` models on
+  onnxruntime or LiteRT, with no TensorFlow or Keras import (``requirements-runtime.txt``).
+- ``export``: writing a model as ONNX (float32 or int8), LiteRT or a SavedModel, checked against Keras.
 
 May import: ``fer_core.models``, ``fer_core.data`` and the base modules (``labels``, ``errors``,
 ``options``, ``fileio``, ``settings``). Never ``fer_core.training``, ``fer_core.app`` or ``fer_core.cli``.

@@ -25,16 +25,11 @@ import numpy as np
 from fer_core.data.dataset import FERDataset, LoadOptions
 from fer_core.data.cache import content_key
 from fer_core.settings import Settings
-from fer_core.fileio import atomic_path
+from fer_core.fileio import atomic_path, file_sha256
 from fer_core.labels import CLASSES
 
 CALIBRATION_BINS = 15
 EPSILON = 1e-12
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def predictions_cache_file(model_path: Path, dataset_path: Path, split: str, tta: str,
@@ -48,7 +43,7 @@ def cached_probabilities(model_path: str | os.PathLike, dataset_path: str | os.P
                          split: str, tta: str = "none", cache_dir: str | os.PathLike | None = None,
                          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The model's class probabilities on the split, from the disk cache or computed (and stored)."""
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
     from fer_core.inference.loading import load_model
 
     part = dataset.split(split)
@@ -175,11 +170,11 @@ def calibrate_model(model: str | os.PathLike, data: str | os.PathLike, split: st
     and the Predict page then apply it. Returns the report and the card's path."""
     from fer_core.data.loaders import existing_dataset_path, load_dataset
     from fer_core.fileio import write_json_atomic
-    from fer_core.inference.cards import read_model_card
+    from fer_core.inference.cards import card_path, read_model_card
     from fer_core.inference.loading import existing_model_path
 
     existing_dataset_path(data)
-    path = existing_model_path(model)
+    path = existing_model_path(model, keras_only=True)
     dataset = load_dataset(data, LoadOptions(strict=strict))
     labels = dataset.split(split).labels
     report = cross_fitted_calibration(labels, cached_probabilities(path, data, dataset, split))
@@ -187,5 +182,5 @@ def calibrate_model(model: str | os.PathLike, data: str | os.PathLike, split: st
     card["temperature"] = report["temperature"]
     card["calibration"] = {**report, "split": split, "data": str(data),
                            "how": f"python -m fer_core calibrate {model} --data {data} --split {split}"}
-    write_json_atomic(path.with_suffix(".json"), card)
-    return report, path.with_suffix(".json")
+    write_json_atomic(card_path(path), card)
+    return report, card_path(path)

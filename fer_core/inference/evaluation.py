@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from fer_core.labels import CLASSES
 from fer_core.data.dataset import Split
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
+from fer_core.inference.runtime import predict_probabilities
 
 
 def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: str) -> dict[str, Any]:
@@ -48,21 +49,6 @@ def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: s
         },
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist(),
     }
-
-
-def predict_probabilities(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for uint8 (N, 48, 48) images.
-
-    Batch by batch through ``predict_on_batch``, which reuses the model's compiled predict step:
-    ``model.predict`` builds a data pipeline and callbacks on every call, about 50 ms on the
-    2-core machine, which for the one or two faces of a photo was nearly all of the time
-    (docs/performance.md, "The Predict page")."""
-    x = images.astype("float32")[..., None]
-    if len(x) == 0:
-        return np.zeros((0, int(model.output_shape[-1])), dtype=np.float64)
-    chunks = [np.asarray(model.predict_on_batch(x[k:k + batch_size]), dtype=np.float64)
-              for k in range(0, len(x), batch_size)]
-    return np.concatenate(chunks)
 
 
 def write_report(out_dir: str | os.PathLike, split_name: str, split: Split, probabilities: np.ndarray,

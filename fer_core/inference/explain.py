@@ -148,7 +148,7 @@ def explain_faces(model: keras.Model, faces: np.ndarray, classes: np.ndarray | N
     """Each 48x48 face explained: its heat-map picture over the face (``overlay``), the class
     explained (``classes``, by default the predicted one) and its probabilities. What the ``explain``
     command, the Predict page and the Results page's gallery all show."""
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
 
     if classes is None:
         probabilities = predict_probabilities(model, faces) if probabilities is None else probabilities

@@ -2,6 +2,8 @@
 
 Models are loaded with Keras safe mode on and without compiling: a ``.keras`` file from a
 user can describe layers, never run code. ``"default"`` names the bundled model in ``models/``.
+An exported ``.onnx`` or ``.tflite`` file is loaded by ``fer_core.inference.runtime``, without
+TensorFlow (it holds a graph of tensor operations, no code either).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fer_core.errors import ModelError, first_line
+from fer_core.errors import ConfigError, ModelError, first_line
+from fer_core.inference.runtime import EXPORTED_SUFFIXES, is_exported
 from fer_core.labels import CLASSES, IMAGE_SIZE
 from fer_core.settings import Settings
 
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 DEFAULT_MODEL_NAME = "default.keras"
+KERAS_SUFFIX = ".keras"
 
 
 def bundled_model_path() -> Path:
@@ -59,14 +63,21 @@ def resolve_model_path(model: str | os.PathLike, settings: Settings | None = Non
     return path
 
 
-def existing_model_path(model: str | os.PathLike, settings: Settings | None = None) -> Path:
-    """``resolve_model_path``, checked: the file must exist and be a ``.keras`` file. Cheap (no
-    TensorFlow), so the command line can refuse a wrong path before loading a backend."""
+def existing_model_path(model: str | os.PathLike, settings: Settings | None = None, *,
+                        keras_only: bool = False) -> Path:
+    """``resolve_model_path``, checked: the file must exist and be a ``.keras`` file or, unless
+    ``keras_only`` (training from it, explaining it, calibrating it), an exported ``.onnx`` or
+    ``.tflite`` file. Cheap (no TensorFlow), so the command line can refuse a wrong path before
+    loading a backend."""
     path = resolve_model_path(model, settings)
     if not path.exists():
         raise ModelError(f"no model file at {path}")
-    if path.suffix != ".keras":
-        raise ModelError(f"{path}: expected a .keras model file")
+    if keras_only and is_exported(path):
+        raise ModelError(f"{path.name}: an exported model only answers; this needs the .keras model it was "
+                         f"exported from")
+    if path.suffix != KERAS_SUFFIX and not is_exported(path):
+        raise ModelError(f"{path}: expected a .keras model file (or one exported to "
+                         f"{' or '.join(EXPORTED_SUFFIXES)})")
     return path
 
 
@@ -102,21 +113,45 @@ def load_face_model(path: str | os.PathLike, label: str | None = None) -> "keras
     return checked_face_model(safe_load(path, label), label or Path(path).name)
 
 
-def load_model(model: str | os.PathLike, tta: str = "none", calibrated: bool = False) -> "keras.Model":
+def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: bool = False):
     """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time
-    augmentation; ``calibrated`` applies the temperature its card holds (``calibrate``), if any."""
+    augmentation; ``calibrated`` applies the temperature its card holds (``calibrate``), if any.
+
+    An exported model (``.onnx``, ``.tflite``) has its TTA and temperature inside: it is returned
+    as it is (an ``ExportedModel``, run without TensorFlow). ``tta`` None or 'auto' takes what it
+    has; naming another TTA is a ``ConfigError`` rather than a silent substitute."""
+    path = existing_model_path(model)
+    if is_exported(path):
+        from fer_core.inference.runtime import load_exported
+
+        exported = load_exported(path)
+        if tta not in (None, "auto", exported.tta):
+            raise ConfigError(f"{path.name} was exported with test-time augmentation '{exported.tta}' built in; "
+                              f"it cannot run with '{tta}' (export the .keras model again with --tta {tta})")
+        return exported
+
+    if tta in (None, "auto"):
+        from fer_core.inference.cards import best_tta
+
+        tta = "none" if tta is None else best_tta(path)
+    return inference_graph(safe_load(path), path, tta, calibrated)
+
+
+def inference_graph(model: "keras.Model", path: str | os.PathLike, tta: str, calibrated: bool) -> "keras.Model":
+    """``model`` as it answers: wrapped with test-time augmentation ``tta`` and, if ``calibrated``,
+    the temperature of the card of the file at ``path`` (what ``load_model`` returns, and what
+    ``export`` writes)."""
     import keras
 
     from fer_core.inference.cards import read_model_card
     from fer_core.inference.tta import with_tta
 
-    path = existing_model_path(model)
-    loaded = with_tta(safe_load(path), tta)
+    wrapped = with_tta(model, tta)
     temperature = (read_model_card(path) or {}).get("temperature") if calibrated else None
     if not temperature or temperature == 1.0:
-        return loaded
+        return wrapped
     from fer_core.models.layers import Temperature
 
     inputs = keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 1), name="image")
-    return keras.Model(inputs, Temperature(float(temperature), name="calibration")(loaded(inputs)),
-                       name=f"{loaded.name}_calibrated")
+    return keras.Model(inputs, Temperature(float(temperature), name="calibration")(wrapped(inputs)),
+                       name=f"{wrapped.name}_calibrated")

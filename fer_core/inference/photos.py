@@ -110,7 +110,7 @@ def analyze_photos(model, photos: list[tuple[str, bytes]], detector: str = DEFAU
     ``whole_image`` skips detection (each photo is one face); ``whole_image_if_no_face``
     does that only for photos where the detector found nothing.
     """
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
 
     results: list[PhotoResult] = []
     crops: list[np.ndarray] = []

@@ -132,7 +132,7 @@ def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: F
     """One frame's faces as ``FRAME_COLUMNS`` rows: found (faces narrower than ``options.min_face``
     left out), followed by ``tracker`` (a person id each) on ``track_time`` (default: ``seconds``),
     cropped level and classified in one batch. The one step that videos and the live camera share."""
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
     from fer_core.inference.photos import pose_columns
 
     image = Image.fromarray(rgb)

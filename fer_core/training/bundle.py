@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.fileio import atomic_path, read_json, write_json_atomic
-from fer_core.inference.cards import read_model_card
+from fer_core.inference.cards import card_path, read_model_card
 from fer_core.inference.evaluation import measure_publictest
 from fer_core.errors import ConfigError
 
@@ -74,7 +74,7 @@ def bundle_run(run_dir: str | os.PathLike, out_path: str | os.PathLike, data: st
     card.update(overrides or {})
     with atomic_path(out_path) as tmp:
         shutil.copyfile(run_dir / "model.keras", tmp)
-    write_json_atomic(out_path.with_suffix(".json"), card)
+    write_json_atomic(card_path(out_path), card)
     return card
 
 
@@ -124,7 +124,7 @@ def bundle_ensemble(sources: list[str | os.PathLike], out_path: str | os.PathLik
         "training_seconds": round(sum(training), 1) if None not in training else None,
         "file_bytes": out_path.stat().st_size,
     })
-    write_json_atomic(out_path.with_suffix(".json"), card)
+    write_json_atomic(card_path(out_path), card)
     return card
 
 
@@ -155,7 +155,7 @@ def promote_run(run_dir: str | os.PathLike, runs_dir: str | os.PathLike) -> Path
     }
     with atomic_path(out) as tmp:
         shutil.copyfile(run_dir / "model.keras", tmp)
-    write_json_atomic(out.with_suffix(".json"), card)
+    write_json_atomic(card_path(out), card)
     return out
 
 
@@ -165,6 +165,6 @@ def restore_bundled_default(runs_dir: str | os.PathLike) -> bool:
 
     out = promoted_model_path(runs_dir)
     existed = out.exists()
-    for path in (out.with_suffix(".json"), out):
+    for path in (card_path(out), out):
         path.unlink(missing_ok=True)
     return existed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_core.inference.evaluation import predict_probabilities
+from fer_core.inference.runtime import predict_probabilities
 from fer_core.inference.loading import checked_face_model, load_model
 
 

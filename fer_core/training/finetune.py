@@ -21,7 +21,6 @@ per-layer rates). A resumed run finds the freeze state in its checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from typing import Any
@@ -31,6 +30,7 @@ import keras
 from fer_core.data.augmentation import FaceAugment
 from fer_core.inference.cards import read_model_card
 from fer_core.inference.loading import existing_model_path, load_face_model
+from fer_core.fileio import file_sha256
 from fer_core.labels import IMAGE_SIZE
 from fer_core.errors import ModelError
 
@@ -43,12 +43,10 @@ def load_parent(model: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
 
     A ``ModelError`` with one clear sentence for a missing file, a file Keras cannot load safely, or
     a model that does not map 48x48 grey faces to FER's 7 classes (``loading.load_face_model``)."""
-    path = existing_model_path(model)
+    path = existing_model_path(model, keras_only=True)
     parent = load_face_model(path, label=str(model))
     card = read_model_card(path) or {}
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    info = {"model": str(model), "file": str(path), "sha256": digest, "architecture": card.get("architecture"),
+    info = {"model": str(model), "file": str(path), "sha256": file_sha256(path), "architecture": card.get("architecture"),
             "publictest_accuracy": (card.get("publictest_metrics") or {}).get("accuracy")}
     return parent, info
 

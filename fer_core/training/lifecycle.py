@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fer_core.inference.evaluation import predict_probabilities, write_report
+from fer_core.inference.evaluation import write_report
+from fer_core.inference.runtime import predict_probabilities
 from fer_core.inference.loading import load_model
 from fer_core.training.inputs import PreparedData
 from fer_core.training.progress import ProgressFile

@@ -110,7 +110,7 @@ def test_calibrate_command_stores_the_temperature_that_predict_applies(finished_
     calibrated = load_model(model, calibrated=True)
     assert calibrated.get_layer("calibration").temperature == card["temperature"]
     faces = load_dataset(data_path).split("val").images[:5]
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
 
     raw = predict_probabilities(load_model(model), faces)
     np.testing.assert_allclose(predict_probabilities(calibrated, faces), apply_temperature(raw, card["temperature"]),

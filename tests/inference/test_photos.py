@@ -84,7 +84,7 @@ def test_analyze_photos_answers_every_photo(tiny_model):
 
 def test_whole_image_crop_matches_the_dataset_conversion(tiny_model):
     from fer_core.data.images import decode_face_image
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
 
     data = encode(face_image(2, 7, 120, "RGB"))
     by_hand = predict_probabilities(tiny_model, decode_face_image(data)[None])[0]

@@ -108,3 +108,49 @@ def test_an_uploaded_model_is_loaded_safely_or_refused(dashboard_env, tmp_path):
                                                     "application/octet-stream")).run(timeout=300)
     assert not at.exception and any("lambda.keras': not a Keras model that loads in safe mode" in e.value for e in at.error)
     assert not any("lambda" in o for o in at.selectbox(key="model").options)
+
+
+def test_export_a_model_download_it_and_use_it_on_the_predict_page(dashboard_env, finished_run):
+    """Results' Export panel: int8 ONNX of a run's model, checked on the dataset's PublicTest faces, with
+    its download and command; Predict then lists it and answers with it (its TTA built in, no heat maps)."""
+    shutil.copytree(finished_run.parent, dashboard_env["runs"])
+    at = app_page("pages/3_Results.py").run(timeout=300)
+    run_model = next(o for o in at.selectbox(key="model").options if finished_run.name in o)
+    at.selectbox(key="model").set_value(run_model).run(timeout=300)
+    at.checkbox(key="export_int8").check().run(timeout=300)
+    at.selectbox(key="export_tta").set_value("flip").run(timeout=300)
+    at.button(key="export_button").click().run(timeout=300)
+    assert not at.exception and not at.error
+    exported = dashboard_env["runs"] / "exports" / f"{finished_run.name}-flip-int8.onnx"
+    assert exported.exists() and exported.with_name(exported.name + ".json").exists()
+    message = next(s.value for s in at.success if exported.name in s.value)
+    assert "PublicTest faces it gives the Keras model's answer" in message
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {f"Download {exported.name}", "Download its card (JSON)"} <= labels
+    assert any(c.value.startswith("python -m fer_core export") and "--int8" in c.value for c in at.code)
+
+    predict = app_page("pages/4_Predict.py").run(timeout=300)
+    model = next(s for s in predict.selectbox if s.label == "Model")
+    model.set_value(next(o for o in model.options if o.startswith(f"Exported: {exported.name}"))).run(timeout=300)
+    tta = next(s for s in predict.selectbox if s.label == "Test-time augmentation")
+    assert tta.value == "flip" and tta.disabled and predict.toggle(key="explain").disabled
+    from tests.pages.test_page_predict import png
+    from PIL import Image
+
+    predict.file_uploader[0].set_value(("wall.png", png(Image.new("RGB", (320, 240), (120, 120, 120))),
+                                        "image/png")).run(timeout=300)
+    predict.button[0].click().run(timeout=300)
+    assert not predict.exception and sum(c.value.startswith("angry") for c in predict.code) == 1
+
+
+def test_an_uploaded_onnx_file_is_checked_and_offered_to_predict(dashboard_env, exported_onnx, tmp_path):
+    at = app_page("pages/3_Results.py").run(timeout=300)
+    at.file_uploader(key="model_upload").set_value(("mine.onnx", exported_onnx.read_bytes(),
+                                                    "application/octet-stream")).run(timeout=300)
+    assert not at.exception and any("the Predict page's model list" in s.value for s in at.success)
+    at.file_uploader(key="model_upload").set_value(("broken.onnx", b"not a model",
+                                                    "application/octet-stream")).run(timeout=300)
+    assert any("broken.onnx': not a model onnxruntime or LiteRT can load" in e.value for e in at.error)
+    predict = app_page("pages/4_Predict.py").run(timeout=300)
+    options = next(s for s in predict.selectbox if s.label == "Model").options
+    assert any(o.startswith("Uploaded: mine.onnx") for o in options) and not any("broken" in o for o in options)

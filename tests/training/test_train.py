@@ -185,7 +185,7 @@ def test_distillation_mixes_the_teachers_probabilities_into_the_labels(train_fol
     import numpy as np
 
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.evaluation import predict_probabilities
+    from fer_core.inference.runtime import predict_probabilities
     from fer_core.inference.loading import load_model
     from fer_core.training.distill import distillation_targets
 
