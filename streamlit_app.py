@@ -53,13 +53,20 @@ def home() -> None:
     if card is None:
         st.warning(f"No default model card found beside `{model_path}`.")
     else:
+        from fer_core.inference.statistics import METHOD, intervals_of, with_interval
+
         metrics = card.get("publictest_metrics", {})
+        intervals = intervals_of(metrics) or {"accuracy": None, "macro_f1": None, "per_class": {}}
         cols = st.columns(3)
         cols[0].metric("Architecture", card.get("architecture", "?"))
-        cols[1].metric("PublicTest accuracy", f"{metrics.get('accuracy', float('nan')):.1%}")
-        cols[2].metric("PublicTest macro-F1", f"{metrics.get('macro_f1', float('nan')):.3f}")
-        recall = {name: metrics.get("per_class", {}).get(name, {}).get("recall") for name in CLASSES}
-        st.caption("Per-class recall on PublicTest")
+        cols[1].metric("PublicTest accuracy", with_interval(metrics.get("accuracy", float("nan")), intervals["accuracy"]),
+                       help=METHOD)
+        cols[2].metric("PublicTest macro-F1", with_interval(metrics.get("macro_f1", float("nan")), intervals["macro_f1"],
+                                                            percent=False))
+        recall = {name: with_interval(scores.get("recall", float("nan")),
+                                      intervals["per_class"].get(name, {}).get("recall"), percent=False)
+                  for name, scores in metrics.get("per_class", {}).items()}
+        st.caption("Per-class recall on PublicTest, with 95% intervals")
         st.dataframe(pd.DataFrame([recall]), hide_index=True)
 
     st.subheader("Recent runs")

@@ -15,7 +15,7 @@ from fer_core.app.dashboard import (
     settings,
     start_page,
 )
-from fer_core.data.stats import class_count_table, pixel_histograms
+from fer_core.data.stats import class_count_table, conflicting_label_groups, pixel_histograms
 from fer_core.errors import DataError, FerError
 from fer_core.settings import list_datasets, resolve_under_root
 
@@ -105,6 +105,11 @@ with duplicates:
     st.dataframe(report.summary_table(), hide_index=True)
     conflicting = sum(1 for g in report.groups if g.conflicting_labels)
     st.caption(f"{len(report.groups)} groups of identical images; {conflicting} of them carry different labels.")
+    conflicts = conflicting_label_groups(report)
+    if not conflicts.empty:
+        st.markdown(f"**Training images with a copy under another label** ({len(conflicts)} groups): a model "
+                    "cannot get both right.")
+        st.dataframe(conflicts, hide_index=True, key="conflicting_labels")
     for group in report.groups[:8]:
         members = group.members[:6]
         st.image([dataset.split(s).images[i] for s, i, _ in members], width=72,

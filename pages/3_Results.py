@@ -17,6 +17,8 @@ from fer_core.app.charts import (
     confidence_histogram,
     confusion_heatmap,
     learning_curves,
+    operating_point_curve,
+    per_class_bars,
     reliability_diagram,
     score_vs_hyperparameter,
 )
@@ -28,18 +30,25 @@ from fer_core.app.dashboard import (
     finished_runs,
     load_dataset_with_progress,
     model_choices,
+    operating_point_of,
     run_label,
     save_model_upload,
     settings,
     split_probabilities,
     start_page,
+    val_copies,
 )
 from fer_core.data.dataset import Split
 from fer_core.errors import FerError
 from fer_core.fileio import read_json
-from fer_core.inference.analysis import calibration_report, confidence_by_correctness, confused_pairs
+from fer_core.inference.analysis import (calibration_report, confidence_by_correctness, confused_pairs,
+                                         store_operating_point)
 from fer_core.inference.cards import TTA_MODES
-from fer_core.inference.evaluation import compute_metrics, misclassified_frame
+from fer_core.inference.operating_points import OperatingTarget, tradeoff_curve
+from fer_core.inference.evaluation import compute_metrics, metrics_without_copies, misclassified_frame, \
+    per_class_table
+from fer_core.inference.statistics import (comparison_table, intervals_of, mean_sd, paired_comparison, verdict,
+                                           with_interval)
 from fer_core.inference.export import EXPORT_FORMATS, ExportOptions
 from fer_core.inference.loading import promoted_model_path
 from fer_core.training.bundle import promote_run, restore_bundled_default
@@ -52,13 +61,25 @@ runs = finished_runs(config.runs_dir)
 by_label = {run_label(r): r for r in runs}
 
 
-def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: str, model_path: Path) -> None:
+def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: str, model_path: Path,
+                  has_copy: np.ndarray | None = None) -> None:
     """Every view of a model's answers on one split (the same for a model and for a run)."""
+    intervals = metrics["intervals"]
     a, b, c, d = st.columns(4)
-    a.metric(f"Accuracy on {metrics['split']}", f"{metrics['accuracy']:.2%}")
-    b.metric("Macro-F1", f"{metrics['macro_f1']:.3f}")
-    c.metric("Fear recall", f"{metrics['per_class']['fear']['recall']:.3f}")
+    a.metric(f"Accuracy on {metrics['split']}", with_interval(metrics["accuracy"], intervals["accuracy"]),
+             help=intervals["method"])
+    b.metric("Macro-F1", with_interval(metrics["macro_f1"], intervals["macro_f1"], percent=False))
+    c.metric("Fear recall", with_interval(metrics["per_class"]["fear"]["recall"],
+                                          intervals["per_class"]["fear"]["recall"], percent=False))
     d.metric("Images", f"{metrics['n']:,}")
+    if has_copy is not None and has_copy.any():
+        clean = metrics_without_copies(split.labels, probabilities, metrics["split"], has_copy)
+        st.caption(f"Without the {clean['left_out']:,} {metrics['split']} faces that have an exact or near copy "
+                   f"in Training: accuracy {with_interval(clean['accuracy'], clean['intervals']['accuracy'])}, "
+                   f"macro-F1 {with_interval(clean['macro_f1'], clean['intervals']['macro_f1'], percent=False)}, "
+                   f"fear recall {with_interval(clean['per_class']['fear']['recall'], clean['intervals']['per_class']['fear']['recall'], percent=False)} "
+                   f"on {clean['n']:,} faces.")
+    st.caption(intervals["method"] + ".")
     normalized = st.toggle("Normalize the confusion matrix by true class", value=False, key=f"{key}-norm")
     left, right = st.columns([3, 2])
     left.plotly_chart(confusion_heatmap(metrics["confusion_matrix"], normalized), key=f"{key}-confusion")
@@ -67,7 +88,8 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         right.caption("Confused most: true class taken for another, by faces")
         right.dataframe(pairs.assign(share_of_true=pairs["share_of_true"].map("{:.0%}".format)),
                         hide_index=True, key=f"{key}-pairs")
-    st.dataframe(pd.DataFrame(metrics["per_class"]).T.rename_axis("class"), key=f"{key}-per_class")
+    st.dataframe(per_class_table(metrics), key=f"{key}-per_class")
+    st.plotly_chart(per_class_bars(metrics), key=f"{key}-per_class_bars")
 
     left, right = st.columns(2)
     left.plotly_chart(confidence_histogram(*confidence_by_correctness(split.labels, probabilities)),
@@ -99,6 +121,40 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         if st.toggle("Show heat maps of what made the model answer as it did (HiResCAM)", key=f"{key}-explain"):
             images = explain_faces(model_path, images, list(shown["predicted"]))
         st.image(images, width=120, caption=captions)
+
+
+def operating_point_panel(model_path: Path, dataset_path: Path, split: Split, probabilities: np.ndarray) -> None:
+    """The cost of raising one class's recall (a curve), and fitting an operating point into the card."""
+    with st.expander("Operating point: trade accuracy for one class's recall (e.g. fear), stored in the card"):
+        a, b = st.columns(2)
+        class_name = a.selectbox("Class", CLASSES, index=CLASSES.index("fear"), key="point_class")
+        target = b.slider("Recall to reach", 0.05, 0.95, 0.60, 0.05, key="point_recall")
+        st.plotly_chart(operating_point_curve(tradeoff_curve(split.labels, probabilities, class_name), class_name),
+                        key="point_curve")
+        point = operating_point_of(model_path)
+        if point:
+            st.caption(f"In the card now: {point['target_words']} (cross-fitted on {point['split']}: accuracy "
+                       f"{point['before']['accuracy']:.2%} -> {point['after_cross_fitted']['accuracy']:.2%}). "
+                       "The Predict page applies it when its switch is on; `predict --operating-point` too.")
+        left, right = st.columns(2)
+        chosen = OperatingTarget("recall", class_name, float(target))
+        if left.button(f"Fit {chosen.describe()} on {dataset_path.name}'s val and store it", key="point_fit"):
+            show_stored_point(model_path, dataset_path, chosen)
+        if right.button("Fit balanced recall instead", key="point_balanced"):
+            show_stored_point(model_path, dataset_path, OperatingTarget("balanced"))
+
+
+def show_stored_point(model_path: Path, dataset_path: Path, target: OperatingTarget) -> None:
+    try:
+        report, card = store_operating_point(model_path, dataset_path, target)
+    except (FerError, OSError) as exc:
+        st.error(f"Could not fit an operating point: {exc}")
+        return
+    before, after = report["before"], report["after_cross_fitted"]
+    st.success(f"Stored in {card.name}: {target.describe()}. Cross-fitted (fitted on one half of val, measured on "
+               f"the other): accuracy {before['accuracy']:.2%} -> {after['accuracy']:.2%}, macro-F1 "
+               f"{before['macro_f1']:.3f} -> {after['macro_f1']:.3f}, balanced recall "
+               f"{before['balanced_recall']:.3f} -> {after['balanced_recall']:.3f}.")
 
 
 def export_panel(model_path: Path, dataset_path: Path) -> None:
@@ -173,8 +229,10 @@ with model_tab:
             st.stop()
         export_panel(models[model_label], dataset_path)
         split = dataset.split(split_name)
+        if split_name == "val":
+            operating_point_panel(models[model_label], dataset_path, split, probabilities)
         show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "model",
-                      models[model_label])
+                      models[model_label], val_copies(dataset_path, dataset, split_name))
 
 with compare_models_tab:
     models = model_choices(config)
@@ -188,20 +246,36 @@ with compare_models_tab:
         split_name = right.selectbox("Split", splits, index=splits.index("val") if "val" in splits else 0,
                                      key="compare_split")
         split = dataset.split(split_name)
-        rows = []
+        rows, answers = [], {}
         for label in chosen:
             try:
                 p = split_probabilities(models[label], dataset_path, dataset, split_name)
             except (FerError, OSError) as exc:
                 st.error(f"{label}: {exc}")
                 continue
+            answers[label] = p.argmax(axis=1)
             metrics = compute_metrics(split.labels, p, split_name)
-            rows.append({"model": label, "accuracy": metrics["accuracy"], "macro-F1": metrics["macro_f1"],
-                         "ECE": calibration_report(split.labels, p)["ece"],
-                         **{f"recall {c}": metrics["per_class"][c]["recall"] for c in CLASSES}})
+            intervals = metrics["intervals"]
+            rows.append({"model": label, "accuracy": with_interval(metrics["accuracy"], intervals["accuracy"]),
+                         "macro-F1": with_interval(metrics["macro_f1"], intervals["macro_f1"], percent=False),
+                         "ECE": round(calibration_report(split.labels, p)["ece"], 4),
+                         **{f"recall {c}": with_interval(metrics["per_class"][c]["recall"],
+                                                         intervals["per_class"][c]["recall"], percent=False)
+                            for c in CLASSES}})
         if rows:
-            st.caption(f"All on {dataset_path.name}, split {split_name}, no TTA.")
+            st.caption(f"All on {dataset_path.name}, split {split_name}, no TTA; 95% intervals in brackets.")
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_models_table")
+        if len(answers) >= 2:
+            labels = list(answers)
+            first = labels[0]
+            st.subheader(f"Each model against {first}, on the same {len(split):,} faces")
+            for other in labels[1:]:
+                comparison = paired_comparison(split.labels, answers[first], answers[other])
+                st.markdown(f"**{other}** - **{first}**: {verdict(comparison['overall'])}")
+                st.dataframe(pd.DataFrame(comparison_table(comparison)), hide_index=True,
+                             key=f"paired-{labels.index(other)}")
+            st.caption(comparison["method"] + ".")
+
 
 with run_tab:
     if not runs:
@@ -235,7 +309,7 @@ with run_tab:
             probabilities = split_probabilities(run_dir / "model.keras", Path(run_config["data"]), dataset,
                                                 split_name, tta)
             show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "run",
-                          run_dir / "model.keras")
+                          run_dir / "model.keras", val_copies(Path(run_config["data"]), dataset, split_name))
         elif saved_metrics:
             a, b = st.columns(2)
             a.metric(f"Accuracy on {saved_metrics['split']}", f"{saved_metrics['accuracy']:.2%}")
@@ -273,14 +347,22 @@ with compare_runs_tab:
             r = by_label[label]
             saved = read_json(Path(r.run_dir) / "metrics.json") or {}
             run_config = read_json(Path(r.run_dir) / "config.json") or {}
+            intervals = intervals_of(saved) if saved else None
             rows.append({"run": r.run_id, "kind": r.kind, "model": run_config.get("model"),
                          "epochs": run_config.get("epochs"), "data share": run_config.get("data_fraction"),
                          "accuracy": saved.get("accuracy"), "macro-F1": saved.get("macro_f1"),
+                         "accuracy 95%": "" if not intervals else with_interval(saved["accuracy"], intervals["accuracy"]),
                          **{f"recall {c}": saved.get("per_class", {}).get(c, {}).get("recall") for c in CLASSES}})
             histories[r.run_id] = read_history(r.run_dir)
         if rows:
             st.caption("Scores on each run's validation split (from its saved report).")
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_table")
+            accuracies = [r["accuracy"] for r in rows if isinstance(r["accuracy"], float)]
+            if len(accuracies) >= 2:
+                mean, sd = mean_sd(accuracies)
+                macro = mean_sd([r["macro-F1"] for r in rows if isinstance(r["macro-F1"], float)])
+                st.markdown(f"Across these {len(accuracies)} runs (e.g. seeds): accuracy **{100 * mean:.2f}% "
+                            f"± {100 * sd:.2f}** (mean ± sd), macro-F1 **{macro[0]:.3f} ± {macro[1]:.3f}**.")
             st.plotly_chart(compare_curves(histories), key="compare_curves")
     else:
         st.info("No finished runs yet.")

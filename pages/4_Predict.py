@@ -20,6 +20,7 @@ from fer_core.app.dashboard import (
     explain_faces,
     model_choices,
     model_gate,
+    operating_point_of,
     settings,
     start_page,
     warm_predict,
@@ -55,7 +56,12 @@ if not model_path.exists():
     st.error(f"No model file at `{model_path}`.")
     st.stop()
 
-warm_predict(model_path, tta, detector)
+point = operating_point_of(model_path)
+use_point = bool(point) and st.toggle(
+    f"Operating point: {point['target_words']}" if point else "Operating point", key="operating_point",
+    help=(f"offsets fitted on PublicTest, stored in the model's card; cross-fitted: accuracy "
+          f"{point['before']['accuracy']:.1%} -> {point['after_cross_fitted']['accuracy']:.1%}") if point else None)
+warm_predict(model_path, tta, detector, use_point)
 mode = st.radio("Analyse", ["Photos", "A video", "A photo collection", "Live camera"], horizontal=True, key="mode")
 
 
@@ -83,7 +89,7 @@ def video_section() -> None:
         st.error(str(exc))
         return
     options = VideoOptions(fps=fps, detector=detector, margin=margin)
-    key = (str(video), str(model_path), tta, options)
+    key = (str(video), str(model_path), tta, options, use_point)
     if st.session_state.get("video_cancel"):  # clicked while the analysis ran: that run was stopped
         st.session_state["video_cancelled"] = key
     answer = st.session_state.get("video_answer")
@@ -96,7 +102,7 @@ def video_section() -> None:
             return
         st.button("Cancel", key="video_cancel", help="stops the analysis; nothing is kept")
         try:
-            analysis = run_video(model_path, tta, video, upload.name, options)
+            analysis = run_video(model_path, tta, video, upload.name, options, use_point)
         except DataError as exc:
             st.error(f"{upload.name}: {exc}")
             return
@@ -131,7 +137,7 @@ def video_section() -> None:
             st.plotly_chart(emotion_timeline(shown, person, window), key=f"timeline-{person}")
     st.subheader("Frames")
     index = st.slider("Sampled frame", 0, analysis.sampled_frames - 1, 0, key="video_frame")
-    annotated = annotated_path(video, model_path, tta, options)
+    annotated = annotated_path(video, model_path, tta, options, use_point)
     picture, faces = st.columns([3, 2])
     try:
         picture.image(read_frame(annotated, index), caption=f"{analysis.times[index]:.2f} s", width="stretch")
@@ -170,11 +176,11 @@ def collection_section() -> None:
             st.error(str(exc))
             return
         name, key = choice, f"{source}:{source.stat().st_mtime_ns}"
-    key = (key, str(model_path), tta, detector, margin)
+    key = (key, str(model_path), tta, detector, margin, use_point)
     answer = st.session_state.get("collection_answer")
     if answer is None or answer[0] != key:
         try:
-            analysis = run_collection(model_path, tta, source, name, detector, margin)
+            analysis = run_collection(model_path, tta, source, name, detector, margin, use_point)
         except DataError as exc:
             st.error(f"{name}: {exc}")
             return
@@ -211,7 +217,7 @@ def collection_section() -> None:
 
 
 def live_section() -> None:
-    analyzer = live_analyzer(model_path, tta, detector, margin)
+    analyzer = live_analyzer(model_path, tta, detector, margin, use_point)
     left, right = st.columns([3, 2])
     with left:
         try:
@@ -292,7 +298,7 @@ queue_note = st.empty()
 if gate.waiting or gate.busy >= config.model_slots:
     queue_note.info(f"The model is busy with {gate.waiting + gate.busy} other request(s); yours is in line and "
                     "starts as soon as they are done.")
-results = analyze_cached(model_path, photos, detector, margin, whole_names, tta)
+results = analyze_cached(model_path, photos, detector, margin, whole_names, tta, use_point)
 queue_note.empty()
 
 a, b = st.columns(2)

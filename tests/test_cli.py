@@ -69,7 +69,9 @@ def test_train_evaluate_predict(train_folder, tmp_path):
     result = run_cli("evaluate", "--data", train_folder, "--model", run_dir, "--split", "val", "--out", out)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["n"] == 56 and f"accuracy={metrics['accuracy']:.4f}" in result.stdout
+    low, high = metrics["intervals"]["accuracy"]
+    assert metrics["n"] == 56 and low <= metrics["accuracy"] <= high
+    assert f"accuracy={100 * metrics['accuracy']:.2f}% ({100 * low:.2f}-{100 * high:.2f})" in result.stdout
     assert (out / "misclassified.csv").exists() and (out / "samples.png").exists()
 
     result = run_cli("evaluate", "--data", train_folder, "--model", run_dir, "--split", "test", "--out", out)

@@ -72,6 +72,32 @@ def confusion_heatmap(matrix: list[list[int]], normalized: bool = False) -> go.F
     return fig
 
 
+def per_class_bars(metrics: dict[str, Any]) -> go.Figure:
+    """Precision, recall and F1 per class, each with its 95% interval as an error bar."""
+    figure = go.Figure()
+    intervals = metrics["intervals"]["per_class"]
+    for key in ("precision", "recall", "f1"):
+        values = [metrics["per_class"][c][key] for c in CLASSES]
+        low = [v - (intervals[c][key] or [v, v])[0] for c, v in zip(CLASSES, values)]
+        high = [(intervals[c][key] or [v, v])[1] - v for c, v in zip(CLASSES, values)]
+        figure.add_bar(name=key, x=list(CLASSES), y=values,
+                       error_y={"type": "data", "symmetric": False, "array": high, "arrayminus": low})
+    figure.update_layout(barmode="group", title="Per class, with 95% intervals", yaxis_range=[0, 1],
+                         height=340, margin={"t": 40, "b": 10})
+    return figure
+
+
+def operating_point_curve(rows: list[dict[str, Any]], class_name: str) -> go.Figure:
+    """Accuracy and macro-F1 against the recall reached for one class (``tradeoff_curve``)."""
+    frame = pd.DataFrame(rows)
+    figure = go.Figure()
+    figure.add_scatter(x=frame["recall"], y=frame["accuracy"], mode="lines+markers", name="accuracy")
+    figure.add_scatter(x=frame["recall"], y=frame["macro_f1"], mode="lines+markers", name="macro-F1")
+    figure.update_layout(title=f"What raising {class_name} recall costs (offsets fitted on these faces)",
+                         xaxis_title=f"{class_name} recall", yaxis_title="score", height=340, margin={"t": 40, "b": 10})
+    return figure
+
+
 def probability_bars(probabilities: dict[str, float], width: int = 24) -> str:
     """The 7 probabilities as text bars in FER2013's class order, e.g. ``happy     ████████░░░░  72%``."""
     lines = []

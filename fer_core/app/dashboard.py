@@ -170,25 +170,27 @@ def dataset_picker(container, config: Settings, key: str) -> Path | None:
 
 @st.cache_resource(show_spinner="Loading model ...", max_entries=8)
 def _load_model_cached(path: str, mtime_ns: int, tta: str, calibrated: bool,  # noqa: ARG001  (mtime: the files)
-                       card_mtime_ns: int):  # noqa: ARG001
+                       card_mtime_ns: int, operating_point: bool = False):  # noqa: ARG001
     from fer_core.inference.loading import load_model
 
-    return load_model(path, tta=tta, calibrated=calibrated)
+    return load_model(path, tta=tta, calibrated=calibrated, operating_point=operating_point)
 
 
-def cached_model(path: str | os.PathLike, tta: str = "none", calibrated: bool = False):
+def cached_model(path: str | os.PathLike, tta: str = "none", calibrated: bool = False, operating_point: bool = False):
     """The model, loaded once per server (again when its file or its card changes); ``calibrated``:
-    with the temperature of its card applied (the Predict page's answers)."""
+    with the temperature of its card applied (the Predict page's answers); ``operating_point``: with
+    its card's per-class offsets too (the Predict page's switch)."""
     path = Path(path)
     from fer_core.inference.cards import card_path
 
     card = card_path(path)
     card_mtime = card.stat().st_mtime_ns if card.exists() else 0
-    return _load_model_cached(str(path), path.stat().st_mtime_ns, tta, calibrated, card_mtime)
+    return _load_model_cached(str(path), path.stat().st_mtime_ns, tta, calibrated, card_mtime, operating_point)
 
 
 @st.cache_resource(show_spinner="Loading the model and the face detector ...", max_entries=8)
-def _warm(path: str, mtime: int, tta: str, detector: str) -> bool:  # noqa: ARG001 (mtime: a new file, a new entry)
+def _warm(path: str, mtime: int, tta: str, detector: str,  # noqa: ARG001 (mtime: a new file, a new entry)
+          operating_point: bool = False) -> bool:
     """Build what answering a photo needs (model, its compiled predict step, the detector), once
     per server: the Predict page calls this before any upload, so the first answer does not pay
     for it (building MTCNN alone takes seconds)."""
@@ -197,13 +199,20 @@ def _warm(path: str, mtime: int, tta: str, detector: str) -> bool:  # noqa: ARG0
     from fer_core.data.detection import get_detector
     from fer_core.inference.runtime import predict_probabilities
 
-    predict_probabilities(cached_model(path, tta, calibrated=True), np.zeros((1, 48, 48), dtype=np.uint8))
+    predict_probabilities(cached_model(path, tta, True, operating_point), np.zeros((1, 48, 48), dtype=np.uint8))
     get_detector(detector).detect(np.zeros((64, 64, 3), dtype=np.uint8))
     return True
 
 
-def warm_predict(model_path: Path, tta: str, detector: str) -> None:
-    _warm(str(model_path), model_path.stat().st_mtime_ns, tta, detector)
+def operating_point_of(model_path: Path) -> dict | None:
+    """The operating point in a model's card (``operating-point``), if any."""
+    from fer_core.inference.cards import read_model_card
+
+    return (read_model_card(model_path) or {}).get("operating_point")
+
+
+def warm_predict(model_path: Path, tta: str, detector: str, operating_point: bool = False) -> None:
+    _warm(str(model_path), model_path.stat().st_mtime_ns, tta, detector, operating_point)
 
 
 def registry(runs_dir: Path) -> RunRegistry:
@@ -242,6 +251,21 @@ def _duplicates(key: tuple, _dataset: FERDataset):  # noqa: ARG001  (key: which 
 
 def cached_duplicates(path: Path, dataset: FERDataset):
     return _duplicates(_dataset_key(path), dataset)
+
+
+@st.cache_resource(show_spinner="Looking for val faces with a copy in Training ...", max_entries=4)
+def _copies(key: tuple, split_name: str, _dataset: FERDataset):  # noqa: ARG001  (key: which dataset)
+    from fer_core.data.stats import copies_in
+
+    return copies_in(_dataset.split("train"), _dataset.split(split_name))
+
+
+def val_copies(path: Path, dataset: FERDataset, split_name: str) -> "np.ndarray | None":
+    """Which faces of a held-out split have an exact or near copy in Training (None for Training
+    itself, or a dataset without it): what the figures "without copies" leave out."""
+    if split_name == "train" or "train" not in dataset.splits:
+        return None
+    return _copies(_dataset_key(path), split_name, dataset)
 
 
 def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDataset, split_name: str,
@@ -402,22 +426,22 @@ def model_gate() -> ModelGate:
 
 @st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
 def _analyze_photo(model_path: str, model_mtime: int, tta: str, name: str, data: bytes,  # noqa: ARG001
-                   detector: str, margin: float, whole_image: bool):
+                   detector: str, margin: float, whole_image: bool, operating_point: bool = False):
     from fer_core.inference.photos import analyze_photos
 
     with model_gate().slot():
-        (result,) = analyze_photos(cached_model(model_path, tta, calibrated=True), [(name, data)], detector=detector,
+        (result,) = analyze_photos(cached_model(model_path, tta, True, operating_point), [(name, data)], detector=detector,
                                    margin=margin, whole_image=whole_image)
     return result
 
 
 def analyze_cached(model_path: Path, photos: list[tuple[str, bytes]], detector: str, margin: float,
-                   whole_image_names: set[str], tta: str = "none"):
+                   whole_image_names: set[str], tta: str = "none", operating_point: bool = False):
     """``faces.analyze_photos`` photo by photo, each cached on its bytes and the settings, so
     adding a photo to the uploads classifies only that one."""
     mtime = model_path.stat().st_mtime_ns
-    return [_analyze_photo(str(model_path), mtime, tta, name, data, detector, margin, name in whole_image_names)
-            for name, data in photos]
+    return [_analyze_photo(str(model_path), mtime, tta, name, data, detector, margin, name in whole_image_names,
+                           operating_point) for name, data in photos]
 
 
 def explain_faces(model_path: Path, crops: list[np.ndarray], classes: list[str]) -> list[np.ndarray]:

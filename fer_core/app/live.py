@@ -27,12 +27,13 @@ LIVE_KEY = "live_analyzer"
 CAMERA_SIZE = {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15}}
 
 
-def live_analyzer(model_path: Path, tta: str, detector: str, margin: float) -> LiveAnalyzer:
+def live_analyzer(model_path: Path, tta: str, detector: str, margin: float,
+                  operating_point: bool = False) -> LiveAnalyzer:
     """This session's analyzer, made again when the model or the face settings change."""
-    key = (str(model_path), model_path.stat().st_mtime_ns, tta, detector, margin)
+    key = (str(model_path), model_path.stat().st_mtime_ns, tta, detector, margin, operating_point)
     held = st.session_state.get(LIVE_KEY)
     if held is None or held[0] != key:
-        analyzer = LiveAnalyzer(cached_model(model_path, tta, calibrated=True),
+        analyzer = LiveAnalyzer(cached_model(model_path, tta, True, operating_point),
                                 VideoOptions(detector=detector, margin=margin), model_slot=model_gate().turn_if_free)
         held = st.session_state[LIVE_KEY] = (key, analyzer)
     return held[1]

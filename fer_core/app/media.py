@@ -88,28 +88,30 @@ class EtaProgress:
         self.bar.empty()
 
 
-def annotated_path(video: Path, model_path: Path, tta: str, options: VideoOptions) -> Path:
-    settings_key = hashlib.sha256(repr((str(model_path), tta, astuple(options))).encode()).hexdigest()[:10]
+def annotated_path(video: Path, model_path: Path, tta: str, options: VideoOptions, operating_point: bool = False) -> Path:
+    settings_key = hashlib.sha256(repr((str(model_path), tta, astuple(options)) + ((True,) if operating_point else ())
+                                       ).encode()).hexdigest()[:10]
     return video.with_name(f"{video.stem}-{settings_key}.annotated.mp4")
 
 
-def run_video(model_path: Path, tta: str, video: Path, name: str, options: VideoOptions) -> VideoAnalysis:
+def run_video(model_path: Path, tta: str, video: Path, name: str, options: VideoOptions,
+              operating_point: bool = False) -> VideoAnalysis:
     """Analyse a saved video with a progress bar; the annotated MP4 lands beside it (``annotated_path``)."""
     progress = EtaProgress("sampled frames")
     try:
-        return analyze_video(cached_model(model_path, tta, calibrated=True), video, options,
-                             annotated_path=annotated_path(video, model_path, tta, options), name=name,
+        return analyze_video(cached_model(model_path, tta, True, operating_point), video, options,
+                             annotated_path=annotated_path(video, model_path, tta, options, operating_point), name=name,
                              progress=progress, model_slot=model_gate().slot)
     finally:
         progress.clear()
 
 
 def run_collection(model_path: Path, tta: str, source: Path | bytes, name: str, detector: str,
-                   margin: float) -> CollectionAnalysis:
+                   margin: float, operating_point: bool = False) -> CollectionAnalysis:
     """Analyse a folder (a path) or an uploaded zip (its bytes, read in memory) with a progress bar."""
     progress = EtaProgress("photos")
     try:
-        return analyze_collection(cached_model(model_path, tta, calibrated=True),
+        return analyze_collection(cached_model(model_path, tta, True, operating_point),
                                   io.BytesIO(source) if isinstance(source, bytes) else source, detector=detector,
                                   margin=margin, progress=progress, model_slot=model_gate().slot,
                                   max_photos=settings().max_collection_photos, name=name)

@@ -2,7 +2,7 @@
 
 Each command is a thin layer over the library functions the dashboard also calls, one module per
 family: ``training`` (train, tune, tune-worker, run-job, runs, bundle, ensemble), ``evaluation``
-(evaluate, explain, calibrate), ``predict``, ``export`` (export, serve), ``data`` (data, pack);
+(evaluate, compare, explain, calibrate, operating-point), ``predict``, ``export`` (export, serve), ``data`` (data, pack);
 ``parser`` holds the flags.
 
 The error boundary is here and only here: a ``FerError`` (a problem the user can fix: a missing
@@ -19,7 +19,7 @@ import os
 import sys
 
 from fer_core.cli.data import cmd_data, cmd_pack
-from fer_core.cli.evaluation import cmd_calibrate, cmd_evaluate, cmd_explain
+from fer_core.cli.evaluation import cmd_calibrate, cmd_compare, cmd_evaluate, cmd_explain, cmd_operating_point
 from fer_core.cli.export import cmd_export, cmd_serve
 from fer_core.cli.parser import build_parser
 from fer_core.cli.predict import cmd_predict
@@ -31,7 +31,8 @@ from fer_core.settings import Settings
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "tune-worker": cmd_tune_worker, "run-job": cmd_run_job,
             "runs": cmd_runs, "bundle": cmd_bundle, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "explain": cmd_explain, "calibrate": cmd_calibrate, "predict": cmd_predict, "data": cmd_data,
-            "pack": cmd_pack, "export": cmd_export, "serve": cmd_serve}
+            "pack": cmd_pack, "export": cmd_export, "serve": cmd_serve,
+            "compare": cmd_compare, "operating-point": cmd_operating_point}
 
 
 def cmd_settings(settings: Settings) -> int:

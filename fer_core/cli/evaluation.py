@@ -25,14 +25,70 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
     model = load_model(path, tta=args.tta)  # None: no TTA for a .keras model, the built-in one for an export
-    metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images))
+    metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images),
+                           has_copy=held_out_copies(dataset, args.split))
     if dataset.report.skipped:
         print(f"note: {dataset.report.summary()}", file=sys.stderr)
-    print(f"{args.split}: n={metrics['n']} accuracy={metrics['accuracy']:.4f} macro_f1={metrics['macro_f1']:.4f}")
-    for name, scores in metrics["per_class"].items():
-        print(f"  {name:9s} precision={scores['precision']:.3f} recall={scores['recall']:.3f} "
-              f"f1={scores['f1']:.3f} support={scores['support']}")
+    print_metrics(metrics)
+    if "without_copies" in metrics:
+        clean = metrics["without_copies"]
+        print(f"without the {clean['left_out']} {args.split} faces that have an exact or near copy in Training:")
+        print_metrics(clean)
+    print(f"({metrics['intervals']['method']})")
     print(f"wrote {Path(args.out) / 'metrics.json'}, misclassified.csv, samples.png")
+    return 0
+
+
+def held_out_copies(dataset, split_name: str):
+    """Which faces of a held-out split have a copy in Training (None for Training, or without it)."""
+    if split_name == "train" or "train" not in dataset.splits:
+        return None
+    from fer_core.data.stats import copies_in
+
+    return copies_in(dataset.split("train"), dataset.split(split_name))
+
+
+def print_metrics(metrics: dict) -> None:
+    from fer_core.inference.statistics import with_interval
+
+    intervals = metrics["intervals"]
+    print(f"{metrics['split']}: n={metrics['n']} accuracy={with_interval(metrics['accuracy'], intervals['accuracy'])} "
+          f"macro_f1={with_interval(metrics['macro_f1'], intervals['macro_f1'], percent=False)}")
+    for name, scores in metrics["per_class"].items():
+        ci = intervals["per_class"][name]
+        print(f"  {name:9s} precision={with_interval(scores['precision'], ci['precision'], percent=False)} "
+              f"recall={with_interval(scores['recall'], ci['recall'], percent=False)} "
+              f"f1={with_interval(scores['f1'], ci['f1'], percent=False)} support={scores['support']}")
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    """Two models on the same faces: each one's figures, and B - A with McNemar's exact test."""
+    existing_dataset_path(args.data)
+    paths = [existing_model_path(m, settings) for m in (args.model_a, args.model_b)]
+    from fer_core.data.dataset import LoadOptions
+    from fer_core.data.loaders import load_dataset
+    from fer_core.fileio import write_json_atomic
+    from fer_core.inference.evaluation import compute_metrics
+    from fer_core.inference.loading import load_model
+    from fer_core.inference.runtime import predict_probabilities
+    from fer_core.inference.statistics import comparison_table, paired_comparison, verdict
+
+    split = load_dataset(args.data, LoadOptions(strict=args.strict)).split(args.split)
+    answers = []
+    for name, path in zip("AB", paths):
+        probabilities = predict_probabilities(load_model(path, tta=args.tta), split.images)
+        answers.append(probabilities.argmax(axis=1))
+        print(f"{name}: {path}")
+        print_metrics(compute_metrics(split.labels, probabilities, args.split))
+    comparison = paired_comparison(split.labels, answers[0], answers[1])
+    print(f"\nB - A on the same {len(split)} faces: {verdict(comparison['overall'])}")
+    for row in comparison_table(comparison)[1:]:
+        print(f"  {row['faces']:18s} {row['difference (points)']:+7.2f} points ({row['95% interval']}), "
+              f"McNemar p={row['McNemar p']:.4f}{'  real' if row['real at 5%'] == 'yes' else ''}")
+    print(f"({comparison['method']})")
+    if args.out:
+        write_json_atomic(args.out, {"a": str(paths[0]), "b": str(paths[1]), "split": args.split, **comparison})
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -68,4 +124,24 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     print(f"temperature {report['temperature']:.3f}: ECE {before['ece']:.4f} -> {after['ece']:.4f}, NLL "
           f"{before['nll']:.4f} -> {after['nll']:.4f}, Brier {before['brier']:.4f} -> {after['brier']:.4f} "
           f"(after: fitted on one half of {args.split}, measured on the other); wrote {card}")
+    return 0
+
+
+def cmd_operating_point(args: argparse.Namespace, settings: Settings) -> int:
+    from fer_core.inference.analysis import store_operating_point
+    from fer_core.inference.operating_points import OperatingTarget
+
+    target = OperatingTarget("balanced") if args.balanced else OperatingTarget("recall", args.class_name, args.recall)
+    target.check()
+    existing_model_path(args.model, settings, keras_only=True)  # refused before TensorFlow loads
+    report, card = store_operating_point(args.model, args.data, target, args.split, args.strict)
+    before, after = report["before"], report["after_cross_fitted"]
+    watched = args.class_name if not args.balanced else None
+    print(f"operating point {target.describe()}: offsets "
+          + ", ".join(f"{c} {b:+.2f}" for c, b in report["offsets"].items() if abs(b) > 1e-9))
+    print(f"cross-fitted on {args.split} (fitted on one half, measured on the other): accuracy {before['accuracy']:.2%} "
+          f"-> {after['accuracy']:.2%}, macro-F1 {before['macro_f1']:.3f} -> {after['macro_f1']:.3f}, balanced "
+          f"recall {before['balanced_recall']:.3f} -> {after['balanced_recall']:.3f}"
+          + (f", {watched} recall {before['recall'][watched]:.3f} -> {after['recall'][watched]:.3f}" if watched else ""))
+    print(f"wrote {card}; predict --operating-point and the Predict page's switch apply it")
     return 0

@@ -39,6 +39,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     options = ServeOptions(model=str(existing_model_path(args.model, settings)), host=args.host, port=args.port,
                            workers=args.workers, queue=args.queue, detector=args.detector,
-                           max_photos=settings.max_photos)
+                           max_photos=settings.max_photos, operating_point=args.operating_point)
     print(f"serving {options.model} on http://{shlex.quote(args.host)}:{args.port} (docs at /docs)", file=sys.stderr)
     return run_server(options)

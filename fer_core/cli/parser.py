@@ -8,6 +8,7 @@ import argparse
 import os
 
 from fer_core.data.dataset import SPLITS
+from fer_core.labels import CLASSES
 from fer_core.data.detection import DEFAULT_DETECTOR, DETECTORS
 from fer_core.inference.cards import TTA_MODES
 from fer_core.inference.export import EXPORT_FORMATS
@@ -64,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="test-time augmentation: average over mirrored (and shifted) views (default: none "
                                "for a .keras model; an exported model's own, built in)")
 
+    compare = sub.add_parser("compare", help="two models on the same faces: each one's figures with intervals, "
+                                             "and whether their difference is real (McNemar's exact test)")
+    compare.add_argument("model_a", metavar="MODEL_A", help="a .keras file, run folder, 'default', bundled name or export")
+    compare.add_argument("model_b", metavar="MODEL_B")
+    _add_data_args(compare)
+    compare.add_argument("--split", default="val", choices=SPLIT_CHOICES)
+    compare.add_argument("--tta", choices=TTA_CHOICES, default=None, help="for both (default: none; an export's own)")
+    compare.add_argument("--out", help="also write the comparison as JSON to this file")
+
     predict = sub.add_parser("predict", help="find and classify the faces in photos, videos and photo collections; "
                                             "prints JSON")
     predict.add_argument("images", nargs="+", metavar="INPUT",
@@ -112,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
                        help="face detector; none: each image is one face crop")
 
+    for command in (predict, serve):
+        command.add_argument("--operating-point", action="store_true",
+                             help="apply the per-class offsets in the model's card (python -m fer_core operating-point)")
+
     ensemble = sub.add_parser("ensemble", help="combine models into one .keras file that averages them")
     ensemble.add_argument("models", nargs="+", help=".keras files or run directories (two or more)")
     ensemble.add_argument("--out", required=True, help="the ensemble .keras file to write")
@@ -158,6 +172,17 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model", help="a .keras file, a run folder, 'default' or a bundled name")
     _add_data_args(calibrate)
     calibrate.add_argument("--split", default="val", choices=SPLIT_CHOICES)
+
+    point = sub.add_parser("operating-point", help="fit per-class offsets on val to reach a target (a recall for "
+                                                   "one class, or balanced recall); stored in the card, applied by "
+                                                   "predict/serve --operating-point and the Predict page's switch")
+    point.add_argument("model", help="a .keras file, a run folder, 'default' or a bundled name")
+    _add_data_args(point)
+    point.add_argument("--split", default="val", choices=SPLIT_CHOICES)
+    point.add_argument("--class", dest="class_name", choices=list(CLASSES), default="fear",
+                       help="the class whose recall to raise (with --recall)")
+    point.add_argument("--recall", type=float, default=0.6, help="the recall to reach for --class on the split")
+    point.add_argument("--balanced", action="store_true", help="instead: maximise the mean recall of the 7 classes")
 
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)

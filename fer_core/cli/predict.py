@@ -30,7 +30,8 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("videos and photo collections write their results to a folder: add --out DIR")
     if not args.fps > 0:
         raise ConfigError(f"--fps must be above 0, got {args.fps}")
-    model = load_model(path, tta=best_tta(path) if args.tta == "auto" else args.tta, calibrated=True)
+    model = load_model(path, tta=best_tta(path) if args.tta == "auto" else args.tta, calibrated=True,
+                       operating_point=args.operating_point)
     whole = args.detector == "none"
     detector = DEFAULT_DETECTOR if whole else args.detector
     answers: dict[Path, dict] = {}

@@ -49,8 +49,10 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_run_summary(run_dir: str | os.PathLike) -> None:
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    intervals = metrics.get("intervals") or {}
     print(json.dumps({"run_dir": str(run_dir), "split": metrics["split"], "accuracy": metrics["accuracy"],
-                      "macro_f1": metrics["macro_f1"]}))
+                      "accuracy_95": intervals.get("accuracy"), "macro_f1": metrics["macro_f1"],
+                      "macro_f1_95": intervals.get("macro_f1")}))
 
 
 def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,10 +113,16 @@ def cmd_bundle(args: argparse.Namespace, settings: Settings) -> int:
                              f"{', '.join(missing)}")
         card = bundle_ensemble(args.sources, args.out, args.data,
                                command=args.train_command or "python -m fer_core " + " ".join(sys.argv[1:]))
-    by_tta = card["publictest_accuracy_by_tta"]
-    print(f"wrote {args.out} and its card: PublicTest accuracy {by_tta['none']:.4f} "
-          f"(flip TTA {by_tta['flip']:.4f}, multicrop TTA {by_tta['multicrop']:.4f}), "
-          f"macro-F1 {card['publictest_metrics']['macro_f1']:.4f}")
+    from fer_core.inference.statistics import with_interval
+
+    by_tta, metrics = card["publictest_accuracy_by_tta"], card["publictest_metrics"]
+    clean = metrics.get("without_copies")
+    print(f"wrote {args.out} and its card: PublicTest accuracy "
+          f"{with_interval(metrics['accuracy'], metrics['intervals']['accuracy'])} "
+          f"(flip TTA {by_tta['flip']:.4f}, multicrop TTA {by_tta['multicrop']:.4f}), macro-F1 "
+          f"{with_interval(metrics['macro_f1'], metrics['intervals']['macro_f1'], percent=False)}"
+          + (f"; without the {clean['left_out']} faces with a copy in Training "
+             f"{with_interval(clean['accuracy'], clean['intervals']['accuracy'])}" if clean else ""))
     return 0
 
 

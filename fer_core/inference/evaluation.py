@@ -20,18 +20,21 @@ from fer_core.labels import CLASSES
 from fer_core.data.dataset import Split
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
 from fer_core.inference.runtime import predict_probabilities
+from fer_core.inference.statistics import metric_intervals
 
 
 def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: str) -> dict[str, Any]:
-    """``{"split", "n", "classes", "accuracy", "macro_f1", "per_class", "confusion_matrix"}``.
+    """``{"split", "n", "classes", "accuracy", "macro_f1", "per_class", "confusion_matrix", "intervals"}``.
 
-    ``confusion_matrix`` rows are the true class, columns the predicted class.
+    ``confusion_matrix`` rows are the true class, columns the predicted class; ``intervals`` holds
+    the 95% interval of every figure (``fer_core.inference.statistics.metric_intervals``).
     """
     labels = list(range(len(CLASSES)))
     y_pred = probabilities.argmax(axis=1)
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
+    confusion = confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist()
     return {
         "split": split_name,
         "n": int(len(y_true)),
@@ -47,16 +50,43 @@ def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: s
             }
             for i, name in enumerate(CLASSES)
         },
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).astype(int).tolist(),
+        "confusion_matrix": confusion,
+        "intervals": metric_intervals(confusion),
     }
 
 
+def per_class_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """Per-class precision, recall, F1 (each with its 95% interval) and support, a row per class."""
+    intervals = metrics["intervals"]["per_class"]
+    rows = {}
+    for name, scores in metrics["per_class"].items():
+        row = {}
+        for key in ("precision", "recall", "f1"):
+            low, high = intervals[name][key] or (None, None)
+            row.update({key: scores[key], f"{key} 95% low": low, f"{key} 95% high": high})
+        rows[name] = {**row, "support": scores["support"]}
+    return pd.DataFrame(rows).T.rename_axis("class")
+
+
+def metrics_without_copies(y_true: np.ndarray, probabilities: np.ndarray, split_name: str,
+                           has_copy: np.ndarray) -> dict[str, Any]:
+    """``compute_metrics`` on the faces that have no exact or near copy in Training
+    (``fer_core.data.stats.copies_in``), with ``left_out``: how many were not counted."""
+    keep = ~np.asarray(has_copy, dtype=bool)
+    return {**compute_metrics(np.asarray(y_true)[keep], probabilities[keep], split_name),
+            "left_out": int((~keep).sum()), "without": "faces with an exact or near copy in Training"}
+
+
 def write_report(out_dir: str | os.PathLike, split_name: str, split: Split, probabilities: np.ndarray,
-                 sample_count: int = 32, seed: int = 0) -> dict[str, Any]:
-    """Write metrics.json, misclassified.csv and samples.png into ``out_dir``; return the metrics."""
+                 sample_count: int = 32, seed: int = 0, has_copy: np.ndarray | None = None) -> dict[str, Any]:
+    """Write metrics.json, misclassified.csv and samples.png into ``out_dir``; return the metrics.
+    ``has_copy`` (which faces have a copy in Training) adds ``without_copies``: the same metrics
+    on the rest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metrics = compute_metrics(split.labels, probabilities, split_name)
+    if has_copy is not None:
+        metrics["without_copies"] = metrics_without_copies(split.labels, probabilities, split_name, has_copy)
     write_json_atomic(out / "metrics.json", metrics)
     write_text_atomic(out / "misclassified.csv", misclassified_csv(split, probabilities))
     image = samples_grid(split, probabilities, count=sample_count, seed=seed)
@@ -112,12 +142,20 @@ def samples_grid(split: Split, probabilities: np.ndarray, count: int = 32, colum
 
 
 def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, dict[str, Any]]:
-    """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode."""
+    """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode; each with
+    ``without_copies``: the same on the val faces with no exact or near copy in Training."""
     from fer_core.data.loaders import load_dataset
+    from fer_core.data.stats import copies_in
     from fer_core.inference.cards import TTA_MODES
     from fer_core.inference.loading import load_model
 
-    val = load_dataset(data).split("val")
-    return {mode: compute_metrics(val.labels, predict_probabilities(load_model(model_path, tta=mode), val.images),
-                                  "val")
-            for mode in TTA_MODES}
+    dataset = load_dataset(data)
+    val = dataset.split("val")
+    has_copy = copies_in(dataset.split("train"), val) if "train" in dataset.splits else None
+    measured = {}
+    for mode in TTA_MODES:
+        probabilities = predict_probabilities(load_model(model_path, tta=mode), val.images)
+        measured[mode] = compute_metrics(val.labels, probabilities, "val")
+        if has_copy is not None:
+            measured[mode]["without_copies"] = metrics_without_copies(val.labels, probabilities, "val", has_copy)
+    return measured

@@ -287,6 +287,7 @@ def _card(source: Path, tta: str, options: ExportOptions, command: str, faces_fr
         "output": {"shape": [None, len(CLASSES)], "meaning": "class probabilities, in 'classes' order"},
         "tta": tta,
         "temperature": source_card.get("temperature"),
+        "operating_point": source_card.get("operating_point"),  # not inside the graph: applied when asked
         "publictest_accuracy": by_tta.get(tta),
         "publictest_metrics_without_tta": source_card.get("publictest_metrics"),
         "source": {"name": source.name, "sha256": file_sha256(source), "architecture": source_card.get("architecture"),

@@ -113,9 +113,11 @@ def load_face_model(path: str | os.PathLike, label: str | None = None) -> "keras
     return checked_face_model(safe_load(path, label), label or Path(path).name)
 
 
-def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: bool = False):
+def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: bool = False,
+               operating_point: bool = False):
     """Load in safe mode, uncompiled; ``tta`` ('flip', 'multicrop') wraps it with test-time
-    augmentation; ``calibrated`` applies the temperature its card holds (``calibrate``), if any.
+    augmentation; ``calibrated`` applies the temperature its card holds (``calibrate``), if any;
+    ``operating_point`` the per-class offsets its card holds (``operating-point``; an error if none).
 
     An exported model (``.onnx``, ``.tflite``) has its TTA and temperature inside: it is returned
     as it is (an ``ExportedModel``, run without TensorFlow). ``tta`` None or 'auto' takes what it
@@ -124,17 +126,29 @@ def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: boo
     if is_exported(path):
         from fer_core.inference.runtime import load_exported
 
-        exported = load_exported(path)
-        if tta not in (None, "auto", exported.tta):
-            raise ConfigError(f"{path.name} was exported with test-time augmentation '{exported.tta}' built in; "
+        loaded = load_exported(path)
+        if tta not in (None, "auto", loaded.tta):
+            raise ConfigError(f"{path.name} was exported with test-time augmentation '{loaded.tta}' built in; "
                               f"it cannot run with '{tta}' (export the .keras model again with --tta {tta})")
-        return exported
+    else:
+        if tta in (None, "auto"):
+            from fer_core.inference.cards import best_tta
 
-    if tta in (None, "auto"):
-        from fer_core.inference.cards import best_tta
+            tta = "none" if tta is None else best_tta(path)
+        loaded = inference_graph(safe_load(path), path, tta, calibrated)
+    return with_operating_point(loaded, path) if operating_point else loaded
 
-        tta = "none" if tta is None else best_tta(path)
-    return inference_graph(safe_load(path), path, tta, calibrated)
+
+def with_operating_point(model, path: Path):
+    """``model`` with the operating-point offsets of the card of ``path`` applied."""
+    from fer_core.inference.cards import read_model_card
+    from fer_core.inference.operating_points import WithOffsets
+
+    point = (getattr(model, "card", None) or read_model_card(path) or {}).get("operating_point")
+    if not point:
+        raise ConfigError(f"{path.name} has no operating point in its card: fit one with python -m fer_core "
+                          f"operating-point {path} --data DATA --class fear --recall 0.6 (or --balanced)")
+    return WithOffsets(model, point["offsets"])
 
 
 def inference_graph(model: "keras.Model", path: str | os.PathLike, tta: str, calibrated: bool) -> "keras.Model":

@@ -55,6 +55,7 @@ class ServeOptions:
     max_photos: int = 20
     max_photo_bytes: int = MAX_PHOTO_BYTES
     model_slots: int = 1
+    operating_point: bool = False  # apply the card's per-class offsets (fer_core.inference.operating_points)
 
     def check(self) -> None:
         if self.workers < 1 or self.queue < 1 or self.model_slots < 1:
@@ -144,7 +145,8 @@ def create_app(options: ServeOptions, api_key: str | None = None, model=None):
 
     @asynccontextmanager
     async def lifespan(_app):
-        state["model"] = model if model is not None else await run_in_threadpool(_load, options.model)
+        state["model"] = model if model is not None else await run_in_threadpool(_load, options.model,
+                                                                                  options.operating_point)
         state["card"] = _card(options.model, state["model"])
         await run_in_threadpool(_warm, state["model"], options.detector)
         yield
@@ -218,10 +220,10 @@ def create_app(options: ServeOptions, api_key: str | None = None, model=None):
     return app
 
 
-def _load(model: str):
+def _load(model: str, operating_point: bool):
     from fer_core.inference.loading import load_model
 
-    return load_model(model, tta="auto", calibrated=True)
+    return load_model(model, tta="auto", calibrated=True, operating_point=operating_point)
 
 
 def _warm(model, detector: str) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 from fer_core import CLASSES
 from fer_core.data.dataset import FERDataset, LoadReport, Split
 from fer_core.data.stats import class_count_table, find_duplicates, pixel_histograms
+from tests.conftest import SHARED_ZIP
 
 
 def make_split(images: list[np.ndarray], labels: list[int]) -> Split:
@@ -38,3 +39,32 @@ def test_class_table_and_histograms():
     hist = pixel_histograms(split, bins=16)
     assert set(hist["class"]) == set(CLASSES) and len(hist) == 7 * 16
     assert np.allclose(hist.groupby("class")["share"].sum(), 1.0)
+
+
+def test_copies_in_training_are_exact_or_near_and_nothing_else():
+    from fer_core.data.stats import conflicting_label_groups, copies_in
+
+    rng = np.random.default_rng(0)
+    faces = [rng.integers(0, 256, (48, 48), dtype=np.uint8) for _ in range(4)]
+    retouched = np.clip(faces[1].astype(int) + rng.integers(-3, 4, (48, 48)), 0, 255).astype(np.uint8)
+    flat = np.full((48, 48), 90, np.uint8)
+    train = make_split([faces[0], faces[1], flat, flat], [0, 1, 2, 3])
+    val = make_split([faces[0], retouched, faces[2], np.full((48, 48), 91, np.uint8), flat], [0, 1, 2, 3, 4])
+    assert copies_in(train, val).tolist() == [True, True, False, False, True]  # exact, near, new, flat-new, exact
+    report = find_duplicates(FERDataset({"train": train, "val": val}, LoadReport("x")))
+    table = conflicting_label_groups(report)
+    assert len(table) == 1 and table.iloc[0]["labels"] == "fear, happy" and table.iloc[0]["images"] == 2
+
+
+def test_the_shared_fer2013_has_294_publictest_faces_with_a_copy_in_training(fer2013_cache):
+    import hashlib
+
+    from fer_core.data.loaders import load_dataset
+    from fer_core.data.stats import conflicting_label_groups, copies_in
+
+    dataset = load_dataset(SHARED_ZIP, cache_dir=fer2013_cache)
+    train, val = dataset.split("train"), dataset.split("val")
+    exact = {hashlib.blake2b(i.tobytes(), digest_size=16).digest() for i in train.images}
+    assert sum(hashlib.blake2b(i.tobytes(), digest_size=16).digest() in exact for i in val.images) == 280
+    assert int(copies_in(train, val).sum()) == 294  # 280 exact and 14 near (pixel correlation > 0.99)
+    assert len(conflicting_label_groups(find_duplicates(dataset))) == 39

@@ -48,7 +48,13 @@ def test_report_files(tmp_path):
     metrics = write_report(tmp_path, "val", split, probs)
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk == metrics
-    assert set(on_disk) == {"split", "n", "classes", "accuracy", "macro_f1", "per_class", "confusion_matrix"}
+    assert set(on_disk) == {"split", "n", "classes", "accuracy", "macro_f1", "per_class", "confusion_matrix",
+                            "intervals"}
+    low, high = on_disk["intervals"]["accuracy"]
+    assert low < on_disk["accuracy"] < high and set(on_disk["intervals"]["per_class"]["fear"]) == {"precision", "recall",
+                                                                                                   "f1"}
+    without = write_report(tmp_path / "clean", "val", split, probs, has_copy=np.arange(20) < 5)["without_copies"]
+    assert without["left_out"] == 5 and without["n"] == 15
     with open(tmp_path / "misclassified.csv") as f:
         rows = list(csv.DictReader(f))
     wrong = [i for i in range(20) if predicted[i] != split.labels[i]]

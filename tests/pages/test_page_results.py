@@ -27,7 +27,8 @@ def test_one_run_in_depth(runs_with_one_run, finished_run):
     assert not at.exception
     saved = json.loads((finished_run / "metrics.json").read_text())
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Accuracy on val"] == f"{saved['accuracy']:.2%}"  # recomputed, equal to the saved report
+    low, high = saved["intervals"]["accuracy"]  # recomputed, equal to the saved report, with its 95% interval
+    assert metrics["Accuracy on val"] == f"{saved['accuracy']:.2%} ({100 * low:.2f}-{100 * high:.2f})"
     assert metrics["Images"] == "42"
     per_class = next(d.value for d in at.dataframe if "support" in d.value.columns)
     assert list(per_class.index) == saved["classes"] and per_class.loc["happy", "support"] == 6
@@ -154,3 +155,30 @@ def test_an_uploaded_onnx_file_is_checked_and_offered_to_predict(dashboard_env, 
     predict = app_page("pages/4_Predict.py").run(timeout=300)
     options = next(s for s in predict.selectbox if s.label == "Model").options
     assert any(o.startswith("Uploaded: mine.onnx") for o in options) and not any("broken" in o for o in options)
+
+
+def test_intervals_paired_comparison_and_an_operating_point_on_the_results_page(dashboard_env, finished_run):
+    shutil.copytree(finished_run.parent, dashboard_env["runs"])
+    at = app_page("pages/3_Results.py").run(timeout=300)
+    run_model = next(o for o in at.selectbox(key="model").options if finished_run.name in o)
+    at.selectbox(key="model").set_value(run_model).run(timeout=300)
+    accuracy = {m.label: m.value for m in at.metric}["Accuracy on val"]
+    assert "(" in accuracy and accuracy.endswith(")")  # "14.29% (6.73-27.84)"
+    assert any("Wilson score" in c.value for c in at.caption)
+    per_class = next(d.value for d in at.dataframe if "support" in d.value.columns)
+    assert {"recall 95% low", "recall 95% high"} <= set(per_class.columns)
+    card = finished_run / "model.json"  # (the registry copied along still points at the shared run)
+    before = card.read_bytes() if card.exists() else None
+    try:
+        at.button(key="point_fit").click().run(timeout=300)
+        assert not at.exception and any("Cross-fitted" in s.value for s in at.success)
+        assert json.loads(card.read_text())["operating_point"]["target"]["class_name"] == "fear"
+    finally:  # the shared run keeps no operating point for the other tests
+        card.write_bytes(before) if before is not None else card.unlink()
+
+    at.multiselect(key="compare_models").set_value([at.multiselect(key="compare_models").options[0], run_model])
+    at.run(timeout=300)
+    assert not at.exception
+    verdict = next(m.value for m in at.markdown if "McNemar p" in m.value)
+    assert "real difference" in verdict or "not distinguishable" in verdict
+    assert any("only the first right" in d.value.columns for d in at.dataframe)
