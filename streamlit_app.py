@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.dashboard import dataset_candidates, registry, run_rows, settings
+from fer_core.app.dashboard import dataset_candidates, interval_metric, registry, run_rows, settings
 from fer_core.inference.cards import read_model_card
 from fer_core.inference.loading import bundled_model_path, default_model_path
 
@@ -59,10 +59,10 @@ def home() -> None:
         intervals = intervals_of(metrics) or {"accuracy": None, "macro_f1": None, "per_class": {}}
         cols = st.columns(3)
         cols[0].metric("Architecture", card.get("architecture", "?"))
-        cols[1].metric("PublicTest accuracy", with_interval(metrics.get("accuracy", float("nan")), intervals["accuracy"]),
-                       help=METHOD)
-        cols[2].metric("PublicTest macro-F1", with_interval(metrics.get("macro_f1", float("nan")), intervals["macro_f1"],
-                                                            percent=False))
+        interval_metric(cols[1], "PublicTest accuracy", metrics.get("accuracy", float("nan")), intervals["accuracy"],
+                        help=METHOD)
+        interval_metric(cols[2], "PublicTest macro-F1", metrics.get("macro_f1", float("nan")), intervals["macro_f1"],
+                        percent=False)
         recall = {name: with_interval(scores.get("recall", float("nan")),
                                       intervals["per_class"].get(name, {}).get("recall"), percent=False)
                   for name, scores in metrics.get("per_class", {}).items()}

@@ -28,6 +28,7 @@ from fer_core.app.dashboard import (
     explain_faces,
     export_for_download,
     finished_runs,
+    interval_metric,
     load_dataset_with_progress,
     model_choices,
     operating_point_of,
@@ -66,11 +67,11 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
     """Every view of a model's answers on one split (the same for a model and for a run)."""
     intervals = metrics["intervals"]
     a, b, c, d = st.columns(4)
-    a.metric(f"Accuracy on {metrics['split']}", with_interval(metrics["accuracy"], intervals["accuracy"]),
-             help=intervals["method"])
-    b.metric("Macro-F1", with_interval(metrics["macro_f1"], intervals["macro_f1"], percent=False))
-    c.metric("Fear recall", with_interval(metrics["per_class"]["fear"]["recall"],
-                                          intervals["per_class"]["fear"]["recall"], percent=False))
+    interval_metric(a, f"Accuracy on {metrics['split']}", metrics["accuracy"], intervals["accuracy"],
+                    help=intervals["method"])
+    interval_metric(b, "Macro-F1", metrics["macro_f1"], intervals["macro_f1"], percent=False)
+    interval_metric(c, "Fear recall", metrics["per_class"]["fear"]["recall"], intervals["per_class"]["fear"]["recall"],
+                    percent=False)
     d.metric("Images", f"{metrics['n']:,}")
     if has_copy is not None and has_copy.any():
         clean = metrics_without_copies(split.labels, probabilities, metrics["split"], has_copy)

@@ -289,6 +289,15 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
         bar.empty()
 
 
+def interval_metric(container, label: str, value: float, interval: list[float] | None, percent: bool = True,
+                    help: str | None = None) -> None:
+    """A figure with its 95% interval on the line under it (grey, no arrow)."""
+    from fer_core.inference.statistics import interval_words
+
+    container.metric(label, f"{100 * value:.2f}%" if percent else f"{value:.3f}", interval_words(interval, percent),
+                     delta_color="off", delta_arrow="off", help=help)
+
+
 def exports_dir(config: Settings) -> Path:
     """Where the Results page's exports go (and where Predict looks for exported models)."""
     return config.runs_dir / "exports"

@@ -102,6 +102,14 @@ def with_interval(value: float, interval: list[float] | None, percent: bool = Tr
     return text if not interval else f"{text} ({interval[0]:.3f}-{interval[1]:.3f})"
 
 
+def interval_words(interval: list[float] | None, percent: bool = True) -> str | None:
+    """'95%: 69.49-72.46' (None without an interval): the line under a figure on the pages."""
+    if not interval:
+        return None
+    scale, digits = (100, 2) if percent else (1, 3)
+    return f"95%: {scale * interval[0]:.{digits}f}-{scale * interval[1]:.{digits}f}"
+
+
 def mcnemar_exact(only_a_right: int, only_b_right: int) -> float:
     """McNemar's exact test: the two-sided binomial p-value of the faces exactly one model gets
     right splitting as they did, if either model were as likely to be the one (1.0 with none)."""

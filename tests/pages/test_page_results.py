@@ -28,7 +28,8 @@ def test_one_run_in_depth(runs_with_one_run, finished_run):
     saved = json.loads((finished_run / "metrics.json").read_text())
     metrics = {m.label: m.value for m in at.metric}
     low, high = saved["intervals"]["accuracy"]  # recomputed, equal to the saved report, with its 95% interval
-    assert metrics["Accuracy on val"] == f"{saved['accuracy']:.2%} ({100 * low:.2f}-{100 * high:.2f})"
+    assert metrics["Accuracy on val"] == f"{saved['accuracy']:.2%}"
+    assert {m.label: m.delta for m in at.metric}["Accuracy on val"] == f"95%: {100 * low:.2f}-{100 * high:.2f}"
     assert metrics["Images"] == "42"
     per_class = next(d.value for d in at.dataframe if "support" in d.value.columns)
     assert list(per_class.index) == saved["classes"] and per_class.loc["happy", "support"] == 6
@@ -162,8 +163,8 @@ def test_intervals_paired_comparison_and_an_operating_point_on_the_results_page(
     at = app_page("pages/3_Results.py").run(timeout=300)
     run_model = next(o for o in at.selectbox(key="model").options if finished_run.name in o)
     at.selectbox(key="model").set_value(run_model).run(timeout=300)
-    accuracy = {m.label: m.value for m in at.metric}["Accuracy on val"]
-    assert "(" in accuracy and accuracy.endswith(")")  # "14.29% (6.73-27.84)"
+    accuracy = {m.label: m.delta for m in at.metric}["Accuracy on val"]
+    assert accuracy.startswith("95%: ")  # "95%: 6.73-27.84"
     assert any("Wilson score" in c.value for c in at.caption)
     per_class = next(d.value for d in at.dataframe if "support" in d.value.columns)
     assert {"recall 95% low", "recall 95% high"} <= set(per_class.columns)

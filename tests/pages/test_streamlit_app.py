@@ -30,7 +30,9 @@ def test_home_page_shows_default_model_and_runs(tmp_path, monkeypatch):
     labels = {m.label: m.value for m in at.metric}
     assert labels["Architecture"] == "reference"
     low, _ = metrics["intervals"]["accuracy"]  # Wilson: 14 of 14 right is not proof of 100%
-    assert labels["PublicTest accuracy"] == f"100.00% ({100 * low:.2f}-100.00)" and low < 0.8
+    deltas = {m.label: m.delta for m in at.metric}
+    assert labels["PublicTest accuracy"] == "100.00%" and low < 0.8
+    assert deltas["PublicTest accuracy"] == f"95%: {100 * low:.2f}-100.00"
     runs_table = at.dataframe[-1].value
     assert list(runs_table["run"]) == ["20260101-train-reference-abcd"]
     assert list(runs_table["status"]) == ["done"]

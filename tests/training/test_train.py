@@ -11,6 +11,7 @@ from fer_core.training.runs import RunRegistry
 from fer_core.training.config import TrainConfig
 from fer_core.training.train import resume, train
 from fer_core.training.history import read_history
+from tests.conftest import face_image
 
 TINY = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augment_strength=0.25)
 
@@ -202,3 +203,21 @@ def test_distillation_mixes_the_teachers_probabilities_into_the_labels(train_fol
     assert "distilling from" in (student / "train.log").read_text()
     with pytest.raises(ValueError, match="teacher weight"):
         TrainConfig(data="x", teacher_weight=1.5)
+
+
+def test_a_teachers_soft_labels_are_computed_once_and_cached(finished_run, tmp_path, monkeypatch):
+    import numpy as np
+
+    import fer_core.training.distill as distill
+
+    images = np.stack([np.asarray(face_image(k % 7, k)) for k in range(12)])
+    first = distill.teacher_probabilities(str(finished_run), images, tmp_path)
+    assert len(list((tmp_path / "soft_labels").glob("*.npy"))) == 1
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the teacher ran again")
+
+    monkeypatch.setattr(distill, "load_model", no_model)
+    np.testing.assert_array_equal(distill.teacher_probabilities(str(finished_run), images, tmp_path), first)
+    with pytest.raises(AssertionError, match="ran again"):  # other faces: not the cached answers
+        distill.teacher_probabilities(str(finished_run), images[:6], tmp_path)
