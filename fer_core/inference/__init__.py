@@ -17,6 +17,8 @@
 - ``runtime``: ``predict_probabilities`` for any model; exported ``.onnx``/``.tflite`` models on
   onnxruntime or LiteRT, with no TensorFlow or Keras import (``requirements-runtime.txt``).
 - ``export``: writing a model as ONNX (float32 or int8), LiteRT or a SavedModel, checked against Keras.
+- ``statistics``: 95% intervals of every metric (Wilson, bootstrap), paired comparisons (McNemar).
+- ``operating_points``: per-class offsets fitted on val for a recall target, applied when asked.
 
 May import: ``fer_core.models``, ``fer_core.data`` and the base modules (``labels``, ``errors``,
 ``options``, ``fileio``, ``settings``). Never ``fer_core.training``, ``fer_core.app`` or ``fer_core.cli``.
