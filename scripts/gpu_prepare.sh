@@ -4,8 +4,8 @@
 #
 #   scripts/gpu_prepare.sh [DATASET]   # default: ../shared/datasets/fer2013/fer2013-train-publictest.zip
 #
-# .gpu/ (git-ignored) then holds fer2013.ferpack (40.5 MB for FER2013 Training + PublicTest) and
-# wheels/ (2.9 MB). With the tracked tree (about 22 MB) that is under 64 MiB in all.
+# .gpu/ (git-ignored) then holds fer2013.ferpack (40.5 MB for FER2013 Training + PublicTest), the same
+# in two parts (fer2013.ferpack.parts/) and wheels/ (2.9 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${1:-../shared/datasets/fer2013/fer2013-train-publictest.zip}"
@@ -16,4 +16,7 @@ KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" .venv/bin/python -m fer_core pack -
 grep -v '^#' scripts/gpu-wheels.txt | xargs python3 -m pip download -q --no-deps --only-binary=:all: \
     --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu/wheels
+# The pack in two parts, for the two-call plan (docs/gpu.md): each call then has 19 MiB or more to spare.
+python3 scripts/travel_parts.py split .gpu/fer2013.ferpack --parts 2
 du -sh .gpu/fer2013.ferpack .gpu/wheels
+python3 scripts/travel_size.py

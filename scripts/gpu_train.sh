@@ -16,5 +16,9 @@ if compgen -G "$WHEELS/*.whl" >/dev/null; then
         "$WHEELS"/*.whl
     export PYTHONPATH="/tmp/fer_site${PYTHONPATH:+:$PYTHONPATH}"
 fi
+# The pack carried in parts over two calls (docs/gpu.md): joined here, every part checked first.
+if [ ! -f .gpu/fer2013.ferpack ] && [ -f .gpu/fer2013.ferpack.parts/manifest.json ]; then
+    "$PY" scripts/travel_parts.py join .gpu/fer2013.ferpack
+fi
 export KERAS_BACKEND="${KERAS_BACKEND:-jax}" PYTHONUNBUFFERED=1
 exec "$PY" scripts/gpu_train.py "$@"

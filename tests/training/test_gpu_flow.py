@@ -61,3 +61,30 @@ def test_pack_refuses_an_output_without_its_suffix(tmp_path):
     data = write_kaggle_folder(tmp_path / "fer", {"train": 2})
     result = run(sys.executable, "-m", "fer_core", "pack", "--data", data, "--out", tmp_path / "x.zip")
     assert result.returncode == 2 and "error: --out must end in .ferpack" in result.stderr
+
+
+def test_a_file_travels_in_parts_and_is_joined_only_when_every_part_is_right(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    original = here / "data.ferpack"
+    original.write_bytes(os.urandom(300_001))
+    result = run(sys.executable, "scripts/travel_parts.py", "split", original, "--parts", "3")
+    assert result.returncode == 0 and "part3" in result.stdout, result.stderr
+    (there / "data.ferpack.parts").mkdir(parents=True)
+    carried = there / "data.ferpack.parts"
+    for name in ("manifest.json", "part1", "part3"):  # the second call's part not here yet
+        (carried / name).write_bytes((here / "data.ferpack.parts" / name).read_bytes())
+    result = run(sys.executable, "scripts/travel_parts.py", "join", there / "data.ferpack")
+    assert result.returncode == 2 and "part2 of data.ferpack not here" in result.stderr
+    (carried / "part2").write_bytes(b"x" + (here / "data.ferpack.parts" / "part2").read_bytes()[1:])
+    result = run(sys.executable, "scripts/travel_parts.py", "join", there / "data.ferpack")
+    assert result.returncode == 2 and "not the part the manifest names" in result.stderr
+    assert not (there / "data.ferpack").exists()
+    (carried / "part2").write_bytes((here / "data.ferpack.parts" / "part2").read_bytes())
+    result = run(sys.executable, "scripts/travel_parts.py", "join", there / "data.ferpack")
+    assert result.returncode == 0 and (there / "data.ferpack").read_bytes() == original.read_bytes()
+
+
+def test_the_travel_check_prints_one_call_and_the_plan_in_parts():
+    result = run(sys.executable, "scripts/travel_size.py")
+    assert result.returncode == 0 and "tracked files" in result.stdout and "MiB to spare" in result.stdout
