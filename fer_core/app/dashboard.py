@@ -298,6 +298,23 @@ def interval_metric(container, label: str, value: float, interval: list[float] |
                      delta_color="off", delta_arrow="off", help=help)
 
 
+def estimate_words(job) -> str:
+    """A training job's time on this machine, measured now (``fer_core.training.train.estimate``), in
+    one sentence; one model call at a time, as every page's."""
+    from fer_core.training.hardware import device_description
+    from fer_core.training.train import estimate
+
+    with st.spinner("Timing 32 training steps of this recipe here ..."), model_gate().slot():
+        plan = estimate(job)
+    step = f"{plan.timing.step_seconds * 1000:.0f} ms a step, a val pass {plan.timing.val_pass_seconds:.1f} s"
+    if plan.budget_seconds:
+        return (f"On {device_description()}: the {plan.budget_seconds / 60:g}-minute budget fits {plan.epochs} "
+                f"epochs ({step}), {plan.planned_seconds / 60:.1f} min planned"
+                + ("" if plan.fits else "; not even one epoch fits: it trains one anyway") + ".")
+    return (f"On {device_description()}: about {plan.planned_seconds / 60:.1f} min for {plan.epochs} epochs ({step}), "
+            "besides loading the dataset the first time and any other job sharing the machine.")
+
+
 def exports_dir(config: Settings) -> Path:
     """Where the Results page's exports go (and where Predict looks for exported models)."""
     return config.runs_dir / "exports"

@@ -48,7 +48,7 @@ from fer_core.training.optim import compile_model, validation_epochs
 from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, reopen_run, start_run
 from fer_core.training.time_budget import (EPOCH_OVERHEAD_SECONDS, EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS,
-                                           EpochPlan, measure_step_timing, plan_epochs)
+                                           EpochPlan, measure_step_timing, plan_epochs, planned_seconds)
 
 
 def run_record(config: TrainConfig) -> tuple[str, dict[str, Any]]:
@@ -221,6 +221,35 @@ def _plan_to_budget(config: TrainConfig, steps: int, x_train: np.ndarray, y_trai
     elapsed += time.monotonic() - probe_started
     overhead = EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS if config.checkpoint_minutes else EPOCH_OVERHEAD_SECONDS
     return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing, overhead)
+
+
+def estimate(config: TrainConfig) -> EpochPlan:
+    """How long ``config`` would take on this machine, before launching it: the run's own probe
+    (a throwaway copy of its model trained ``PROBE_STEPS`` batches, a timed val pass) turned into
+    minutes for its epochs, or, with a time budget, the epochs that fit it (``budget_seconds`` 0:
+    no budget). The Train & Tune page shows it before Launch.
+
+    Not counted: loading the dataset the first time, a teacher's soft labels when they are not
+    cached yet (``distill``), and time lost to other jobs sharing the machine."""
+    keras.utils.set_random_seed(config.seed)
+    data = prepare_data(config)
+    x_train, y_train = to_model_inputs(data.train)
+    x_val, y_val = to_model_inputs(data.val)
+    steps = math.ceil(len(x_train) / config.batch_size)
+    weights = class_weights(data.train.labels, config.class_weight)
+    policy = mixed_precision_for_this_machine() if config.mixed_precision else None
+    if config.time_budget:
+        return _plan_to_budget(config, steps, x_train, y_train, weights, x_val, y_val, policy, elapsed=0.0)
+
+    def fit_input(images: int) -> dict[str, Any]:
+        return _fit_input(config, x_train[:images], y_train[:images], weights)
+
+    timing = measure_step_timing(lambda: _new_model(config, policy, steps), fit_input, x_val, y_val,
+                                 config.batch_size)
+    overhead = EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS if config.checkpoint_minutes else EPOCH_OVERHEAD_SECONDS
+    validated = min(config.epochs, config.validate_last) if config.validate_last else config.epochs
+    seconds = planned_seconds(config.epochs, steps, validated, timing, overhead)
+    return EpochPlan(config.epochs, 0.0, 0.0, seconds, timing, fits=True)
 
 
 def _record_plan(run_dir: Path, config: TrainConfig, plan: EpochPlan) -> TrainConfig:

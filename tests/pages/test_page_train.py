@@ -166,3 +166,22 @@ def test_a_new_training_option_is_one_edit_away_from_the_cli_and_the_form(dashbo
     config = json.loads((Path(record.run_dir) / "config.json").read_text())
     assert config["shear"] == 7.0 and config["epochs"] == 1
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
+
+
+def test_the_time_of_a_recipe_is_measured_here_before_launch(dashboard_env):
+    at = app_page("pages/2_Train_and_Tune.py").run()
+    at.radio[1].set_value("custom").run()
+    by_label = {w.label: w for w in at.number_input}
+    by_label["Epochs"].set_value(3)
+    by_label["Dense units"].set_value(16)
+    at.text_input[0].set_value("4, 8, 8")
+    estimate = next(b for b in at.button if b.label == "Estimate the time")
+    estimate.click().run()
+    assert not at.exception and not at.error
+    words = next(i.value for i in at.info if "for 3 epochs" in i.value)
+    assert words.startswith("On ") and "ms a step" in words and "min for 3 epochs" in words
+    assert not only_run_or_none(dashboard_env["runs"])  # nothing was launched
+
+
+def only_run_or_none(runs):
+    return runs.is_dir() and any(runs.iterdir()) and list(RunRegistry(runs).list())
