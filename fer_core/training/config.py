@@ -20,6 +20,8 @@ from fer_core.options import check_options, option
 
 LR_SCHEDULES = ("constant", "cosine", "onecycle", "plateau")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+# Where a run trains: one device (the default), or every device of the machine, data parallel (JAX).
+DEVICE_CHOICES = ("one", "all")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 TUNERS = ("random", "hyperband", "bayesian")
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
@@ -97,6 +99,9 @@ class TrainConfig(RunData):
                                  label="Weight decay", group="recipe", min=0, max=1, fmt="%.0e")
     momentum: float = option(0.9, "momentum of sgd", label="Momentum (sgd)", group="recipe", min=0, max=0.999,
                              step=0.01)
+    devices: str = option("one", "accelerators to train on: one, or all of this machine's (data parallel under "
+                                 "KERAS_BACKEND=jax: each batch split across them, so --batch-size must divide "
+                                 "by their count)", choices=DEVICE_CHOICES)
     mixed_precision: bool = option(False, "16-bit compute, float32 weights: bfloat16 on a GPU that has it "
                                           "(Ampere, Hopper), float16 on an older GPU, bfloat16 on a CPU with "
                                           "native bfloat16 instructions (AVX512_BF16, AMX); ignored elsewhere",

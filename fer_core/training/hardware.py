@@ -152,3 +152,26 @@ def default_preset() -> str:
     """The preset the Train & Tune form opens on: ``gpu`` where the backend sees a GPU, else
     ``quick`` (the best recipe measured for 30 minutes of a 2-core CPU)."""
     return "gpu" if gpu_available() else "quick"
+
+
+@contextlib.contextmanager
+def training_devices(choice: str, batch_size: int) -> Iterator[int]:
+    """Train on one device (``choice`` 'one': nothing changes) or on all of this machine's, data
+    parallel: Keras's ``DataParallel`` distribution, which replicates the model and splits each
+    batch across the devices (JAX only in Keras 3.15). Yields the number of devices; the global
+    distribution is restored afterwards."""
+    if choice == "one":
+        yield 1
+        return
+    if keras.backend.backend() != "jax":
+        from fer_core.errors import ConfigError
+
+        raise ConfigError(f"--devices all trains data parallel under JAX only; this run uses "
+                          f"KERAS_BACKEND={keras.backend.backend()}")
+    devices = keras.distribution.list_devices()
+    if batch_size % len(devices):
+        from fer_core.errors import ConfigError
+
+        raise ConfigError(f"--batch-size {batch_size} does not divide across {len(devices)} devices")
+    with keras.distribution.DataParallel(devices=devices).scope():
+        yield len(devices)

@@ -40,7 +40,7 @@ from fer_core.training.config import TrainConfig
 from fer_core.training.distill import distillation_targets
 from fer_core.training.finetune import finetune_model, freeze_layers, frozen_layers, layers_to_freeze, load_parent, \
     unfreeze_all
-from fer_core.training.hardware import dtype_policy, mixed_precision_for_this_machine
+from fer_core.training.hardware import dtype_policy, mixed_precision_for_this_machine, training_devices
 from fer_core.training.history import read_history
 from fer_core.training.inputs import prepare_data, to_model_inputs
 from fer_core.training.lifecycle import report_best_model, run_managed
@@ -152,7 +152,14 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         _update_config(run_dir, wall_seconds=metrics["wall_seconds"])
         return metrics
 
-    return run_managed(run_dir, run_id, "train", registry, progress, body)
+    def on_devices() -> dict[str, Any]:
+        with training_devices(config.devices, config.batch_size) as count:
+            if config.devices != "one":
+                logging.getLogger("fer_core").info("data parallel over %d devices", count)
+                _update_config(run_dir, device_count=count)
+            return body()
+
+    return run_managed(run_dir, run_id, "train", registry, progress, on_devices)
 
 
 def _new_model(config: TrainConfig, policy: str | None, steps_per_epoch: int) -> keras.Model:
