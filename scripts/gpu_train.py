@@ -4,9 +4,14 @@ Run it through ``scripts/gpu_train.sh``, which installs the carried wheels and p
 backend. Steps, each inside one wall-clock budget (``--minutes``):
 
 1. optionally, the augmentation benchmark (``benchmarks/bench_train_speed.py``) -> ``bench.txt``;
-2. ``python -m fer_core train --preset gpu`` for each seed, ``--parallel`` of them at once on the
+2. optionally (``--teachers teacher-vgg:1 teacher-resnet:2``), larger teachers that need not ship,
+   one after another (``--teacher-minutes`` each), then their ensemble evaluated on PublicTest with
+   multicrop TTA (the ten-crop) -> ``summary.json``'s ``teacher_ensemble``; their folders are not
+   returned (35-45 MB each), only their figures;
+3. ``python -m fer_core train --preset gpu`` for each seed, ``--parallel`` of them at once on the
    one GPU, each with the time budget that is left;
-3. optionally (``--distill``), a student of the same preset distilled from those seeds' models
+4. optionally (``--distill``), a student of the same preset distilled from the teachers (with
+   ``--teacher-tta``, multicrop by default) or, without teachers, from those seeds' models
    (``--teacher``), with the rest of the time.
 
 ``--out`` receives at most 8 files: ``summary.json`` (each run's val accuracy, macro-F1,
@@ -85,8 +90,8 @@ class Session:
 
 
 def train_command(args: argparse.Namespace, runs_dir: Path, seed: int, minutes: float,
-                  extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "fer_core", "train", "--preset", args.preset, "--data", args.data,
+                  extra: list[str], preset: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "fer_core", "train", "--preset", preset or args.preset, "--data", args.data,
             "--seed", str(seed), "--runs-dir", str(runs_dir), "--time-budget", f"{minutes:.2f}", *args.train_arg,
             *extra]
 
@@ -97,8 +102,8 @@ def finished_run(runs_dir: Path) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
-def record(session: Session, name: str, runs_dir: Path, returncode: int) -> Path | None:
-    """Summarise one run and tar its folder (without the resume checkpoint) into the output."""
+def record(session: Session, name: str, runs_dir: Path, returncode: int, keep: bool = True) -> Path | None:
+    """Summarise one run and, with ``keep``, tar its folder (without the resume checkpoint) into the output."""
     run = finished_run(runs_dir)
     entry: dict = {"returncode": returncode, "run_dir": str(run) if run else None}
     if run is not None:
@@ -113,7 +118,7 @@ def record(session: Session, name: str, runs_dir: Path, returncode: int) -> Path
         entry.update({"epochs": config.get("epochs"), "wall_seconds": config.get("wall_seconds"),
                       "plan": config.get("time_budget_plan"), "teacher": config.get("teacher"),
                       "hardware": config.get("provenance", {}).get("hardware")})
-        if (run / "model.keras").exists():
+        if keep and (run / "model.keras").exists():
             with tarfile.open(session.out / f"run-{name}.tar", "w") as tar:
                 for path in sorted(run.iterdir()):
                     if path.name not in ("checkpoint.keras",) and path.is_file():
@@ -125,7 +130,8 @@ def record(session: Session, name: str, runs_dir: Path, returncode: int) -> Path
     return run if entry.get("val_accuracy") is not None else None
 
 
-def run_batch(session: Session, jobs: list[tuple[str, int, list[str]]], minutes: float) -> list[Path]:
+def run_batch(session: Session, jobs: list[tuple[str, int, list[str]]], minutes: float, preset: str | None = None,
+              keep: bool = True) -> list[Path]:
     """Start ``jobs`` (name, seed, extra train args) at once with ``minutes`` each; return finished runs."""
     # Several processes may share the GPU's memory; runs of the same recipe reuse each other's
     # compiled steps from JAX's persistent cache instead of compiling them again.
@@ -135,14 +141,37 @@ def run_batch(session: Session, jobs: list[tuple[str, int, list[str]]], minutes:
     for name, seed, extra in jobs:
         runs_dir = session.runs / name
         started.append((name, runs_dir, session.start(name, train_command(session.args, runs_dir, seed, minutes,
-                                                                          extra), env)))
+                                                                          extra, preset), env)))
     done = []
     for name, runs_dir, proc in started:
         limit = min(session.left(), minutes * 60 + OVERRUN_GRACE_SECONDS) - 5
-        run = record(session, name, runs_dir, session.wait(name, proc, limit))
+        run = record(session, name, runs_dir, session.wait(name, proc, limit), keep)
         if run is not None:
             done.append(run)
     return done
+
+
+def evaluate_teachers(session: Session, teachers: list[Path]) -> None:
+    """The teachers' ensemble (one file averaging them) on PublicTest with multicrop TTA, into the summary."""
+    model = teachers[0] / "model.keras"
+    if len(teachers) > 1:
+        model = session.runs / "teachers.keras"
+        proc = session.start("teacher-ensemble", [sys.executable, "-m", "fer_core", "ensemble",
+                                                  *map(str, teachers), "--out", str(model)])
+        if session.wait("teacher-ensemble", proc, session.left() - END_MARGIN_SECONDS) != 0:
+            return
+    out = session.runs / "teacher-eval"
+    proc = session.start("teacher-eval", [sys.executable, "-m", "fer_core", "evaluate", "--data", session.args.data,
+                                          "--model", str(model), "--split", "val", "--tta", "multicrop",
+                                          "--out", str(out)])
+    if session.wait("teacher-eval", proc, session.left() - END_MARGIN_SECONDS) == 0:
+        metrics = json.loads((out / "metrics.json").read_text())
+        session.summary["teacher_ensemble"] = {
+            "members": [str(t) for t in teachers], "tta": "multicrop", "val_accuracy": round(metrics["accuracy"], 4),
+            "val_accuracy_95": metrics.get("intervals", {}).get("accuracy"), "val_macro_f1": round(metrics["macro_f1"], 4),
+            "val_recall": {c: round(metrics["per_class"][c]["recall"], 3) for c in CLASSES}}
+        session.say(f"teacher ensemble of {len(teachers)}: val accuracy {metrics['accuracy']:.4f} (multicrop)")
+    session.write_outputs()
 
 
 def main() -> int:
@@ -151,7 +180,8 @@ def main() -> int:
     parser.add_argument("--out", required=True, help="folder for the result files (at most 8)")
     parser.add_argument("--minutes", type=float, default=9.3, help="wall-clock budget of the whole command")
     parser.add_argument("--preset", default="gpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3],
+                        help="seeds of the preset (none: only teachers and the student)")
     parser.add_argument("--parallel", type=int, default=1,
                         help="seeds trained at once on the one GPU (each plans its epochs from its own timing, "
                              "so runs started together can plan too many: 1 is safe)")
@@ -166,6 +196,12 @@ def main() -> int:
     parser.add_argument("--train-arg", action="append", default=[],
                         help="an extra argument for every train call, e.g. --train-arg=--data-fraction=0.05")
     parser.add_argument("--runs-dir", default="runs/gpu")
+    parser.add_argument("--teachers", nargs="*", default=[], metavar="PRESET:SEED",
+                        help="larger teachers first, e.g. teacher-vgg:1 teacher-resnet:2 (not returned, only "
+                             "their figures); --distill then learns from them")
+    parser.add_argument("--teacher-minutes", type=float, default=0.0,
+                        help="time budget of each teacher (0: an even share of what the seeds and student leave)")
+    parser.add_argument("--teacher-tta", default="multicrop", help="TTA of the teachers' soft labels")
     args = parser.parse_args()
     session = Session(args)
     session.say(f"budget {args.minutes} min; KERAS_BACKEND={os.environ.get('KERAS_BACKEND')}; "
@@ -179,6 +215,20 @@ def main() -> int:
         session.summary["bench_returncode"] = code
         session.write_outputs()
 
+    teachers: list[Path] = []
+    for k, spec in enumerate(args.teachers):
+        preset, _, seed = spec.partition(":")
+        share = (session.left() - (args.distill_minutes * 60 if args.distill else 0.0) - END_MARGIN_SECONDS) / 60 / (
+            len(args.teachers) - k + (1 if args.seeds else 0))
+        minutes = min(args.teacher_minutes, share) if args.teacher_minutes else share
+        if minutes < 0.5:
+            session.say(f"teacher {spec}: no time left ({minutes:.2f} min)")
+            break
+        teachers += run_batch(session, [(f"teacher-{preset}-{seed or 1}", int(seed or 1), [])], minutes, preset=preset,
+                              keep=False)
+    if teachers:
+        evaluate_teachers(session, teachers)
+
     groups = [args.seeds[i:i + args.parallel] for i in range(0, len(args.seeds), args.parallel)]
     for k, group in enumerate(groups):
         reserve = args.distill_minutes * 60 if args.distill else 0.0
@@ -190,16 +240,17 @@ def main() -> int:
         run_batch(session, [(f"seed{seed}", seed, []) for seed in group], minutes)
 
     if args.distill:
-        # Every finished seed run here is a teacher, this command's and earlier ones' alike.
-        teachers = sorted(run for folder in session.runs.glob("seed*") if (run := finished_run(folder))
-                          and (run / "metrics.json").exists() and (run / "model.keras").exists())
+        # The larger teachers if any; else every finished seed run here, this command's and earlier ones'.
+        tta = ["--teacher-tta", args.teacher_tta] if teachers else []
+        teachers = teachers or sorted(run for folder in session.runs.glob("seed*") if (run := finished_run(folder))
+                                      and (run / "metrics.json").exists() and (run / "model.keras").exists())
         minutes = (session.left() - END_MARGIN_SECONDS) / 60
         if not teachers:
             session.say("distillation skipped: no seed finished")
         elif minutes < 0.5:
             session.say(f"distillation skipped: {minutes:.2f} min left")
         else:
-            extra = [arg for run in teachers for arg in ("--teacher", str(run))]
+            extra = [arg for run in teachers for arg in ("--teacher", str(run))] + tta
             run_batch(session, [("student", args.student_seed, extra)], minutes)
 
     session.say("done")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from fer_core.errors import ConfigError
+from fer_core.inference.cards import TTA_MODES
 from fer_core.labels import IMAGE_SIZE
 from fer_core.options import check_options, option
 
@@ -132,13 +133,15 @@ class TrainConfig(RunData):
     class_weight: str = option("none", "balanced or sqrt (gentler) lift rare classes such as disgust",
                                label="Class weights", group="augmentation", choices=CLASS_WEIGHTS)
 
-    # Knowledge distillation: the targets are teacher_weight x the teachers' mean flip-TTA
-    # probabilities on each training face + the rest x its one-hot label.
+    # Knowledge distillation: the targets are teacher_weight x the teachers' mean probabilities
+    # (with teacher_tta) on each training face + the rest x its one-hot label.
     teacher: list[str] = option(help="knowledge distillation: train on a mix of the labels and this model's "
                                      "probabilities (a bundled name such as default, a run folder or a .keras "
                                      "file; repeat for the mean of several)", default_factory=list,
                                 metavar="MODEL")
     teacher_weight: float = option(0.7, "share of the teachers' probabilities in the targets", min=0, max=1)
+    teacher_tta: str = option("flip", "test-time augmentation of the teachers' soft labels (multicrop: 10 views, "
+                                      "the ten-crop of the larger teacher recipes)", choices=TTA_MODES)
 
     # Fine-tuning (fer_core.training.finetune): the architecture fields are then the parent's.
     init_from: str | None = option(None, "fine-tune: start from this model's weights (default, a bundled name, a "

@@ -19,23 +19,21 @@ from fer_core.inference.loading import checked_face_model, existing_model_path, 
 from fer_core.inference.runtime import predict_probabilities
 from fer_core.settings import Settings
 
-TEACHER_TTA = "flip"
-
-
-def soft_labels_file(teacher_path: Path, images: np.ndarray, cache_dir: Path) -> Path:
+def soft_labels_file(teacher_path: Path, images: np.ndarray, cache_dir: Path, tta: str = "flip") -> Path:
     faces = hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=16).hexdigest()
-    key = hashlib.sha256(f"{file_sha256(teacher_path)}|{TEACHER_TTA}|{images.shape}|{faces}".encode()).hexdigest()
+    key = hashlib.sha256(f"{file_sha256(teacher_path)}|{tta}|{images.shape}|{faces}".encode()).hexdigest()
     return cache_dir / "soft_labels" / f"{key[:32]}.npy"
 
 
-def teacher_probabilities(teacher: str, images: np.ndarray, cache_dir: Path | None = None) -> np.ndarray:
-    """A teacher's probabilities (flip TTA) on the uint8 faces ``images``: from the disk cache, or
-    computed and cached (atomically)."""
+def teacher_probabilities(teacher: str, images: np.ndarray, cache_dir: Path | None = None,
+                          tta: str = "flip") -> np.ndarray:
+    """A teacher's probabilities (with ``tta``) on the uint8 faces ``images``: from the disk cache,
+    or computed and cached (atomically)."""
     path = existing_model_path(teacher, keras_only=True)
-    cached = soft_labels_file(path, images, Path(cache_dir or Settings.load().cache_dir))
+    cached = soft_labels_file(path, images, Path(cache_dir or Settings.load().cache_dir), tta)
     if cached.exists():
         return np.load(cached)
-    model = checked_face_model(load_model(path, tta=TEACHER_TTA), f"teacher {teacher}")
+    model = checked_face_model(load_model(path, tta=tta), f"teacher {teacher}")
     probabilities = predict_probabilities(model, images).astype("float32")
     with atomic_path(cached) as tmp:
         with open(tmp, "wb") as f:
@@ -44,13 +42,13 @@ def teacher_probabilities(teacher: str, images: np.ndarray, cache_dir: Path | No
 
 
 def distillation_targets(teachers: list[str], images: np.ndarray, y: np.ndarray, weight: float,
-                         cache_dir: Path | None = None) -> np.ndarray:
+                         cache_dir: Path | None = None, tta: str = "flip") -> np.ndarray:
     """Soft labels for knowledge distillation: ``weight`` x the teachers' mean probabilities (each
-    with flip TTA) on the uint8 faces ``images`` + (1 - ``weight``) x the one-hot labels ``y``.
+    with ``tta``) on the uint8 faces ``images`` + (1 - ``weight``) x the one-hot labels ``y``.
 
     The teachers see each face once, unaugmented, before training: cheap on any backend, and the
     student's own augmentation stays inside its compiled step."""
     probabilities = np.zeros_like(y)
     for teacher in teachers:
-        probabilities += teacher_probabilities(teacher, images, cache_dir) / len(teachers)
+        probabilities += teacher_probabilities(teacher, images, cache_dir, tta) / len(teachers)
     return (weight * probabilities + (1 - weight) * y).astype("float32")

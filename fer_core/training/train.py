@@ -92,9 +92,10 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         x_val, y_val = to_model_inputs(data.val)
         if config.teacher:
             progress.update(force=True, phase="teacher")
-            y_train = distillation_targets(config.teacher, data.train.images, y_train, config.teacher_weight)
-            log.info("distilling from %s (weight %.2f on the teacher's probabilities)", ", ".join(config.teacher),
-                     config.teacher_weight)
+            y_train = distillation_targets(config.teacher, data.train.images, y_train, config.teacher_weight,
+                                           tta=config.teacher_tta)
+            log.info("distilling from %s (weight %.2f on the teachers' %s-TTA probabilities)",
+                     ", ".join(config.teacher), config.teacher_weight, config.teacher_tta)
         steps = math.ceil(len(x_train) / config.batch_size)
         weights = class_weights(data.train.labels, config.class_weight)
 

@@ -57,6 +57,27 @@ def test_pack_train_seeds_distil_and_bundle(tmp_path):
     assert card["wall_seconds"] > 0 and card["hardware"] and "--teacher" in card["command"]
 
 
+def test_larger_teachers_their_ensemble_and_a_student_from_their_multicrop_soft_labels(tmp_path):
+    """The teacher flow (issue 27, part 2) dry-run on the CPU: two teacher recipes (tiny here), their
+    ensemble evaluated with multicrop TTA, a student distilled from it; the teachers stay behind."""
+    data = write_kaggle_folder(tmp_path / "fer", {"train": 12, "test": 4})
+    pack = tmp_path / "fer.ferpack"
+    assert run(sys.executable, "-m", "fer_core", "pack", "--data", data, "--out", pack).returncode == 0
+    out = tmp_path / "out"
+    result = run("bash", "scripts/gpu_train.sh", "--data", pack, "--out", out, "--minutes", "8", "--seeds",
+                 "--teachers", "teacher-vgg:1", "teacher-resnet:2", "--teacher-minutes", "1.5", "--distill",
+                 "--distill-minutes", "1.5", "--runs-dir", tmp_path / "runs", *TINY, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["log.txt", "run-student.tar", "summary.json"]
+    summary = json.loads((out / "summary.json").read_text())
+    teachers = [summary["runs"][name]["run_dir"] for name in ("teacher-teacher-vgg-1", "teacher-teacher-resnet-2")]
+    ensemble = summary["teacher_ensemble"]
+    assert ensemble["members"] == teachers and ensemble["tta"] == "multicrop" and 0 <= ensemble["val_accuracy"] <= 1
+    assert summary["runs"]["student"]["teacher"] == teachers
+    log = (out / "log.txt").read_text()
+    assert "teachers' multicrop-TTA probabilities" in log and "--preset teacher-resnet" in log
+
+
 def test_pack_refuses_an_output_without_its_suffix(tmp_path):
     data = write_kaggle_folder(tmp_path / "fer", {"train": 2})
     result = run(sys.executable, "-m", "fer_core", "pack", "--data", data, "--out", tmp_path / "x.zip")
