@@ -97,6 +97,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "teacher-resnet": {
         "model": "resnet",  # the ResNet-18 layout on a 48x48 grid, 11.2 M parameters
+        "model_args": {},
         "epochs": 300,
         "time_budget": 6.0,
         "mixed_precision": True,
