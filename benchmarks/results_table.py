@@ -30,7 +30,7 @@ def without_copies(card: dict, model_file: Path, data: Path) -> str:
     clean = card["publictest_metrics"].get("without_copies")
     if clean is None and data.exists():
         from fer_core.data.loaders import load_dataset
-        from fer_core.data.stats import copies_in
+        from fer_core.data.stats import held_out_copies
         from fer_core.inference.evaluation import metrics_without_copies
         from fer_core.inference.loading import load_model
         from fer_core.inference.runtime import predict_probabilities
@@ -38,7 +38,7 @@ def without_copies(card: dict, model_file: Path, data: Path) -> str:
         dataset = load_dataset(data)
         val = dataset.split("val")
         probabilities = predict_probabilities(load_model(model_file), val.images)
-        clean = metrics_without_copies(val.labels, probabilities, "val", copies_in(dataset.split("train"), val))
+        clean = metrics_without_copies(val.labels, probabilities, "val", held_out_copies(dataset, "val"))
     if clean is None:
         return ""
     return f"{with_interval(clean['accuracy'], metric_intervals(clean['confusion_matrix'])['accuracy'])} (n={clean['n']:,})"

@@ -255,16 +255,13 @@ def cached_duplicates(path: Path, dataset: FERDataset):
 
 @st.cache_resource(show_spinner="Looking for val faces with a copy in Training ...", max_entries=4)
 def _copies(key: tuple, split_name: str, _dataset: FERDataset):  # noqa: ARG001  (key: which dataset)
-    from fer_core.data.stats import copies_in
+    from fer_core.data.stats import held_out_copies
 
-    return copies_in(_dataset.split("train"), _dataset.split(split_name))
+    return held_out_copies(_dataset, split_name)
 
 
 def val_copies(path: Path, dataset: FERDataset, split_name: str) -> "np.ndarray | None":
-    """Which faces of a held-out split have an exact or near copy in Training (None for Training
-    itself, or a dataset without it): what the figures "without copies" leave out."""
-    if split_name == "train" or "train" not in dataset.splits:
-        return None
+    """``held_out_copies``, once per server and dataset: what the figures "without copies" leave out."""
     return _copies(_dataset_key(path), split_name, dataset)
 
 

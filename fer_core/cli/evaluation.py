@@ -18,6 +18,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     path = existing_model_path(args.model, settings)  # refused before TensorFlow loads
     from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset
+    from fer_core.data.stats import held_out_copies
     from fer_core.inference.evaluation import write_report
     from fer_core.inference.runtime import predict_probabilities
     from fer_core.inference.loading import load_model
@@ -37,15 +38,6 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     print(f"({metrics['intervals']['method']})")
     print(f"wrote {Path(args.out) / 'metrics.json'}, misclassified.csv, samples.png")
     return 0
-
-
-def held_out_copies(dataset, split_name: str):
-    """Which faces of a held-out split have a copy in Training (None for Training, or without it)."""
-    if split_name == "train" or "train" not in dataset.splits:
-        return None
-    from fer_core.data.stats import copies_in
-
-    return copies_in(dataset.split("train"), dataset.split(split_name))
 
 
 def print_metrics(metrics: dict) -> None:

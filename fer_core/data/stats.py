@@ -117,6 +117,14 @@ def copies_in(reference: Split, faces: Split, threshold: float = NEAR_COPY_CORRE
     return found
 
 
+def held_out_copies(dataset: FERDataset, split_name: str) -> np.ndarray | None:
+    """``copies_in`` for a held-out split of ``dataset``: which of its faces have a copy in Training.
+    None for Training itself, or for a dataset without one (nothing to leave out)."""
+    if split_name == "train" or "train" not in dataset.splits:
+        return None
+    return copies_in(dataset.split("train"), dataset.split(split_name))
+
+
 def _unit_rows(images: np.ndarray) -> np.ndarray:
     x = images.reshape(len(images), -1).astype(np.float32)
     x -= x.mean(axis=1, keepdims=True)

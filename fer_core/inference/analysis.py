@@ -186,13 +186,13 @@ def calibrate_model(model: str | os.PathLike, data: str | os.PathLike, split: st
     return report, card_path(path)
 
 
-def calibrated_split_probabilities(path: Path, data: str | os.PathLike, dataset: FERDataset,
-                                   split: str) -> np.ndarray:
-    """A split's cached probabilities with the TTA the card ranks best and the card's temperature:
-    what ``predict`` answers, and so what operating-point offsets are fitted on."""
-    from fer_core.inference.cards import best_tta, read_model_card
+def calibrated_split_probabilities(path: Path, data: str | os.PathLike, dataset: FERDataset, split: str,
+                                   tta: str) -> np.ndarray:
+    """A split's cached probabilities with ``tta`` and the card's temperature: with the TTA the card
+    ranks best, what ``predict`` answers, and so what operating-point offsets are fitted on."""
+    from fer_core.inference.cards import read_model_card
 
-    probabilities = cached_probabilities(path, data, dataset, split, best_tta(path))
+    probabilities = cached_probabilities(path, data, dataset, split, tta)
     temperature = (read_model_card(path) or {}).get("temperature")
     return apply_temperature(probabilities, temperature) if temperature and temperature != 1.0 else probabilities
 
@@ -205,7 +205,7 @@ def store_operating_point(model: str | os.PathLike, data: str | os.PathLike, tar
     report and the card's path."""
     from fer_core.data.loaders import existing_dataset_path, load_dataset
     from fer_core.fileio import write_json_atomic
-    from fer_core.inference.cards import card_path, read_model_card
+    from fer_core.inference.cards import best_tta, card_path, read_model_card
     from fer_core.inference.loading import existing_model_path
     from fer_core.inference.operating_points import cross_fitted
 
@@ -214,12 +214,11 @@ def store_operating_point(model: str | os.PathLike, data: str | os.PathLike, tar
     path = existing_model_path(model, keras_only=True)
     dataset = load_dataset(data, LoadOptions(strict=strict))
     labels = dataset.split(split).labels
-    report = cross_fitted(labels, calibrated_split_probabilities(path, data, dataset, split), target)
+    tta = best_tta(path)
+    report = cross_fitted(labels, calibrated_split_probabilities(path, data, dataset, split, tta), target)
     card = read_model_card(path) or {"name": path.stem}
     how = f"python -m fer_core operating-point {model} --data {data} --split {split} " + (
         "--balanced" if target.kind == "balanced" else f"--class {target.class_name} --recall {target.value}")
-    from fer_core.inference.cards import best_tta
-
-    card["operating_point"] = {**report, "split": split, "data": str(data), "tta": best_tta(path), "how": how}
+    card["operating_point"] = {**report, "split": split, "data": str(data), "tta": tta, "how": how}
     write_json_atomic(card_path(path), card)
     return report, card_path(path)

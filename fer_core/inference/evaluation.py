@@ -145,13 +145,13 @@ def measure_publictest(model_path: str | os.PathLike, data: str) -> dict[str, di
     """Val (PublicTest) metrics of a model file, without TTA and with each TTA mode; each with
     ``without_copies``: the same on the val faces with no exact or near copy in Training."""
     from fer_core.data.loaders import load_dataset
-    from fer_core.data.stats import copies_in
+    from fer_core.data.stats import held_out_copies
     from fer_core.inference.cards import TTA_MODES
     from fer_core.inference.loading import load_model
 
     dataset = load_dataset(data)
     val = dataset.split("val")
-    has_copy = copies_in(dataset.split("train"), val) if "train" in dataset.splits else None
+    has_copy = held_out_copies(dataset, "val")
     measured = {}
     for mode in TTA_MODES:
         probabilities = predict_probabilities(load_model(model_path, tta=mode), val.images)

@@ -177,8 +177,12 @@ def _export_file(graph, path: Path, options: ExportOptions, card: dict) -> None:
     except (ModelError, ConfigError):
         raise
     except Exception as exc:  # tf2onnx and the LiteRT converter raise many kinds for an unsupported op
-        raise ModelError(f"{card['source']['name']}: cannot be exported to {options.format} "
-                         f"({type(exc).__name__}: {first_line(exc)})") from None
+        raise _not_exportable(card, exc) from None
+
+
+def _not_exportable(card: dict, exc: Exception) -> ModelError:
+    return ModelError(f"{card['source']['name']}: cannot be exported to {card['format']} "
+                      f"({type(exc).__name__}: {first_line(exc)})")
 
 
 def _quantize(float_path: Path, out: Path, faces: np.ndarray) -> None:
@@ -223,8 +227,7 @@ def _export_savedmodel(graph, out: Path, card: dict, faces: np.ndarray, referenc
         try:
             graph.export(str(staging), format="tf_saved_model", verbose=False)
         except Exception as exc:
-            raise ModelError(f"{card['source']['name']}: cannot be exported to savedmodel "
-                             f"({type(exc).__name__}: {first_line(exc)})") from None
+            raise _not_exportable(card, exc) from None
         card["parity"] = _parity(_SavedModel(staging), faces, reference, labels)
         _refuse_broken(card)
         (staging / "fer_studio_card.json").write_text(json.dumps(card, indent=2))

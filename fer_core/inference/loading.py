@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fer_core.errors import ConfigError, ModelError, first_line
-from fer_core.inference.runtime import EXPORTED_SUFFIXES, is_exported
+from fer_core.inference.runtime import EXPORTED_SUFFIXES, is_exported, load_exported
 from fer_core.labels import CLASSES, IMAGE_SIZE
 from fer_core.settings import Settings
 
@@ -124,8 +124,6 @@ def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: boo
     has; naming another TTA is a ``ConfigError`` rather than a silent substitute."""
     path = existing_model_path(model)
     if is_exported(path):
-        from fer_core.inference.runtime import load_exported
-
         loaded = load_exported(path)
         if tta not in (None, "auto", loaded.tta):
             raise ConfigError(f"{path.name} was exported with test-time augmentation '{loaded.tta}' built in; "

@@ -111,19 +111,21 @@ class LiteRTModel(ExportedModel):
             return self.interpreter.get_tensor(self.output_index).copy()
 
 
-def read_exported_card(path: str | os.PathLike) -> dict[str, Any]:
+def read_exported_card(path: str | os.PathLike, session=None) -> dict[str, Any]:
     """The card beside an exported file (``<file>.json``); for ONNX, the copy in its metadata when
-    the file travelled alone. ``{}`` when neither is there."""
+    the file travelled alone (read through ``session`` when it is already open). ``{}`` when
+    neither is there."""
     try:
         return json.loads(card_path(path).read_text())
     except (OSError, ValueError):
         pass
     if Path(path).suffix.lower() == ONNX_SUFFIX:
         try:
-            import onnxruntime as ort
+            if session is None:
+                import onnxruntime as ort
 
-            meta = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-            return json.loads(meta.custom_metadata_map.get(CARD_METADATA_KEY, "{}"))
+                session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            return json.loads(session.get_modelmeta().custom_metadata_map.get(CARD_METADATA_KEY, "{}"))
         except Exception:  # a damaged file: load_exported says so
             return {}
     return {}
@@ -160,7 +162,7 @@ def _load_onnx(path: Path) -> OnnxModel:
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(f"{path.name}: has {len(inputs)} inputs and {len(outputs)} outputs; a face model has one "
                          f"of each")
-    model = OnnxModel(path, session, read_exported_card(path))
+    model = OnnxModel(path, session, read_exported_card(path, session))
     model.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
     model.output_shape = tuple(d if isinstance(d, int) else None for d in outputs[0].shape)
     return model

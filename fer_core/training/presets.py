@@ -8,6 +8,26 @@ from typing import Any
 
 from fer_core.errors import UnknownNameError
 
+# What both teacher presets (below) train with; they differ only in the network.
+_TEACHER_RECIPE: dict[str, Any] = {
+    "epochs": 300,
+    "time_budget": 6.0,
+    "mixed_precision": True,
+    "batch_size": 128,
+    "optimizer": "sgd",
+    "momentum": 0.9,
+    "lr": 0.05,
+    "weight_decay": 5e-4,
+    "lr_schedule": "onecycle",
+    "label_smoothing": 0.1,
+    "mixup": 0.2,
+    "augment_strength": 0.5,
+    "crop_size": 40,
+    "flip": True,
+    "validate_last": 12,
+    "checkpoint_minutes": 1.0,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # For a laptop CPU: the best model this project's 2-core machine trains in 30 minutes (docs/results.md,
     # "The CPU presets", has every variant measured with its command, wall time and PublicTest
@@ -72,49 +92,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     # schedule, mixup and label smoothing, random 40-pixel crops (FaceCrop; the 48-pixel face at
     # inference is centre-cropped, and multicrop TTA then looks at shifted crops: the ten-crop).
     # NOT YET MEASURED: no GPU was lent since they were written; their figures go in docs/gpu.md.
-    "teacher-vgg": {
-        "model": "vgg",
-        "filters": [128, 256, 384, 512],
-        "model_args": {"convs_per_stage": 2, "stage_dropout": 0.1},
-        "dense_units": 512,
-        "dropout": 0.5,
-        "epochs": 300,
-        "time_budget": 6.0,
-        "mixed_precision": True,
-        "batch_size": 128,
-        "optimizer": "sgd",
-        "momentum": 0.9,
-        "lr": 0.05,
-        "weight_decay": 5e-4,
-        "lr_schedule": "onecycle",
-        "label_smoothing": 0.1,
-        "mixup": 0.2,
-        "augment_strength": 0.5,
-        "crop_size": 40,
-        "flip": True,
-        "validate_last": 12,
-        "checkpoint_minutes": 1.0,
-    },
-    "teacher-resnet": {
-        "model": "resnet",  # the ResNet-18 layout on a 48x48 grid, 11.2 M parameters
-        "model_args": {},
-        "epochs": 300,
-        "time_budget": 6.0,
-        "mixed_precision": True,
-        "batch_size": 128,
-        "optimizer": "sgd",
-        "momentum": 0.9,
-        "lr": 0.05,
-        "weight_decay": 5e-4,
-        "lr_schedule": "onecycle",
-        "label_smoothing": 0.1,
-        "mixup": 0.2,
-        "augment_strength": 0.5,
-        "crop_size": 40,
-        "flip": True,
-        "validate_last": 12,
-        "checkpoint_minutes": 1.0,
-    },
+    "teacher-vgg": {"model": "vgg", "filters": [128, 256, 384, 512],
+                    "model_args": {"convs_per_stage": 2, "stage_dropout": 0.1}, "dense_units": 512, "dropout": 0.5,
+                    **_TEACHER_RECIPE},
+    "teacher-resnet": {"model": "resnet", "model_args": {},  # the ResNet-18 layout on a 48x48 grid, 11.2 M
+                       **_TEACHER_RECIPE},
 }
 
 

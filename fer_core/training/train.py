@@ -48,7 +48,8 @@ from fer_core.training.optim import compile_model, validation_epochs
 from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, reopen_run, start_run
 from fer_core.training.time_budget import (EPOCH_OVERHEAD_SECONDS, EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS,
-                                           EpochPlan, measure_step_timing, plan_epochs, planned_seconds)
+                                           EpochPlan, StepTiming, measure_step_timing, plan_epochs,
+                                           planned_seconds)
 
 
 def run_record(config: TrainConfig) -> tuple[str, dict[str, Any]]:
@@ -220,15 +221,24 @@ def _plan_to_budget(config: TrainConfig, steps: int, x_train: np.ndarray, y_trai
                     elapsed: float) -> EpochPlan:
     """Time a throwaway copy of the run's model on this machine and choose the epochs that fit."""
     probe_started = time.monotonic()
+    timing = _probe(config, steps, x_train, y_train, weights, x_val, y_val, policy)
+    elapsed += time.monotonic() - probe_started
+    return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing,
+                       _epoch_overhead(config))
+
+
+def _probe(config: TrainConfig, steps: int, x_train: np.ndarray, y_train: np.ndarray, weights: np.ndarray | None,
+           x_val: np.ndarray, y_val: np.ndarray, policy: str | None) -> StepTiming:
+    """The run's step and val-pass timing, from a throwaway copy of its model fed as the run feeds it."""
 
     def fit_input(images: int) -> dict[str, Any]:
         return _fit_input(config, x_train[:images], y_train[:images], weights)
 
-    timing = measure_step_timing(lambda: _new_model(config, policy, steps), fit_input, x_val, y_val,
-                                 config.batch_size)
-    elapsed += time.monotonic() - probe_started
-    overhead = EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS if config.checkpoint_minutes else EPOCH_OVERHEAD_SECONDS
-    return plan_epochs(config.time_budget * 60, elapsed, config.epochs, steps, config.validate_last, timing, overhead)
+    return measure_step_timing(lambda: _new_model(config, policy, steps), fit_input, x_val, y_val, config.batch_size)
+
+
+def _epoch_overhead(config: TrainConfig) -> float:
+    return EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS if config.checkpoint_minutes else EPOCH_OVERHEAD_SECONDS
 
 
 def estimate(config: TrainConfig) -> EpochPlan:
@@ -248,15 +258,9 @@ def estimate(config: TrainConfig) -> EpochPlan:
     policy = mixed_precision_for_this_machine() if config.mixed_precision else None
     if config.time_budget:
         return _plan_to_budget(config, steps, x_train, y_train, weights, x_val, y_val, policy, elapsed=0.0)
-
-    def fit_input(images: int) -> dict[str, Any]:
-        return _fit_input(config, x_train[:images], y_train[:images], weights)
-
-    timing = measure_step_timing(lambda: _new_model(config, policy, steps), fit_input, x_val, y_val,
-                                 config.batch_size)
-    overhead = EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS if config.checkpoint_minutes else EPOCH_OVERHEAD_SECONDS
+    timing = _probe(config, steps, x_train, y_train, weights, x_val, y_val, policy)
     validated = min(config.epochs, config.validate_last) if config.validate_last else config.epochs
-    seconds = planned_seconds(config.epochs, steps, validated, timing, overhead)
+    seconds = planned_seconds(config.epochs, steps, validated, timing, _epoch_overhead(config))
     return EpochPlan(config.epochs, 0.0, 0.0, seconds, timing, fits=True)
 
 
