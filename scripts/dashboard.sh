@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Set up .venv/ (if needed) and start the dashboard on the bundled default model.
+# --gpu (first argument): also install requirements-gpu.txt (JAX for CUDA) and run under
+# KERAS_BACKEND=jax, so that the Train & Tune page's jobs train on the NVIDIA GPU (docs/gpu.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+GPU=0
+if [ "${1:-}" = "--gpu" ]; then GPU=1; shift; fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+if [ "$GPU" = 1 ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-gpu.txt
+    export KERAS_BACKEND=jax
+fi
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2
 # The Dataset page reads datasets only under FER_DATA_ROOT; default to the shared FER2013 copy if present.
 if [ -z "${FER_DATA_ROOT:-}" ] && [ -d ../shared/datasets ]; then export FER_DATA_ROOT="$PWD/../shared/datasets"; fi

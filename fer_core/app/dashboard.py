@@ -25,6 +25,13 @@ from fer_core.training.runs import RunRecord, RunRegistry
 
 ACTIVE_DATASET_KEY = "active_dataset_path"
 
+# Under KERAS_BACKEND=jax on a GPU (scripts/dashboard.sh --gpu), JAX takes 75% of the GPU's memory
+# at its first operation, in each process; the server (Predict, Results) and each training job it
+# starts are separate processes on one GPU, so the second would be short of memory. JAX's own advice
+# for several processes (docs.jax.dev, "GPU memory allocation"): allocate as needed. Set before JAX
+# first runs anything; jobs inherit it; a user's own setting wins. Nothing changes on a CPU.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
 
 def _keep_keras_state_between_runs() -> None:
     """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run.

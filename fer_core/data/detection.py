@@ -164,6 +164,11 @@ class MtcnnDetector:
     scales_itself = False
 
     def __init__(self) -> None:
+        import keras
+
+        if keras.backend.backend() != "tensorflow":  # the package's code calls .numpy() on TensorFlow tensors
+            raise ConfigError(f"the mtcnn detector needs KERAS_BACKEND=tensorflow (this process runs "
+                              f"{keras.backend.backend()}); use blazeface or haar")
         from mtcnn import MTCNN
 
         self._mtcnn = MTCNN(device="CPU:0")

@@ -25,6 +25,8 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -72,16 +74,21 @@ class ExportOptions:
             raise ConfigError(f"a savedmodel export is a folder; got --out {out}")
 
 
-def export_command(model: str | os.PathLike, out: str | os.PathLike, options: ExportOptions) -> str:
-    """The command line that makes this export (recorded in its card; the dashboard shows it)."""
-    parts = ["python -m fer_core export", str(model), "--format", options.format, "--out", str(out)]
+def export_arguments(model: str | os.PathLike, out: str | os.PathLike, options: ExportOptions) -> list[str]:
+    """The arguments of ``python -m fer_core export`` that make this export."""
+    parts = [str(model), "--format", options.format, "--out", str(out)]
     if options.tta != "auto":
         parts += ["--tta", options.tta]
     if options.int8:
         parts.append("--int8")
     if options.data:
         parts += ["--calibration-data", str(options.data)]
-    return " ".join(parts)
+    return parts
+
+
+def export_command(model: str | os.PathLike, out: str | os.PathLike, options: ExportOptions) -> str:
+    """The command line that makes this export (recorded in its card; the dashboard shows it)."""
+    return " ".join(["python -m fer_core export", *export_arguments(model, out, options)])
 
 
 def default_export_path(model_path: Path, options: ExportOptions, folder: Path) -> Path:
@@ -95,11 +102,15 @@ def export_model(model: str | os.PathLike, out: str | os.PathLike, options: Expo
                  command: str | None = None) -> dict[str, Any]:
     """Export ``model`` (a .keras file, run folder, 'default' or a bundled name) to ``out``; returns
     the card written beside it. Refuses, in one line: a model that cannot be exported, bad options."""
+    import keras
+
     from fer_core.inference.loading import existing_model_path, inference_graph, safe_load
 
     out = Path(out)
     options.check(out)
     source = existing_model_path(model, keras_only=True)
+    if keras.backend.backend() != "tensorflow":
+        return _export_under_tensorflow(model, out, options)
     tta = best_tta(source) if options.tta == "auto" else options.tta
     graph = inference_graph(strip_augmentation(safe_load(source)), source, tta, calibrated=True)
     faces, labels, faces_from = _parity_faces(options.data)
@@ -117,6 +128,26 @@ def export_model(model: str | os.PathLike, out: str | os.PathLike, options: Expo
     card.update(file=out.name, file_bytes=_size(out), file_sha256=file_sha256(out) if out.is_file() else None)
     write_json_atomic(card_path(out), card)
     return card
+
+
+def _export_under_tensorflow(model: str | os.PathLike, out: Path, options: ExportOptions) -> dict[str, Any]:
+    """Export in a child process under ``KERAS_BACKEND=tensorflow``, on the CPU, and return its card.
+
+    Every converter used here is TensorFlow's (tf2onnx, the LiteRT converter, SavedModel); under JAX,
+    as on a GPU machine (``scripts/dashboard.sh --gpu``), Keras 3.15 refuses LiteRT and wants another
+    package (jax2onnx) for ONNX. A model file is the same under either backend, so the export is made
+    where the converters are; it takes a few seconds more (a fresh process imports TensorFlow)."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    result = subprocess.run([sys.executable, "-m", "fer_core", "export", *export_arguments(model, out, options)],
+                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["(nothing on stderr)"]
+        said = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+        raise ModelError(said[-1] if said else f"the export under TensorFlow failed (exit status "
+                                               f"{result.returncode}): {lines[-1]}")
+    return json.loads(card_path(out).read_text())
 
 
 def strip_augmentation(model):

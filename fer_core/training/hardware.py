@@ -4,9 +4,9 @@ Mixed precision keeps float32 weights and computes in a 16-bit float. It pays of
 (bfloat16 where the GPU has bfloat16 units, e.g. Ampere and Hopper; float16 before them) and on
 CPUs with native bfloat16 instructions (AVX512_BF16 or AMX, e.g. AMD Zen 4 or Intel Sapphire
 Rapids), where TensorFlow's oneDNN kernels use them: on this project's 2-core AMD EPYC a
-training step of the quick preset's VGG takes about 0.72 of its float32 time
-(docs/performance.md, "CPU training: bfloat16"). On any other CPU bfloat16 is emulated and
-slower, so it is not used there.
+training step of the quick preset's VGG takes about 0.72 of its float32 time, on a 2-core Intel Xeon
+with AVX512_BF16 but no AMX about 0.97 (docs/performance.md, "CPU training: bfloat16"). On any other
+CPU bfloat16 is emulated and slower, so it is not used there.
 """
 
 from __future__ import annotations

@@ -128,3 +128,35 @@ def test_the_savedmodel_folder_is_replaced_whole(finished_run, tmp_path):
     export_model(finished_run, out, ExportOptions(format="savedmodel", tta="none"))
     assert not (out / "stale.txt").exists() and (out / "fer_studio_card.json").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_under_jax_the_export_is_made_under_tensorflow_and_answers_the_same(finished_run, exported_onnx, tmp_path):
+    """On a GPU machine the dashboard runs KERAS_BACKEND=jax, where Keras cannot convert to ONNX or
+    LiteRT without more packages: the export runs in a TensorFlow child process, errors included."""
+    import os
+    import subprocess
+    import sys
+
+    import keras
+
+    from tests.conftest import REPO_ROOT
+
+    pytest.importorskip("jax", reason="jax is not installed (the optional backend): pip install jax")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = tmp_path / "under-jax.onnx"
+    result = subprocess.run([sys.executable, "-m", "fer_core", "export", str(finished_run), "--tta", "flip",
+                             "--out", str(out)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    np.testing.assert_allclose(predict_probabilities(load_exported(out), faces()),
+                               predict_probabilities(load_exported(exported_onnx), faces()), atol=1e-6)
+    assert json.loads(out.with_name("under-jax.onnx.json").read_text())["tta"] == "flip"
+
+    inputs = keras.Input((48, 48, 1))
+    outputs = keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(keras.layers.Lambda(lambda x: x)(inputs)))
+    keras.Model(inputs, outputs).save(tmp_path / "lambda.keras")
+    refused = subprocess.run([sys.executable, "-m", "fer_core", "export", str(tmp_path / "lambda.keras"), "--out",
+                              str(tmp_path / "no.onnx")], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: lambda.keras: not a Keras model that loads")
+    assert not (tmp_path / "no.onnx").exists()

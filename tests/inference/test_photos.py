@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -101,8 +102,13 @@ def test_analyze_files_keeps_order_and_reports_missing(tiny_model, tmp_path):
     assert '"faces"' in results_json(results)
 
 
+# The mtcnn package runs on TensorFlow only; under KERAS_BACKEND=jax it is refused (the last test here).
+needs_tensorflow = pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+                                      reason="the mtcnn package needs KERAS_BACKEND=tensorflow")
+
+
 @needs_photos
-@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+@pytest.mark.parametrize("detector", [pytest.param("mtcnn", marks=needs_tensorflow), "haar"])
 def test_detectors_find_the_faces_in_real_photos(detector, tiny_model):
     one = Image.open(SHARED_PHOTOS / "fr_obama.jpg")
     two = decode_photo((SHARED_PHOTOS / "fr_two_people.jpg").read_bytes())
@@ -114,6 +120,7 @@ def test_detectors_find_the_faces_in_real_photos(detector, tiny_model):
 
 
 @needs_photos
+@needs_tensorflow
 def test_mtcnn_on_a_group_photo_end_to_end(tiny_model):
     data = (SHARED_PHOTOS / "fr_obama_and_biden.jpg").read_bytes()
     (result,) = analyze_photos(tiny_model, [("group.jpg", data)], detector="mtcnn")
@@ -122,3 +129,16 @@ def test_mtcnn_on_a_group_photo_end_to_end(tiny_model):
     assert drawn.size == (result.width, result.height)
     rgba = (SHARED_PHOTOS / "fr_32bit.png").read_bytes()
     assert len(analyze_photos(tiny_model, [("rgba.png", rgba)], detector="mtcnn")[0].faces) == 1
+
+
+def test_mtcnn_off_tensorflow_is_refused_in_one_line(monkeypatch):
+    """The mtcnn package's own code needs TensorFlow tensors; under JAX (a GPU set-up) it would fail
+    deep inside with an AttributeError, so it is refused, naming the detectors that work."""
+    import keras
+
+    from fer_core.data.detection import MtcnnDetector
+    from fer_core.errors import ConfigError
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ConfigError, match="mtcnn detector needs KERAS_BACKEND=tensorflow.*use blazeface or haar"):
+        MtcnnDetector()
