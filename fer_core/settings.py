@@ -12,7 +12,8 @@ from the folder the server or command runs in, then ``~/.streamlit/secrets.toml`
 two places); one that does not parse is an error, never silently ignored.
 
 Also here, because every entry point needs them: the checks that keep a user's path inside its
-allowed folder, and the dataset picker's list of candidates under the data folder.
+allowed folder, the dataset picker's list of candidates under the data folder, and the environment
+of the ``python -m fer_core`` processes that jobs, tuning workers and exports start.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from fer_core.errors import ConfigError, DataError, OutsideDataRootError
 
 DATASET_SUFFIXES = (".zip", ".csv", ".ferpack")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds fer_core/, models/ and pages/
 SECRETS_FILES = (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
 
 
@@ -188,3 +190,14 @@ def list_datasets(root: str | os.PathLike, max_depth: int = 3) -> list[str]:
         found.extend(str((here / f).relative_to(root)) for f in sorted(filenames)
                      if f.lower().endswith(DATASET_SUFFIXES))
     return sorted(found)
+
+
+def child_process_env(**overrides: str) -> dict[str, str]:
+    """The environment for a ``python -m fer_core`` child process: this process's own, with the project
+    first on PYTHONPATH (the child imports this fer_core whatever folder it starts in) and TensorFlow's
+    start-up log lines quiet unless the user set ``TF_CPP_MIN_LOG_LEVEL``; ``overrides`` win."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.update(overrides)
+    return env

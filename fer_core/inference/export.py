@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 
 from fer_core.errors import ConfigError, ModelError, first_line
-from fer_core.fileio import atomic_path, file_sha256, write_json_atomic
+from fer_core.fileio import atomic_path, file_sha256, read_json, write_json_atomic
 from fer_core.inference.cards import TTA_MODES, best_tta, card_path, read_model_card
 from fer_core.inference.runtime import (CARD_METADATA_KEY, INPUT_SHAPE, LITERT_SUFFIX, ONNX_SUFFIX,
                                         load_exported, predict_probabilities)
 from fer_core.labels import CLASSES
+from fer_core.settings import child_process_env
 
 EXPORT_FORMATS = ("onnx", "litert", "savedmodel")
 FORMAT_SUFFIXES = {"onnx": ONNX_SUFFIX, "litert": LITERT_SUFFIX, "savedmodel": ""}  # savedmodel: a folder
@@ -137,17 +138,15 @@ def _export_under_tensorflow(model: str | os.PathLike, out: Path, options: Expor
     as on a GPU machine (``scripts/dashboard.sh --gpu``), Keras 3.15 refuses LiteRT and wants another
     package (jax2onnx) for ONNX. A model file is the same under either backend, so the export is made
     where the converters are; it takes a few seconds more (a fresh process imports TensorFlow)."""
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
     result = subprocess.run([sys.executable, "-m", "fer_core", "export", *export_arguments(model, out, options)],
-                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+                            env=child_process_env(KERAS_BACKEND="tensorflow"), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines() or ["(nothing on stderr)"]
         said = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
         raise ModelError(said[-1] if said else f"the export under TensorFlow failed (exit status "
                                                f"{result.returncode}): {lines[-1]}")
-    return json.loads(card_path(out).read_text())
+    return read_json(card_path(out))
 
 
 def strip_augmentation(model):

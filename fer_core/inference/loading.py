@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from fer_core.errors import ConfigError, ModelError, first_line
 from fer_core.inference.runtime import EXPORTED_SUFFIXES, is_exported, load_exported
 from fer_core.labels import CLASSES, IMAGE_SIZE
-from fer_core.settings import Settings
+from fer_core.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     import keras
 
 
-BUNDLED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+BUNDLED_MODELS_DIR = PROJECT_ROOT / "models"
 DEFAULT_MODEL_NAME = "default.keras"
 KERAS_SUFFIX = ".keras"
 

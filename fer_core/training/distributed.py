@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.fileio import read_json, write_json_atomic
+from fer_core.settings import PROJECT_ROOT, child_process_env
 from fer_core.training.progress import PROGRESS_FILENAME
 from fer_core.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKERS_DIR = "workers"
 ORACLE_FILE = "oracle.json"
 
@@ -78,9 +78,7 @@ class LocalWorkers:
     def start_one(self) -> str:
         worker_id = f"worker{self._next}"
         self._next += 1
-        env = {**os.environ, **oracle_env(self.host, self.port, worker_id),
-               "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)}
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env = child_process_env(**oracle_env(self.host, self.port, worker_id))
         log_dir = worker_progress_dir(self.run_dir, worker_id)
         log_dir.mkdir(parents=True, exist_ok=True)
         log = open(log_dir / "worker.log", "w")

@@ -20,11 +20,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from fer_core.fileio import read_json
+from fer_core.settings import PROJECT_ROOT, child_process_env
 from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, _pid_alive, start_run
 from fer_core.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JOB_LOG = "job.log"  # the job process's own output (a crash before the run log exists)
 
 
@@ -56,9 +56,7 @@ def requeue(runs_dir: str | os.PathLike, run_id: str, max_running: int = 1) -> N
 
 
 def _spawn_job(registry: RunRegistry, run_id: str, run_dir: Path, max_running: int) -> None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = child_process_env()
     with open(run_dir / JOB_LOG, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "fer_core", "run-job", str(run_dir), "--max-running", str(max_running)],
