@@ -6,14 +6,14 @@ It names the pages (``st.navigation``) and lays out the home page; the other pag
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.dashboard import dataset_candidates, interval_metric, registry, run_rows, settings
-from fer_core.inference.cards import read_model_card
+from fer_core.app.session import dataset_candidates, registry, run_rows, settings
+from fer_core.app.startup import log_bugs_to_file, start
+from fer_core.app.widgets import interval_metric
+from fer_core.inference.cards import ModelCard
 from fer_core.inference.loading import bundled_model_path, default_model_path
 
 PAGES = {
@@ -47,18 +47,18 @@ def home() -> None:
 
     st.subheader("Default model")
     model_path = default_model_path(config)
-    card = read_model_card(model_path)
+    card = ModelCard.read(model_path)
     if model_path != bundled_model_path():
         st.caption(f"Promoted from a run (`{model_path}`); the bundled model can be restored on the Results page.")
-    if card is None:
+    if not card:
         st.warning(f"No default model card found beside `{model_path}`.")
     else:
         from fer_core.inference.statistics import METHOD, intervals_of, with_interval
 
-        metrics = card.get("publictest_metrics", {})
+        metrics = card.metrics
         intervals = intervals_of(metrics) or {"accuracy": None, "macro_f1": None, "per_class": {}}
         cols = st.columns(3)
-        cols[0].metric("Architecture", card.get("architecture", "?"))
+        cols[0].metric("Architecture", card.architecture or "?")
         interval_metric(cols[1], "PublicTest accuracy", metrics.get("accuracy", float("nan")), intervals["accuracy"],
                         help=METHOD)
         interval_metric(cols[2], "PublicTest macro-F1", metrics.get("macro_f1", float("nan")), intervals["macro_f1"],
@@ -77,21 +77,8 @@ def home() -> None:
         st.info("No runs yet. Launch one on the Train & Tune page, or with `python -m fer_core train --data PATH`.")
 
 
-def log_bugs_to_file() -> None:
-    """Tracebacks of unexpected errors (Streamlit logs them on ``streamlit.error_util``) also go to
-    ``dashboard.log`` in the cache folder, once per server process: the page shows only a short
-    message (``client.showErrorDetails = "none"`` in .streamlit/config.toml)."""
-    logger = logging.getLogger("streamlit.error_util")
-    if not any(getattr(h, "fer_dashboard_log", False) for h in logger.handlers):
-        path = settings().cache_dir / "dashboard.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        handler.fer_dashboard_log = True
-        logger.addHandler(handler)
-
-
-log_bugs_to_file()
+start()  # the dashboard's one start-up (fer_core.app.startup)
+log_bugs_to_file(settings().cache_dir)
 st.set_page_config(page_title="FER Studio", page_icon=":performing_arts:", layout="wide")
 st.navigation(
     [st.Page(home, title="Home", icon=":material/home:", default=True)]

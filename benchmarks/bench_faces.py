@@ -109,19 +109,20 @@ def main() -> None:
 
 def end_to_end(photo: str = "fr_obama.jpg", repeats: int = 30) -> None:
     """One one-face photo from its bytes to its answer in the library, as the Predict page calls it."""
-    from fer_core.inference.cards import best_tta
-    from fer_core.inference.loading import default_model_path, load_model
+    from fer_core.inference.answering import AnswerSpec
     from fer_core.inference.photos import analyze_photos
 
     path = Path(__file__).resolve().parents[2] / "shared" / "photos" / photo
     data = path.read_bytes()
-    for tta in ("none", best_tta(default_model_path())):
-        model = load_model("default", tta=tta, calibrated=True)
-        analyze_photos(model, [(photo, data)])  # warm-up: the compiled predict step, the detector
+    for tta in ("none", "auto"):
+        spec = AnswerSpec.resolve("default", tta=tta)
+        model = spec.load()
+        tta = spec.tta
+        analyze_photos(model, [(photo, data)], spec)  # warm-up: the compiled predict step, the detector
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            (result,) = analyze_photos(model, [(photo, data)])
+            (result,) = analyze_photos(model, [(photo, data)], spec)
             times.append((time.perf_counter() - start) * 1000)
         print(f"\n{photo} ({Image.open(path).size[0]}x{Image.open(path).size[1]}) end to end with {DEFAULT_DETECTOR}, "
               f"TTA {tta}: {p50_p95(times)} ms p50 / p95 over {repeats} (decode, detect, align, classify); "

@@ -26,7 +26,8 @@ from PIL import Image  # noqa: E402
 from fer_core.data.detection import DEFAULT_DETECTOR, decode_photo  # noqa: E402
 from fer_core.inference.cards import best_tta  # noqa: E402
 from fer_core.inference.live import LiveAnalyzer  # noqa: E402
-from fer_core.inference.loading import default_model_path, load_model  # noqa: E402
+from fer_core.inference.answering import AnswerSpec  # noqa: E402
+from fer_core.inference.loading import default_model_path  # noqa: E402
 from fer_core.inference.video_analysis import VideoOptions  # noqa: E402
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
@@ -52,10 +53,11 @@ def main() -> None:
     print("| scene | TTA | frames/s | latency p50 (ms) | p95 (ms) | faces per frame |")
     print("|---|---|---|---|---|---|")
     for tta in dict.fromkeys(["none", best_tta(default_model_path())]):
-        model = load_model("default", tta=tta, calibrated=True)
+        spec = AnswerSpec.resolve("default", tta=tta, detector=args.detector)
+        model = spec.load()
         for scene, photo in SCENES.items():
             clip = frames(photo)
-            analyzer = LiveAnalyzer(model, VideoOptions(detector=args.detector))
+            analyzer = LiveAnalyzer(model, spec, VideoOptions())
             for frame in clip[:5]:  # warm-up: the compiled predict step, the detector
                 analyzer.process(frame)
             latencies, faces = [], []

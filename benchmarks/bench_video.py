@@ -54,7 +54,7 @@ def main() -> None:
 
     from fer_core.data.detection import get_detector
     from fer_core.data.video_files import open_video, sample_frames
-    from fer_core.inference.loading import existing_model_path, load_model
+    from fer_core.inference.answering import AnswerSpec
     from fer_core.inference.video_analysis import VideoOptions, analyze_video, without_brief_people
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,16 +62,15 @@ def main() -> None:
         info = open_video(clip)
         print(f"clip: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.0f} s, "
               f"{clip.stat().st_size / 2**20:.1f} MB; sampled at {args.fps:g} a second, detector {args.detector}")
-        model = load_model(existing_model_path(args.model), calibrated=True)
+        spec = AnswerSpec.resolve(args.model, tta="none", detector=args.detector)
+        model = spec.load()
         get_detector(args.detector)  # built once per process, as on a running server
-        analyze_video(model, write_clip(Path(tmp) / "warm.mp4", 1.0), VideoOptions(fps=args.fps,
-                                                                                  detector=args.detector))
+        analyze_video(model, write_clip(Path(tmp) / "warm.mp4", 1.0), spec, VideoOptions(fps=args.fps))
         start = time.perf_counter()
         decoded = sum(1 for _ in sample_frames(clip, args.fps))
         decode_only = time.perf_counter() - start
         start = time.perf_counter()
-        analysis = analyze_video(model, clip, VideoOptions(fps=args.fps, detector=args.detector),
-                                 annotated_path=Path(tmp) / "annotated.mp4")
+        analysis = analyze_video(model, clip, spec, VideoOptions(fps=args.fps), annotated_path=Path(tmp) / "annotated.mp4")
         wall = time.perf_counter() - start
     print(f"sampled frames: {analysis.sampled_frames} ({decoded} when only decoding), with a face: "
           f"{analysis.frames_with_faces}, people followed: {len(analysis.people)} (seen in 3 sampled frames or "

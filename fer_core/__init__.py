@@ -1,6 +1,6 @@
 """FER Studio core library: FER2013 data, Keras models, training, tuning, evaluation, faces.
 
-The public API for notebooks and scripts is the eight functions below; the dashboard and the
+The public API for notebooks and scripts is the nine functions below; the dashboard and the
 command line (``python -m fer_core``) call the same code.
 
 Layout by concern, each layer importing only the layers below it (``tests/test_layout.py``
@@ -40,7 +40,7 @@ from fer_core.labels import CLASSES, IMAGE_SIZE  # noqa: E402
 from fer_core.errors import ConfigError
 
 __version__ = "0.2.0"
-__all__ = ["CLASSES", "IMAGE_SIZE", "evaluate", "load_dataset", "load_model", "predict_collection", "predict_photos",
+__all__ = ["CLASSES", "IMAGE_SIZE", "answer_spec", "evaluate", "load_dataset", "load_model", "predict_collection", "predict_photos",
            "predict_video", "train", "tune"]
 
 
@@ -61,11 +61,11 @@ def train(data: str | os.PathLike, *, preset: str | None = None, runs_dir: str |
 
     ``preset`` ('quick' for a CPU, 'gpu') starts from a measured recipe; ``options`` are any
     ``TrainConfig`` fields (``epochs=5``, ``model='vgg'``, ``data_fraction=0.1``, ...) and win over it."""
-    from fer_core.training.presets import preset_values
+    from fer_core.training.presets import with_preset
     from fer_core.training.config import TrainConfig
     from fer_core.training.train import train as run
 
-    values = {**(preset_values(preset) if preset else {}), **options, "data": str(data)}
+    values = {**with_preset(preset, options), "data": str(data)}
     return run(TrainConfig(**values), runs_dir, verbose=verbose)
 
 
@@ -103,46 +103,50 @@ def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: s
     return compute_metrics(part.labels, predict_probabilities(load_model(model, tta=tta), part.images), split)
 
 
-def _predictor(model: str | os.PathLike, tta: str):
-    """The model as Predict uses it: calibrated, with ``tta`` ('auto': the TTA that scored highest
-    on PublicTest by the model's card)."""
-    from fer_core.inference.cards import best_tta
-    from fer_core.inference.loading import existing_model_path
-    from fer_core.inference.loading import load_model as load
+def answer_spec(model: str | os.PathLike = "default", **options: Any):
+    """How the Predict paths answer, resolved once (``fer_core.inference.answering.AnswerSpec``):
+    ``model`` and any of ``tta`` ('auto': the TTA that scored highest on PublicTest by the model's
+    card), ``detector`` ('blazeface', 'mtcnn', 'haar', 'none' for whole images), ``margin``,
+    ``operating_point``, ``calibrated`` (default True: the card's temperature applied)."""
+    from fer_core.inference.answering import AnswerSpec
 
-    if tta == "auto":
-        tta = best_tta(existing_model_path(model))
-    return load(model, tta=tta, calibrated=True)
+    return AnswerSpec.resolve(model, **options)
 
 
-def predict_photos(photos: Iterable[str | os.PathLike], *, model: str | os.PathLike = "default",
-                   detector: str = "blazeface", tta: str = "auto") -> list:
+def _spec_and_model(spec, options: dict[str, Any]):
+    spec = spec if spec is not None else answer_spec(**options)
+    return spec, spec.load()
+
+
+def predict_photos(photos: Iterable[str | os.PathLike], spec=None, **options: Any) -> list:
     """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
     ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON.
-    ``tta='auto'``: the TTA (none, flip, multicrop) that scored highest on PublicTest for the model (its card); the
-    card's calibration temperature (``python -m fer_core calibrate``), if any, is applied."""
+    ``spec``: an ``answer_spec(...)``; or its values as keywords (``model='quick', tta='flip'``)."""
     from fer_core.inference.photos import analyze_files
 
-    return analyze_files(_predictor(model, tta), list(photos), detector=detector)
+    spec, model = _spec_and_model(spec, options)
+    return analyze_files(model, list(photos), spec)
 
 
-def predict_video(video: str | os.PathLike, *, model: str | os.PathLike = "default", fps: float = 5.0,
-                  detector: str = "blazeface", tta: str = "auto", annotated_path: str | os.PathLike | None = None):
+def predict_video(video: str | os.PathLike, spec=None, *, fps: float = 5.0,
+                  annotated_path: str | os.PathLike | None = None, **options: Any):
     """Expressions over time in a video (mp4, webm, mov, avi): ``fps`` frames sampled a second, each
     face followed across frames. A ``VideoAnalysis``: ``.table()`` (one row per face per sampled
     frame: time, person, box, top, 7 probabilities), ``.shares()`` (share of time per expression
-    per person), ``.to_json()``; ``annotated_path`` also writes an annotated MP4."""
+    per person), ``.to_json()``; ``annotated_path`` also writes an annotated MP4. ``spec`` or its
+    values as keywords, as ``predict_photos``."""
     from fer_core.inference.video_analysis import VideoOptions, analyze_video
 
-    return analyze_video(_predictor(model, tta), video, VideoOptions(fps=fps, detector=detector),
-                         annotated_path=annotated_path)
+    spec, model = _spec_and_model(spec, options)
+    return analyze_video(model, video, spec, VideoOptions(fps=fps), annotated_path=annotated_path)
 
 
-def predict_collection(collection: str | os.PathLike, *, model: str | os.PathLike = "default",
-                       detector: str = "blazeface", tta: str = "auto"):
+def predict_collection(collection: str | os.PathLike, spec=None, **options: Any):
     """Every face in a folder or a ``.zip`` of photos (read in memory). A ``CollectionAnalysis``:
     ``.table()`` (one row per face), ``.distribution()`` (faces per class), ``.confidences()``,
-    ``.faces_by_class()``, ``.skipped`` (files not read, with the reason)."""
+    ``.faces_by_class()``, ``.skipped`` (files not read, with the reason). ``spec`` or its values as
+    keywords, as ``predict_photos``."""
     from fer_core.inference.photo_collections import analyze_collection
 
-    return analyze_collection(_predictor(model, tta), collection, detector=detector)
+    spec, model = _spec_and_model(spec, options)
+    return analyze_collection(model, collection, spec)

@@ -5,16 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.charts import class_counts_bar, pixel_histogram_chart
-from fer_core.app.dashboard import (
-    active_dataset_path,
-    cached_duplicates,
-    load_dataset_with_progress,
-    save_upload,
-    set_active_dataset,
-    settings,
-    start_page,
-)
+from fer_core.charts import class_counts_bar, pixel_histogram_chart
+from fer_core.app.cache import cached_duplicates
+from fer_core.app.session import (active_dataset_path, load_dataset_with_progress, save_upload, set_active_dataset,
+                                  settings, start_page)
 from fer_core.data.stats import class_count_table, conflicting_label_groups, pixel_histograms
 from fer_core.errors import DataError, FerError
 from fer_core.settings import list_datasets, resolve_under_root
@@ -55,7 +49,7 @@ path = active_dataset_path()
 if path is None:
     st.stop()
 detect = st.checkbox("These are whole photos: crop each one's largest face with the detector", False,
-                     help="as the Predict page crops faces (MTCNN); for your own photos rather than face crops. "
+                     help="as the Predict page crops faces (BlazeFace, level eyes); for your own photos rather than face crops. "
                           "A photo with no face found is used whole and listed.")
 try:
     dataset = load_dataset_with_progress(path, detect_faces=detect)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.charts import learning_curves
-from fer_core.app.dashboard import (dataset_picker, estimate_words, finished_runs, registry, run_label, run_rows,
-                                   settings, start_page)
+from fer_core.charts import learning_curves
+from fer_core.app.session import dataset_picker, finished_runs, registry, run_label, run_rows, settings, start_page
+from fer_core.app.widgets import estimate_words
 from fer_core.app.forms import option_form
 from fer_core.errors import ConfigError, FerError
 from fer_core.inference.loading import bundled_models
@@ -17,7 +17,7 @@ from fer_core.training.config import TrainConfig, TuneConfig
 from fer_core.training.hardware import default_preset, device_description
 from fer_core.training.history import read_history
 from fer_core.training.jobs import cancel, describe_progress, describe_workers, log_tail, requeue, submit
-from fer_core.training.presets import FINETUNE_START, PRESETS, recipe_values
+from fer_core.training.presets import FINETUNE_START, PRESETS, recipe_values, with_preset
 from fer_core.training.progress import read_progress
 
 start_page("Train & Tune")
@@ -90,9 +90,9 @@ def form_job() -> TrainConfig | TuneConfig:
     if unreadable:
         raise ConfigError("; ".join(unreadable))
     if mode == "Train once":
-        fixed = {"model_args": dict(preset_args) if preset_args and values.get("model") == start["model"] else {},
-                 "checkpoint_minutes": float(start["checkpoint_minutes"])}
-        return TrainConfig(**{**start, **fixed, **values, "data": str(data_path)})
+        preset = None if recipe in ("custom", "model") else recipe
+        given = {**FINETUNE_START, **values} if recipe == "model" else values
+        return TrainConfig(**{**with_preset(preset, given), "data": str(data_path)})
     return TuneConfig(**values, data=str(data_path))
 
 

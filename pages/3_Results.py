@@ -4,7 +4,6 @@ side, and promoting a run's model to be the default."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,48 +11,25 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.charts import (
-    compare_curves,
-    confidence_histogram,
-    confusion_heatmap,
-    learning_curves,
-    operating_point_curve,
-    per_class_bars,
-    reliability_diagram,
-    score_vs_hyperparameter,
-)
-from fer_core.app.dashboard import (
-    dataset_candidates,
-    dataset_picker,
-    explain_faces,
-    export_for_download,
-    finished_runs,
-    interval_metric,
-    load_dataset_with_progress,
-    model_choices,
-    operating_point_of,
-    run_label,
-    save_model_upload,
-    settings,
-    split_probabilities,
-    start_page,
-    val_copies,
-)
+from fer_core.app.cache import explain_faces, split_probabilities, val_copies
+from fer_core.app.panels import export_panel, operating_point_panel
+from fer_core.app.session import (dataset_candidates, dataset_picker, finished_runs, load_dataset_with_progress,
+                                  model_choices, run_label, save_model_upload, settings, split_picker, start_page)
+from fer_core.app.widgets import interval_metric
+from fer_core.charts import (compare_curves, confidence_histogram, confusion_heatmap, learning_curves,
+                             per_class_bars, reliability_diagram, score_vs_hyperparameter)
 from fer_core.data.dataset import Split
 from fer_core.errors import FerError
 from fer_core.fileio import read_json
-from fer_core.inference.analysis import (calibration_report, confidence_by_correctness, confused_pairs,
-                                         store_operating_point)
+from fer_core.inference.analysis import calibration_report, comparison_row, confidence_by_correctness, confused_pairs
 from fer_core.inference.cards import TTA_MODES
-from fer_core.inference.operating_points import OperatingTarget, tradeoff_curve
 from fer_core.inference.evaluation import compute_metrics, metrics_without_copies, misclassified_frame, \
     per_class_table
-from fer_core.inference.statistics import (comparison_table, intervals_of, mean_sd, paired_comparison, verdict,
-                                           with_interval)
-from fer_core.inference.export import EXPORT_FORMATS, ExportOptions
+from fer_core.inference.statistics import comparison_table, paired_comparison, verdict, with_interval
 from fer_core.inference.loading import promoted_model_path
 from fer_core.training.bundle import promote_run, restore_bundled_default
 from fer_core.training.history import read_history
+from fer_core.training.runs import across_runs_words, run_comparison_row
 from fer_core.training.tune import best_trial_history, read_trials, searched_hyperparameters
 
 start_page("Results")
@@ -124,73 +100,6 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         st.image(images, width=120, caption=captions)
 
 
-def operating_point_panel(model_path: Path, dataset_path: Path, split: Split, probabilities: np.ndarray) -> None:
-    """The cost of raising one class's recall (a curve), and fitting an operating point into the card."""
-    with st.expander("Operating point: trade accuracy for one class's recall (e.g. fear), stored in the card"):
-        a, b = st.columns(2)
-        class_name = a.selectbox("Class", CLASSES, index=CLASSES.index("fear"), key="point_class")
-        target = b.slider("Recall to reach", 0.05, 0.95, 0.60, 0.05, key="point_recall")
-        st.plotly_chart(operating_point_curve(tradeoff_curve(split.labels, probabilities, class_name), class_name),
-                        key="point_curve")
-        point = operating_point_of(model_path)
-        if point:
-            st.caption(f"In the card now: {point['target_words']} (cross-fitted on {point['split']}: accuracy "
-                       f"{point['before']['accuracy']:.2%} -> {point['after_cross_fitted']['accuracy']:.2%}). "
-                       "The Predict page applies it when its switch is on; `predict --operating-point` too.")
-        left, right = st.columns(2)
-        chosen = OperatingTarget("recall", class_name, float(target))
-        if left.button(f"Fit {chosen.describe()} on {dataset_path.name}'s val and store it", key="point_fit"):
-            show_stored_point(model_path, dataset_path, chosen)
-        if right.button("Fit balanced recall instead", key="point_balanced"):
-            show_stored_point(model_path, dataset_path, OperatingTarget("balanced"))
-
-
-def show_stored_point(model_path: Path, dataset_path: Path, target: OperatingTarget) -> None:
-    try:
-        report, card = store_operating_point(model_path, dataset_path, target)
-    except (FerError, OSError) as exc:
-        st.error(f"Could not fit an operating point: {exc}")
-        return
-    before, after = report["before"], report["after_cross_fitted"]
-    st.success(f"Stored in {card.name}: {target.describe()}. Cross-fitted (fitted on one half of val, measured on "
-               f"the other): accuracy {before['accuracy']:.2%} -> {after['accuracy']:.2%}, macro-F1 "
-               f"{before['macro_f1']:.3f} -> {after['macro_f1']:.3f}, balanced recall "
-               f"{before['balanced_recall']:.3f} -> {after['balanced_recall']:.3f}.")
-
-
-def export_panel(model_path: Path, dataset_path: Path) -> None:
-    """Export the chosen model for apps (ONNX, LiteRT, SavedModel), checked against it, with a download."""
-    with st.expander("Export this model (ONNX, LiteRT, SavedModel): run it without FER Studio or TensorFlow"):
-        a, b, c = st.columns([2, 1, 1])
-        export_format = a.radio("Format", EXPORT_FORMATS, horizontal=True, key="export_format",
-                                help="onnx: onnxruntime, no TensorFlow; litert: .tflite for phones; savedmodel: "
-                                     "TensorFlow Serving (a folder, downloaded as a zip)")
-        int8 = b.checkbox("int8", key="export_int8", disabled=export_format != "onnx",
-                          help="8-bit: about 3x faster on CPU, a quarter of the size; calibrated on 512 Training "
-                               f"faces of {dataset_path.name}")
-        export_tta = c.selectbox("TTA inside", ["auto", *TTA_MODES], key="export_tta",
-                                 help="auto: the best on PublicTest by the model's card")
-        options = ExportOptions(format=export_format, int8=int8 and export_format == "onnx", tta=export_tta)
-        if st.button("Export", key="export_button"):
-            try:
-                st.session_state["export"] = export_for_download(model_path, options, dataset_path)
-            except (FerError, OSError) as exc:
-                st.error(f"Could not export {model_path.name}: {exc}")
-        if "export" in st.session_state:
-            out, card, data = st.session_state["export"]
-            parity = card["parity"]
-            st.success(f"{out.name}: {card['file_bytes'] / 1e6:.1f} MB, TTA {card['tta']}. On {parity['faces']} "
-                       f"PublicTest faces it gives the Keras model's answer for {parity['top1_agreement']:.1%} of "
-                       f"them (largest probability difference {parity['max_abs_probability_difference']:.2g}); "
-                       f"accuracy {parity.get('exported_accuracy', float('nan')):.1%} against "
-                       f"{parity.get('keras_accuracy', float('nan')):.1%}. It is in the Predict page's model list.")
-            st.download_button(f"Download {out.name}{'' if out.is_file() else '.zip'}", data,
-                               file_name=out.name if out.is_file() else f"{out.name}.zip", key="export_download")
-            st.download_button("Download its card (JSON)", json.dumps(card, indent=2), file_name=f"{out.name}.json",
-                               key="export_card_download")
-            st.code(card["command"], language="bash")
-
-
 model_tab, compare_models_tab, run_tab, compare_runs_tab = st.tabs(
     ["A model", "Compare models", "One run", "Compare runs"])
 
@@ -218,9 +127,7 @@ with model_tab:
         except (FerError, OSError) as exc:
             st.error(f"Could not load {dataset_path.name}: {exc}")
             st.stop()
-        splits = dataset.available_splits()
-        split_name = right.selectbox("Split", splits, index=splits.index("val") if "val" in splits else 0,
-                                     key="model_split")
+        split_name = split_picker(right, dataset.available_splits(), key="model_split")
         tta = last.selectbox("TTA", TTA_MODES, key="model_tta",
                              help="flip: average with the mirrored face; multicrop: also 2-pixel shifts (10 views)")
         try:
@@ -243,9 +150,7 @@ with compare_models_tab:
         left, right = st.columns(2)
         dataset_path = dataset_picker(left, config, key="compare_dataset")
         dataset = load_dataset_with_progress(dataset_path)
-        splits = dataset.available_splits()
-        split_name = right.selectbox("Split", splits, index=splits.index("val") if "val" in splits else 0,
-                                     key="compare_split")
+        split_name = split_picker(right, dataset.available_splits(), key="compare_split")
         split = dataset.split(split_name)
         rows, answers = [], {}
         for label in chosen:
@@ -255,14 +160,7 @@ with compare_models_tab:
                 st.error(f"{label}: {exc}")
                 continue
             answers[label] = p.argmax(axis=1)
-            metrics = compute_metrics(split.labels, p, split_name)
-            intervals = metrics["intervals"]
-            rows.append({"model": label, "accuracy": with_interval(metrics["accuracy"], intervals["accuracy"]),
-                         "macro-F1": with_interval(metrics["macro_f1"], intervals["macro_f1"], percent=False),
-                         "ECE": round(calibration_report(split.labels, p)["ece"], 4),
-                         **{f"recall {c}": with_interval(metrics["per_class"][c]["recall"],
-                                                         intervals["per_class"][c]["recall"], percent=False)
-                            for c in CLASSES}})
+            rows.append(comparison_row(label, split.labels, p, split_name))
         if rows:
             st.caption(f"All on {dataset_path.name}, split {split_name}, no TTA; 95% intervals in brackets.")
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_models_table")
@@ -301,9 +199,8 @@ with run_tab:
         except (FerError, OSError) as exc:
             st.warning(f"The run's dataset is not available ({exc}); showing the metrics saved with the run.")
         if dataset is not None:
-            split_name = st.radio("Split", dataset.available_splits(), horizontal=True,
-                                  index=dataset.available_splits().index(run_config.get("val_split", "val"))
-                                  if run_config.get("val_split", "val") in dataset.available_splits() else 0)
+            split_name = split_picker(st, dataset.available_splits(), key="run_split", radio=True,
+                                      preferred=run_config.get("val_split", "val"))
             split = dataset.split(split_name)
             tta = st.radio("Test-time augmentation", TTA_MODES, horizontal=True, key="tta",
                            help="flip: average with the mirrored face; multicrop: also 2-pixel shifts (10 views)")
@@ -343,27 +240,14 @@ with run_tab:
 with compare_runs_tab:
     if runs:
         chosen = st.multiselect("Runs to compare", list(by_label), default=list(by_label)[:2], key="compare")
-        rows, histories = [], {}
-        for label in chosen:
-            r = by_label[label]
-            saved = read_json(Path(r.run_dir) / "metrics.json") or {}
-            run_config = read_json(Path(r.run_dir) / "config.json") or {}
-            intervals = intervals_of(saved) if saved else None
-            rows.append({"run": r.run_id, "kind": r.kind, "model": run_config.get("model"),
-                         "epochs": run_config.get("epochs"), "data share": run_config.get("data_fraction"),
-                         "accuracy": saved.get("accuracy"), "macro-F1": saved.get("macro_f1"),
-                         "accuracy 95%": "" if not intervals else with_interval(saved["accuracy"], intervals["accuracy"]),
-                         **{f"recall {c}": saved.get("per_class", {}).get(c, {}).get("recall") for c in CLASSES}})
-            histories[r.run_id] = read_history(r.run_dir)
+        rows = [run_comparison_row(by_label[label]) for label in chosen]
+        histories = {by_label[label].run_id: read_history(by_label[label].run_dir) for label in chosen}
         if rows:
             st.caption("Scores on each run's validation split (from its saved report).")
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_table")
-            accuracies = [r["accuracy"] for r in rows if isinstance(r["accuracy"], float)]
-            if len(accuracies) >= 2:
-                mean, sd = mean_sd(accuracies)
-                macro = mean_sd([r["macro-F1"] for r in rows if isinstance(r["macro-F1"], float)])
-                st.markdown(f"Across these {len(accuracies)} runs (e.g. seeds): accuracy **{100 * mean:.2f}% "
-                            f"± {100 * sd:.2f}** (mean ± sd), macro-F1 **{macro[0]:.3f} ± {macro[1]:.3f}**.")
+            across = across_runs_words(rows)
+            if across:
+                st.markdown(across)
             st.plotly_chart(compare_curves(histories), key="compare_curves")
     else:
         st.info("No finished runs yet.")

@@ -8,29 +8,17 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.charts import (
-    class_distribution_bar,
-    emotion_timeline,
-    expression_shares_bar,
-    probability_bars,
-    top_confidence_histogram,
-)
-from fer_core.app.dashboard import (
-    analyze_cached,
-    explain_faces,
-    model_choices,
-    model_gate,
-    operating_point_of,
-    settings,
-    start_page,
-    warm_predict,
-)
-from fer_core.app.live import live_analyzer, status_words, stream
-from fer_core.app.media import annotated_path, run_collection, run_video, saved_video
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, decode_photo
+from fer_core.app.cache import analyze_cached, explain_faces, model_gate, warm
+from fer_core.app.live import live_section
+from fer_core.app.media import annotated_path, kept_answer, run_collection, run_video, saved_video
+from fer_core.app.session import model_choices, operating_point_of, settings, start_page
+from fer_core.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
+                             top_confidence_histogram)
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTOR_REGISTRY, DETECTORS, decode_photo
 from fer_core.data.photo_files import list_photo_folders
 from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits, read_frame
 from fer_core.errors import DataError, FerError
+from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.cards import TTA_MODES, best_tta
 from fer_core.inference.runtime import is_exported
 from fer_core.inference.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
@@ -45,8 +33,7 @@ left, middle, tta_column, right = st.columns([3, 1, 1, 1])
 model_path = models[left.selectbox("Model", list(models))]
 exported = is_exported(model_path)  # its TTA is built in; no heat maps (they need the Keras model's gradients)
 detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
-                            help="blazeface: fast, finds as many faces as mtcnn on our photos, and levels each "
-                                 "face's eyes; mtcnn: slower; haar: misses turned faces.")
+                            help="; ".join(f"{e.name}: {e.summary}" for e in DETECTOR_REGISTRY.values()))
 tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(best_tta(model_path)),
                            help="average over the mirrored face (flip) and shifted crops (multicrop); the "
                                 "default is whichever scored highest on PublicTest for this model (its card)",
@@ -61,7 +48,13 @@ use_point = bool(point) and st.toggle(
     f"Operating point: {point['target_words']}" if point else "Operating point", key="operating_point",
     help=(f"offsets fitted on PublicTest, stored in the model's card; cross-fitted: accuracy "
           f"{point['before']['accuracy']:.1%} -> {point['after_cross_fitted']['accuracy']:.1%}") if point else None)
-warm_predict(model_path, tta, detector, use_point)
+try:  # every answer on this page: one spec (fer_core.inference.answering)
+    spec = AnswerSpec.resolve(model_path, tta=None if exported else tta, detector=detector, margin=margin,
+                              operating_point=use_point, settings=config)
+except FerError as exc:
+    st.error(f"{model_path.name}: {exc}")
+    st.stop()
+warm(spec)
 mode = st.radio("Analyse", ["Photos", "A video", "A photo collection", "Live camera"], horizontal=True, key="mode")
 
 
@@ -88,12 +81,12 @@ def video_section() -> None:
     except DataError as exc:
         st.error(str(exc))
         return
-    options = VideoOptions(fps=fps, detector=detector, margin=margin)
-    key = (str(video), str(model_path), tta, options, use_point)
+    options = VideoOptions(fps=fps)
+    key = (str(video), spec.cache_key(), options)
     if st.session_state.get("video_cancel"):  # clicked while the analysis ran: that run was stopped
         st.session_state["video_cancelled"] = key
     answer = st.session_state.get("video_answer")
-    if answer is None or answer[0] != key:
+    if answer is None or answer[0] != key:  # not analysed yet with these settings
         if st.session_state.get("video_cancelled") == key:
             st.info("Cancelled; nothing was kept.")
             if st.button("Analyse it again", key="video_again"):
@@ -102,11 +95,10 @@ def video_section() -> None:
             return
         st.button("Cancel", key="video_cancel", help="stops the analysis; nothing is kept")
         try:
-            analysis = run_video(model_path, tta, video, upload.name, options, use_point)
+            kept_answer("video_answer", key, lambda: run_video(spec, video, upload.name, options))
         except DataError as exc:
             st.error(f"{upload.name}: {exc}")
             return
-        st.session_state["video_answer"] = (key, analysis)
         st.rerun()  # without the Cancel button
     analysis = answer[1]
     info = analysis.info
@@ -137,7 +129,7 @@ def video_section() -> None:
             st.plotly_chart(emotion_timeline(shown, person, window), key=f"timeline-{person}")
     st.subheader("Frames")
     index = st.slider("Sampled frame", 0, analysis.sampled_frames - 1, 0, key="video_frame")
-    annotated = annotated_path(video, model_path, tta, options, use_point)
+    annotated = annotated_path(video, spec, options)
     picture, faces = st.columns([3, 2])
     try:
         picture.image(read_frame(annotated, index), caption=f"{analysis.times[index]:.2f} s", width="stretch")
@@ -176,16 +168,11 @@ def collection_section() -> None:
             st.error(str(exc))
             return
         name, key = choice, f"{source}:{source.stat().st_mtime_ns}"
-    key = (key, str(model_path), tta, detector, margin, use_point)
-    answer = st.session_state.get("collection_answer")
-    if answer is None or answer[0] != key:
-        try:
-            analysis = run_collection(model_path, tta, source, name, detector, margin, use_point)
-        except DataError as exc:
-            st.error(f"{name}: {exc}")
-            return
-        st.session_state["collection_answer"] = answer = (key, analysis)
-    analysis = answer[1]
+    try:
+        analysis = kept_answer("collection_answer", (key, spec.cache_key()), lambda: run_collection(spec, source, name))
+    except DataError as exc:
+        st.error(f"{name}: {exc}")
+        return
     summary = analysis.summary()
     def counted(n: int, word: str) -> str:
         return f"{n:,} {word}" + ("" if n == 1 else "s")
@@ -216,58 +203,11 @@ def collection_section() -> None:
              caption=[f"{n.rsplit('/', 1)[-1]} {f.probabilities[f.top]:.0%}" for n, f in faces])
 
 
-def live_section() -> None:
-    analyzer = live_analyzer(model_path, tta, detector, margin, use_point)
-    left, right = st.columns([3, 2])
-    with left:
-        try:
-            context = stream(analyzer, config)
-        except FerError as exc:
-            st.error(f"The live camera cannot start: {exc}")
-            return
-        if context is None:
-            st.warning("The live camera is not available on this server. Choose **Photos** above and take a "
-                       "snapshot with the camera instead.")
-            return
-        st.caption("Streams between this browser and the server only. A server on another machine needs HTTPS "
-                   "(browsers give the camera to secure pages only) and, across NAT, your own TURN server: "
-                   "`webrtc_ice_servers` in `.streamlit/secrets.toml` or `FER_WEBRTC_ICE_SERVERS`. No picture? "
-                   "Choose **Photos** above and take a snapshot with the camera instead.")
-    with right:
-        live_panel(analyzer, bool(context.state.playing))
-        recorded = analyzer.recording("camera")
-        if recorded.rows and not analyzer.status().recording:  # here, not in the panel that redraws each second
-            a, b = st.columns(2)
-            a.download_button("Download the recording (CSV)", recorded.table().to_csv(index=False),
-                              "fer_camera.csv", "text/csv", key="live_csv")
-            b.download_button("Download the recording (JSON)", recorded.to_json(), "fer_camera.json",
-                              "application/json", key="live_json")
-
-
-@st.fragment(run_every=1)
-def live_panel(analyzer, playing: bool) -> None:
-    status = analyzer.status()
-    kind, words = status_words(status, playing)
-    getattr(st, kind)(words)
-    record, stop = st.columns(2)
-    if record.button("Record", disabled=status.recording, key="live_record"):
-        analyzer.start_recording()
-        st.rerun(scope="fragment")
-    if stop.button("Stop", disabled=not status.recording, key="live_stop"):
-        analyzer.stop_recording()
-        st.rerun()  # the whole page: the downloads below the panel
-    recent = pd.DataFrame(analyzer.recent())
-    if not recent.empty:  # the last minute, a timeline per person in view
-        shown = smooth_timeline(recent, 3)
-        for person in sorted(shown["person"].unique())[:4]:
-            st.plotly_chart(emotion_timeline(shown, person, 3), key=f"live_timeline-{person}")
-
-
 if mode == "A video":
     video_section()
     st.stop()
 if mode == "Live camera":
-    live_section()
+    live_section(spec, config)
     st.stop()
 if mode == "A photo collection":
     collection_section()
@@ -298,7 +238,7 @@ queue_note = st.empty()
 if gate.waiting or gate.busy >= config.model_slots:
     queue_note.info(f"The model is busy with {gate.waiting + gate.busy} other request(s); yours is in line and "
                     "starts as soon as they are done.")
-results = analyze_cached(model_path, photos, detector, margin, whole_names, tta, use_point)
+results = analyze_cached(spec, photos, whole_names)
 queue_note.empty()
 
 a, b = st.columns(2)

@@ -34,6 +34,14 @@ needs_photos = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real p
 KAGGLE_FOLDERS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
 
 
+def spec_for(model_name: str = "in-memory.keras", **values):
+    """An ``AnswerSpec`` for a model the test holds in memory (the file need not exist: only
+    ``resolve`` and ``load`` read it)."""
+    from fer_core.inference.answering import AnswerSpec
+
+    return AnswerSpec(model=Path(model_name), **values)
+
+
 def face_image(label: int, seed: int, size: int = 48, mode: str = "L") -> Image.Image:
     """A synthetic 'face': a class-dependent pattern plus noise, so tiny models can learn it."""
     rng = np.random.default_rng(seed)

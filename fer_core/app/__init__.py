@@ -1,21 +1,17 @@
-"""The dashboard's glue: settings, Streamlit caching and session state, the model gate, uploads
-(``dashboard``), form widgets made from config fields (``forms``), video and photo-collection work
-with progress bars (``media``), the live camera over WebRTC (``live``) and plotly figures (``charts``). The pages in ``pages/`` only lay out
-widgets and call these and the library below.
+"""The dashboard's glue, one job a module:
+
+- ``startup``: the one start-up function (``start``) that changes process state, called by
+  ``streamlit_app.py`` and each page's ``start_page``; nothing here changes it at import.
+- ``session``: settings, the page frame, datasets (loading, the active one, pickers, uploads), the
+  model list and the run registry as the pages show them.
+- ``cache``: models keyed by ``AnswerSpec``, each photo's answer, probabilities on a split,
+  duplicate searches, and the server's ``ModelGate``.
+- ``widgets``: a figure with its interval, a recipe's time here, an export with its download.
+- ``forms``: form widgets made from config fields.
+- ``media``: video and photo-collection work with progress bars; ``live``: the live camera over WebRTC.
+
+The pages in ``pages/`` only lay out widgets and call these and the library below. Plotly figures
+are in ``fer_core.charts`` (the command line draws them too).
 
 May import anything in fer_core except ``fer_core.cli``; nothing in fer_core imports it.
 """
-
-import sys
-
-# The live camera's SRTP library (pylibsrtp, under aiortc) crashes the process with a segmentation
-# fault when it loads after TensorFlow (their OpenSSL symbols clash); loaded before, both work.
-# (Checked: `python -c "import tensorflow; import pylibsrtp"` crashes, the other order does not;
-# pylibsrtp 0.12 and 1.0 alike.) Every page imports this package before anything loads TensorFlow,
-# whichever page a server runs first. Where TensorFlow is already loaded (the command line uses
-# ``charts`` after its model), it is not imported here: importing it then is what crashes.
-if "tensorflow" not in sys.modules:
-    try:
-        import pylibsrtp  # noqa: F401
-    except ImportError:  # without the live camera's packages, the rest of the dashboard works
-        pass

@@ -8,33 +8,34 @@ setting (``fer_core.settings``). Each session has its own analyzer, kept in its 
 frames take their turn at the model through the server's gate (``ModelGate.turn_if_free``).
 
 aiortc's SRTP library must load before TensorFlow in a process (else a segmentation fault):
-``fer_core/app/__init__.py`` imports it first.
+``fer_core.app.startup.start`` imports it first.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from fer_core.app.dashboard import cached_model, model_gate
+from fer_core.app.cache import cached_model, model_gate
+from fer_core.charts import emotion_timeline
+from fer_core.errors import FerError
+from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.live import LiveAnalyzer, LiveStatus
-from fer_core.inference.video_analysis import VideoOptions
+from fer_core.inference.video_analysis import VideoOptions, smooth_timeline
 from fer_core.settings import Settings
 
 LIVE_KEY = "live_analyzer"
 CAMERA_SIZE = {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {"ideal": 15}}
 
 
-def live_analyzer(model_path: Path, tta: str, detector: str, margin: float,
-                  operating_point: bool = False) -> LiveAnalyzer:
-    """This session's analyzer, made again when the model or the face settings change."""
-    key = (str(model_path), model_path.stat().st_mtime_ns, tta, detector, margin, operating_point)
+def live_analyzer(spec: AnswerSpec) -> LiveAnalyzer:
+    """This session's analyzer, made again when the spec (or its model's file) changes."""
+    key = spec.cache_key()
     held = st.session_state.get(LIVE_KEY)
     if held is None or held[0] != key:
-        analyzer = LiveAnalyzer(cached_model(model_path, tta, True, operating_point),
-                                VideoOptions(detector=detector, margin=margin), model_slot=model_gate().turn_if_free)
+        analyzer = LiveAnalyzer(cached_model(spec), spec, VideoOptions(), model_slot=model_gate().turn_if_free)
         held = st.session_state[LIVE_KEY] = (key, analyzer)
     return held[1]
 
@@ -90,3 +91,52 @@ def status_words(status: LiveStatus, playing: bool) -> tuple[str, str]:
     return "success", (f"Live: {status.fps:.1f} frames/s analysed (of {status.camera_fps:.1f} arriving), latency "
                        f"{latency} (frame in to answer out), {status.faces} face(s) now"
                        + (f"; recording, {status.recorded_rows} rows" if status.recording else ""))
+
+
+def live_section(spec: AnswerSpec, config: Settings) -> None:
+    """The Predict page's "Live camera" mode: the stream, its status panel and the recording's downloads."""
+    analyzer = live_analyzer(spec)
+    left, right = st.columns([3, 2])
+    with left:
+        try:
+            context = stream(analyzer, config)
+        except FerError as exc:
+            st.error(f"The live camera cannot start: {exc}")
+            return
+        if context is None:
+            st.warning("The live camera is not available on this server. Choose **Photos** above and take a "
+                       "snapshot with the camera instead.")
+            return
+        st.caption("Streams between this browser and the server only. A server on another machine needs HTTPS "
+                   "(browsers give the camera to secure pages only) and, across NAT, your own TURN server: "
+                   "`webrtc_ice_servers` in `.streamlit/secrets.toml` or `FER_WEBRTC_ICE_SERVERS`. No picture? "
+                   "Choose **Photos** above and take a snapshot with the camera instead.")
+    with right:
+        live_panel(analyzer, bool(context.state.playing))
+        recorded = analyzer.recording("camera")
+        if recorded.rows and not analyzer.status().recording:  # here, not in the panel that redraws each second
+            a, b = st.columns(2)
+            a.download_button("Download the recording (CSV)", recorded.table().to_csv(index=False),
+                              "fer_camera.csv", "text/csv", key="live_csv")
+            b.download_button("Download the recording (JSON)", recorded.to_json(), "fer_camera.json",
+                              "application/json", key="live_json")
+
+
+@st.fragment(run_every=1)
+def live_panel(analyzer: LiveAnalyzer, playing: bool) -> None:
+    """Redrawn each second: the status line, Record/Stop and the last minute's timelines."""
+    status = analyzer.status()
+    kind, words = status_words(status, playing)
+    getattr(st, kind)(words)
+    record, stop = st.columns(2)
+    if record.button("Record", disabled=status.recording, key="live_record"):
+        analyzer.start_recording()
+        st.rerun(scope="fragment")
+    if stop.button("Stop", disabled=not status.recording, key="live_stop"):
+        analyzer.stop_recording()
+        st.rerun()  # the whole page: the downloads below the panel
+    recent = pd.DataFrame(analyzer.recent())
+    if not recent.empty:  # the last minute, a timeline per person in view
+        shown = smooth_timeline(recent, 3)
+        for person in sorted(shown["person"].unique())[:4]:
+            st.plotly_chart(emotion_timeline(shown, person, 3), key=f"live_timeline-{person}")

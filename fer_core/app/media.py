@@ -19,10 +19,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core.app.dashboard import cached_model, model_gate, settings
+from fer_core.app.cache import cached_model, model_gate
+from fer_core.app.session import settings
 from fer_core.errors import DataError
 from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits
 from fer_core.fileio import save_by_content
+from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.photo_collections import CollectionAnalysis, analyze_collection
 from fer_core.inference.video_analysis import VideoAnalysis, VideoOptions, analyze_video
 
@@ -88,32 +90,38 @@ class EtaProgress:
         self.bar.empty()
 
 
-def annotated_path(video: Path, model_path: Path, tta: str, options: VideoOptions, operating_point: bool = False) -> Path:
-    settings_key = hashlib.sha256(repr((str(model_path), tta, astuple(options)) + ((True,) if operating_point else ())
-                                       ).encode()).hexdigest()[:10]
+def annotated_path(video: Path, spec: AnswerSpec, options: VideoOptions) -> Path:
+    """Where the annotated copy of ``video`` for this spec and these options goes (beside it)."""
+    settings_key = hashlib.sha256(repr((spec.cache_key(), astuple(options))).encode()).hexdigest()[:10]
     return video.with_name(f"{video.stem}-{settings_key}.annotated.mp4")
 
 
-def run_video(model_path: Path, tta: str, video: Path, name: str, options: VideoOptions,
-              operating_point: bool = False) -> VideoAnalysis:
+def run_video(spec: AnswerSpec, video: Path, name: str, options: VideoOptions) -> VideoAnalysis:
     """Analyse a saved video with a progress bar; the annotated MP4 lands beside it (``annotated_path``)."""
     progress = EtaProgress("sampled frames")
     try:
-        return analyze_video(cached_model(model_path, tta, True, operating_point), video, options,
-                             annotated_path=annotated_path(video, model_path, tta, options, operating_point), name=name,
-                             progress=progress, model_slot=model_gate().slot)
+        return analyze_video(cached_model(spec), video, spec, options, annotated_path=annotated_path(video, spec, options),
+                             name=name, progress=progress, model_slot=model_gate().slot)
     finally:
         progress.clear()
 
 
-def run_collection(model_path: Path, tta: str, source: Path | bytes, name: str, detector: str,
-                   margin: float, operating_point: bool = False) -> CollectionAnalysis:
+def run_collection(spec: AnswerSpec, source: Path | bytes, name: str) -> CollectionAnalysis:
     """Analyse a folder (a path) or an uploaded zip (its bytes, read in memory) with a progress bar."""
     progress = EtaProgress("photos")
     try:
-        return analyze_collection(cached_model(model_path, tta, True, operating_point),
-                                  io.BytesIO(source) if isinstance(source, bytes) else source, detector=detector,
-                                  margin=margin, progress=progress, model_slot=model_gate().slot,
+        return analyze_collection(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
+                                  spec, progress=progress, model_slot=model_gate().slot,
                                   max_photos=settings().max_collection_photos, name=name)
     finally:
         progress.clear()
+
+
+def kept_answer(name: str, key: tuple, compute):
+    """The session's last answer of kind ``name`` if it was made for ``key``, else ``compute()``,
+    kept for the next rerun (each slider move reruns the page): the video and collection sections'
+    "run once, keep it" rule."""
+    held = st.session_state.get(name)
+    if held is None or held[0] != key:
+        held = st.session_state[name] = (key, compute())
+    return held[1]

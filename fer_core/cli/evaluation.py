@@ -100,7 +100,10 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     if index is not None:
         entries = explain_dataset_face(model, args.data, args.split, index)
     else:
-        entries = explain_photo(model, args.target, args.detector)
+        from fer_core.inference.answering import AnswerSpec
+
+        spec = AnswerSpec.resolve(path, tta="none", calibrated=False, detector=args.detector, settings=settings)
+        entries = explain_photo(model, args.target, spec)
     for k, entry in enumerate(write_explanations(entries, Path(args.out), path), 1):
         print(f"face {k}: {entry['explained']} ({entry['probabilities'][entry['explained']]:.0%}); map in "
               f"{Path(args.out) / entry['map']}")

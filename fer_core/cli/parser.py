@@ -9,7 +9,7 @@ import os
 
 from fer_core.data.dataset import SPLITS
 from fer_core.labels import CLASSES
-from fer_core.data.detection import DEFAULT_DETECTOR, DETECTORS
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, WHOLE_IMAGE
 from fer_core.inference.cards import TTA_MODES
 from fer_core.inference.export import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
@@ -17,7 +17,7 @@ from fer_core.training.config import TrainConfig, TuneConfig
 from fer_core.training.presets import PRESETS
 
 SPLIT_CHOICES = list(SPLITS)
-DETECTOR_CHOICES = [*DETECTORS, "none"]  # none: each whole file is one face
+DETECTOR_CHOICES = [*DETECTORS, WHOLE_IMAGE]  # none: each whole file is one face
 TTA_CHOICES = list(TTA_MODES)
 
 
@@ -84,15 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fps", type=float, default=5.0, help="video frames sampled per second of video")
     predict.add_argument("--model", default="default", help="a .keras file, a run directory, 'default', or an "
                                                              "exported .onnx or .tflite file (runs without TensorFlow)")
-    predict.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
-                         help="face detector (blazeface: fast, with landmarks for level crops and head pose); "
-                              "'none' classifies each whole file as one face crop")
-    predict.add_argument("--margin", type=float, default=0.05, help="crop margin around a face, share of its size")
     predict.add_argument("--whole-image-if-no-face", action="store_true",
                          help="classify a photo with no face found as one face")
-    predict.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
-                         help="test-time augmentation; auto (the default): whichever scored highest on PublicTest "
-                              "for this model (its card); flip averages with the mirrored face")
 
     export = sub.add_parser("export", help="write a model for use without FER Studio (ONNX, LiteRT, SavedModel), "
                                            "with its TTA and temperature inside and its card beside it")
@@ -119,10 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
     serve.add_argument("--queue", type=int, default=16,
                        help="requests one process holds at once (answering or waiting); more get 503 with Retry-After")
-    serve.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
-                       help="face detector; none: each image is one face crop")
-
-    for command in (predict, serve):
+    for command in (predict, serve):  # how they answer: one AnswerSpec (fer_core.inference.answering)
+        command.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
+                             help="face detector (blazeface: fast, with landmarks for level crops and head pose); "
+                                  "'none' classifies each whole image as one face crop")
+        command.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                             help="crop margin around a face, share of its size")
+        command.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
+                             help="test-time augmentation; auto (the default): whichever scored highest on "
+                                  "PublicTest for this model (its card); flip averages with the mirrored face")
         command.add_argument("--operating-point", action="store_true",
                              help="apply the per-class offsets in the model's card (python -m fer_core operating-point)")
 

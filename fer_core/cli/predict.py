@@ -9,18 +9,23 @@ import sys
 import time
 from pathlib import Path
 
-from fer_core.data.detection import DEFAULT_DETECTOR
 from fer_core.errors import ConfigError, DataError
-from fer_core.inference.loading import existing_model_path
 from fer_core.settings import Settings
 
 
+def answer_spec_from(args: argparse.Namespace, settings: Settings):
+    """The ``AnswerSpec`` that ``predict`` and ``serve`` answer with, from their shared flags
+    (checked before any backend loads: a wrong model path or option fails in one line, fast)."""
+    from fer_core.inference.answering import AnswerSpec
+
+    return AnswerSpec.resolve(args.model, tta=args.tta, detector=args.detector, margin=args.margin,
+                              operating_point=args.operating_point, settings=settings)
+
+
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
-    path = existing_model_path(args.model, settings)
+    spec = answer_spec_from(args, settings)
     from fer_core.data.video_files import is_video_name
-    from fer_core.inference.cards import best_tta
     from fer_core.inference.photos import analyze_files
-    from fer_core.inference.loading import load_model
 
     inputs = [Path(p) for p in args.images]
     videos = [p for p in inputs if is_video_name(p) and not p.is_dir()]
@@ -30,25 +35,20 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("videos and photo collections write their results to a folder: add --out DIR")
     if not args.fps > 0:
         raise ConfigError(f"--fps must be above 0, got {args.fps}")
-    model = load_model(path, tta=best_tta(path) if args.tta == "auto" else args.tta, calibrated=True,
-                       operating_point=args.operating_point)
-    whole = args.detector == "none"
-    detector = DEFAULT_DETECTOR if whole else args.detector
+    model = spec.load()
     answers: dict[Path, dict] = {}
     failed = False
     if photos:
-        for photo, result in zip(photos, analyze_files(model, photos, detector=detector, margin=args.margin,
-                                                       whole_image=whole,
-                                                       whole_image_if_no_face=args.whole_image_if_no_face)):
+        for photo, result in zip(photos, analyze_files(model, photos, spec, args.whole_image_if_no_face)):
             answers[photo] = result.to_dict()
             failed |= result.error is not None
             if result.no_face:
                 print(f"note: no face found in {result.name} (try --whole-image-if-no-face)", file=sys.stderr)
     for video in videos:
-        answers[video] = _predict_video(model, video, Path(args.out), args)
+        answers[video] = _predict_video(model, spec, video, Path(args.out), args)
         failed |= "error" in answers[video]
     for collection in collections:
-        answers[collection] = _predict_collection(model, collection, Path(args.out), detector, args, settings)
+        answers[collection] = _predict_collection(model, spec, collection, Path(args.out), args, settings)
         failed |= "error" in answers[collection]
     print(json.dumps([answers[p] for p in inputs], indent=2))
     return 1 if failed else 0
@@ -61,7 +61,7 @@ def _unique_folder(out: Path, stem: str) -> Path:
     return folder
 
 
-def _predict_video(model, video: Path, out: Path, args: argparse.Namespace) -> dict:
+def _predict_video(model, spec, video: Path, out: Path, args: argparse.Namespace) -> dict:
     from fer_core.inference.video_analysis import VideoOptions, analyze_video, write_video_outputs
 
     folder = _unique_folder(out, video.stem)
@@ -73,10 +73,9 @@ def _predict_video(model, video: Path, out: Path, args: argparse.Namespace) -> d
             print(f"{video.name}: {done}/{total} frames, {elapsed:.0f} s, about "
                   f"{elapsed / done * (total - done):.0f} s left", file=sys.stderr)
 
-    options = VideoOptions(fps=args.fps, detector=DEFAULT_DETECTOR if args.detector == "none" else args.detector,
-                           margin=args.margin)
     try:
-        analysis = analyze_video(model, video, options, annotated_path=folder / "annotated.mp4", progress=progress)
+        analysis = analyze_video(model, video, spec, VideoOptions(fps=args.fps), annotated_path=folder / "annotated.mp4",
+                                 progress=progress)
     except DataError as exc:
         print(f"error: {video}: {exc}", file=sys.stderr)
         return {"video": str(video), "error": str(exc)}
@@ -87,9 +86,9 @@ def _predict_video(model, video: Path, out: Path, args: argparse.Namespace) -> d
             "outputs": [str(p) for p in [*written, folder / "annotated.mp4"]]}
 
 
-def _predict_collection(model, collection: Path, out: Path, detector: str, args: argparse.Namespace,
+def _predict_collection(model, spec, collection: Path, out: Path, args: argparse.Namespace,
                         settings: Settings) -> dict:
-    from fer_core.app.charts import class_distribution_bar, figures_html, top_confidence_histogram
+    from fer_core.charts import class_distribution_bar, figures_html, top_confidence_histogram
     from fer_core.fileio import atomic_path, write_text_atomic
     from fer_core.inference.photo_collections import analyze_collection, faces_grid, write_collection_outputs
 
@@ -99,8 +98,8 @@ def _predict_collection(model, collection: Path, out: Path, detector: str, args:
         print(f"{collection.name}: {done}/{total} photos", file=sys.stderr)
 
     try:
-        analysis = analyze_collection(model, collection, detector=detector, margin=args.margin,
-                                      whole_image_if_no_face=args.whole_image_if_no_face, progress=progress,
+        analysis = analyze_collection(model, collection, spec, whole_image_if_no_face=args.whole_image_if_no_face,
+                                      progress=progress,
                                       max_photos=settings.max_collection_photos)
     except DataError as exc:
         print(f"error: {collection}: {exc}", file=sys.stderr)

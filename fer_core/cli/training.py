@@ -16,7 +16,7 @@ from fer_core.inference.loading import existing_model_path
 from fer_core.options import given_options
 from fer_core.settings import Settings
 from fer_core.training.config import TrainConfig, TuneConfig
-from fer_core.training.presets import preset_values
+from fer_core.training.presets import with_preset
 
 
 def _checked_data(args: argparse.Namespace) -> str:
@@ -34,11 +34,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         _print_run_summary(resume(args.resume))
         return 0
     data = _checked_data(args)
-    values = preset_values(args.preset) if args.preset else {}
-    given = given_options(TrainConfig, args)
-    if "model_args" in given:  # merged into the preset's, not instead of them
-        given["model_args"] = {**values.get("model_args", {}), **given["model_args"]}
-    config = TrainConfig(**{**values, **given, "data": data})
+    config = TrainConfig(**{**with_preset(args.preset, given_options(TrainConfig, args)), "data": data})
     if config.init_from:
         existing_model_path(config.init_from, settings, keras_only=True)
     from fer_core.training.train import train

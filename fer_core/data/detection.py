@@ -4,16 +4,17 @@ training data, and say where the head is turned.
 Three detectors whose weights ship inside their pip packages, so nothing is downloaded:
 
 * ``blazeface`` (the default): MediaPipe's BlazeFace full-range model on LiteRT
-  (``fer_core.data.blazeface``). On the 39 shared photos it finds 43 of the 44 people, as MTCNN
-  does, in a tenth of its time or less (docs/performance.md, ``benchmarks/bench_faces.py``), and
-  gives six landmarks per face (eyes, nose tip, mouth, ears).
+  (``fer_core.data.blazeface``), which searches 2x2 tiles of images from 768 px as well. On the 39
+  shared photos it finds all 44 people (MTCNN 43) in a tenth of MTCNN's time or less
+  (docs/performance.md, ``benchmarks/bench_faces.py``), and gives six landmarks per face (eyes,
+  nose tip, mouth, ears).
 * ``mtcnn``: the MTCNN cascade of small CNNs (package ``mtcnn``, TensorFlow), with five landmarks.
 * ``haar``: OpenCV's bundled frontal-face Haar cascade: misses turned and small faces, fires on
   some textures; no landmarks.
 
 Photos are decoded with EXIF orientation applied and alpha composited on white; MTCNN and Haar
-run on a copy scaled to at most ``DETECT_MAX_SIDE`` pixels (BlazeFace scales to its own 192x192
-input) and boxes are mapped back. Each face is cropped as a square with a margin around its box,
+run on a copy scaled to at most ``DETECT_MAX_SIDE`` pixels (BlazeFace letterboxes the image, and
+its tiles, into its own input) and boxes are mapped back. Each face is cropped as a square with a margin around its box,
 turned so its eyes are level where the detector found them (``aligned``), made grey and resized
 to 48x48 exactly as the dataset loader converts training images (``images.image_to_face_array``).
 The Predict page, ``predict``, videos, collections, the live camera, ``explain`` and loading a
@@ -22,8 +23,10 @@ dataset with ``detect_faces`` all find and crop faces through this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -32,8 +35,8 @@ from fer_core.labels import IMAGE_SIZE
 from fer_core.data.images import MAX_IMAGE_BYTES, flatten_alpha, image_to_face_array, open_image, to_8bit
 from fer_core.errors import ConfigError, DataError
 
-DETECTORS = ("blazeface", "mtcnn", "haar")
 DEFAULT_DETECTOR = "blazeface"
+WHOLE_IMAGE = "none"  # as a detector setting (CLI, serve): no detection, each image is one face
 DETECT_MAX_SIDE = 800
 MAX_PHOTO_BYTES = MAX_IMAGE_BYTES
 DEFAULT_MARGIN = 0.05  # FER2013 faces fill the frame; a tight crop matches them (checked by eye)
@@ -221,16 +224,47 @@ class BlazeFaceDetector:
         return boxes
 
 
+class Detector(Protocol):
+    """What a face detector is to the rest of fer_core: boxes (with landmarks where it has them) in
+    the pixels of the RGB array it was given."""
+
+    scales_itself: bool  # True: it scales the image to its own input (no DETECT_MAX_SIDE copy first)
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]: ...
+
+
+@dataclass(frozen=True)
+class DetectorEntry:
+    """One row of the detector registry: its name (the CLI's, the pages' and the API's word for
+    it), how to build it, and the sentence the pages show as its help."""
+
+    name: str
+    build: Callable[[], Detector]
+    summary: str
+
+
+DETECTOR_REGISTRY: dict[str, DetectorEntry] = {entry.name: entry for entry in (
+    DetectorEntry("blazeface", BlazeFaceDetector, "fast; found all 44 people on the shared photos; levels each "
+                                                  "face's eyes"),
+    DetectorEntry("mtcnn", MtcnnDetector, "slower (TensorFlow only); found 43 of the 44"),
+    DetectorEntry("haar", HaarDetector, "OpenCV's frontal cascade: misses turned faces; no landmarks"),
+)}
+DETECTORS = tuple(DETECTOR_REGISTRY)
+
+
+def check_detector(name: str, allow_whole_image: bool = False) -> str:
+    """``name`` if it is a registered detector (or, with ``allow_whole_image``, ``"none"``), else
+    the one ``ConfigError`` that lists them."""
+    if name in DETECTOR_REGISTRY or (allow_whole_image and name == WHOLE_IMAGE):
+        return name
+    choices = (*DETECTORS, *((WHOLE_IMAGE,) if allow_whole_image else ()))
+    raise ConfigError(f"unknown face detector '{name}'; expected one of {', '.join(choices)}")
+
+
 @lru_cache(maxsize=None)
-def get_detector(name: str = DEFAULT_DETECTOR) -> HaarDetector | MtcnnDetector | BlazeFaceDetector:
+def get_detector(name: str = DEFAULT_DETECTOR) -> Detector:
     """The detector called ``name``, built once per process (MTCNN takes seconds to build)."""
-    if name == "blazeface":
-        return BlazeFaceDetector()
-    if name == "haar":
-        return HaarDetector()
-    if name == "mtcnn":
-        return MtcnnDetector()
-    raise ConfigError(f"unknown face detector '{name}'; expected one of {', '.join(DETECTORS)}")
+    return DETECTOR_REGISTRY[check_detector(name)].build()
 
 
 def detect_faces(image: Image.Image, detector: str = DEFAULT_DETECTOR,

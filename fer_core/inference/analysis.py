@@ -222,3 +222,18 @@ def store_operating_point(model: str | os.PathLike, data: str | os.PathLike, tar
     card["operating_point"] = {**report, "split": split, "data": str(data), "tta": tta, "how": how}
     write_json_atomic(card_path(path), card)
     return report, card_path(path)
+
+
+def comparison_row(label: str, labels: np.ndarray, probabilities: np.ndarray, split_name: str) -> dict[str, Any]:
+    """One model's row in Results' "Compare models" table: accuracy and macro-F1 with their 95%
+    intervals, the expected calibration error and each class's recall with its interval."""
+    from fer_core.inference.evaluation import compute_metrics
+    from fer_core.inference.statistics import with_interval
+
+    metrics = compute_metrics(labels, probabilities, split_name)
+    intervals = metrics["intervals"]
+    return {"model": label, "accuracy": with_interval(metrics["accuracy"], intervals["accuracy"]),
+            "macro-F1": with_interval(metrics["macro_f1"], intervals["macro_f1"], percent=False),
+            "ECE": round(calibration_report(labels, probabilities)["ece"], 4),
+            **{f"recall {c}": with_interval(metrics["per_class"][c]["recall"], intervals["per_class"][c]["recall"],
+                                            percent=False) for c in CLASSES}}

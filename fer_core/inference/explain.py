@@ -26,8 +26,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_core.data.detection import DEFAULT_DETECTOR
 from fer_core.errors import DataError, ModelError
+from fer_core.inference.answering import AnswerSpec
 from fer_core.labels import CLASSES, IMAGE_SIZE
 
 MIN_MAP_SIDE = 6  # finer maps localise better; FER networks reach 6x6 in their last stage
@@ -159,15 +159,13 @@ def explain_faces(model: keras.Model, faces: np.ndarray, classes: np.ndarray | N
             for face, heat, cls, row in zip(faces, maps, explained, rows)]
 
 
-def explain_photo(model: keras.Model, photo: str | os.PathLike, detector: str = DEFAULT_DETECTOR) -> list[dict]:
-    """``explain_faces`` for every face found in a photo file (``detector`` 'none': the whole photo
-    is one face); each entry also says where the face is (``face``, ``box``)."""
+def explain_photo(model: keras.Model, photo: str | os.PathLike, spec: AnswerSpec) -> list[dict]:
+    """``explain_faces`` for every face found in a photo file as ``spec`` finds them (its detector
+    'none': the whole photo is one face); each entry also says where the face is (``face``, ``box``)."""
     from fer_core.data.images import read_image_file
     from fer_core.inference.photos import analyze_photos
 
-    whole = detector == "none"
-    (result,) = analyze_photos(model, [(str(photo), read_image_file(photo))],
-                               detector=DEFAULT_DETECTOR if whole else detector, whole_image=whole)
+    (result,) = analyze_photos(model, [(str(photo), read_image_file(photo))], spec)
     if result.error:
         raise DataError(f"{photo}: {result.error}")
     if not result.faces:

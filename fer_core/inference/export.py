@@ -41,8 +41,35 @@ from fer_core.inference.runtime import (CARD_METADATA_KEY, INPUT_SHAPE, LITERT_S
 from fer_core.labels import CLASSES
 from fer_core.settings import child_process_env
 
-EXPORT_FORMATS = ("onnx", "litert", "savedmodel")
-FORMAT_SUFFIXES = {"onnx": ONNX_SUFFIX, "litert": LITERT_SUFFIX, "savedmodel": ""}  # savedmodel: a folder
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One row of the export-format registry: the CLI's and the Results page's name for it, what
+    it writes (a file suffix, or "" for a folder), Keras's name for it in ``Model.export``, whether
+    onnxruntime's int8 quantizer applies, and what runs it (``GET /v1/model`` says so)."""
+
+    name: str
+    suffix: str
+    keras_format: str
+    int8: bool
+    runtime: str
+
+
+EXPORT_FORMAT_REGISTRY: dict[str, ExportFormat] = {entry.name: entry for entry in (
+    ExportFormat("onnx", ONNX_SUFFIX, "onnx", int8=True, runtime="onnxruntime"),
+    ExportFormat("litert", LITERT_SUFFIX, "litert", int8=False, runtime="litert"),
+    ExportFormat("savedmodel", "", "tf_saved_model", int8=False, runtime="tensorflow"),
+)}
+EXPORT_FORMATS = tuple(EXPORT_FORMAT_REGISTRY)
+FORMAT_SUFFIXES = {entry.name: entry.suffix for entry in EXPORT_FORMAT_REGISTRY.values()}
+
+
+def runtime_of(path: str | os.PathLike) -> str:
+    """What runs the model file at ``path``: 'onnxruntime', 'litert', or 'keras' for a .keras file."""
+    suffix = Path(path).suffix.lower()
+    return next((entry.runtime for entry in EXPORT_FORMAT_REGISTRY.values() if entry.suffix and entry.suffix == suffix),
+                "keras")
 CALIBRATION_FACES = 512
 PARITY_FACES = 512
 PARITY_SEED = 0
@@ -59,12 +86,16 @@ class ExportOptions:
     tta: str = "auto"
     data: str | None = None
 
+    def resolved_tta(self, source: str | os.PathLike) -> str:
+        """The TTA that goes into the graph: ``tta``, or for 'auto' the card's best on PublicTest."""
+        return best_tta(source) if self.tta == "auto" else self.tta
+
     def check(self, out: str | os.PathLike) -> None:
         if self.format not in EXPORT_FORMATS:
             raise ConfigError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got '{self.format}'")
         if self.tta not in ("auto", *TTA_MODES):
             raise ConfigError(f"TTA must be auto or one of {', '.join(TTA_MODES)}, got '{self.tta}'")
-        if self.int8 and self.format != "onnx":
+        if self.int8 and not EXPORT_FORMAT_REGISTRY[self.format].int8:
             raise ConfigError("--int8 is for --format onnx (onnxruntime's quantizer)")
         if self.int8 and not self.data:
             raise ConfigError("--int8 needs --calibration-data: a dataset whose Training faces set the int8 ranges")
@@ -73,6 +104,20 @@ class ExportOptions:
             raise ConfigError(f"a {self.format} export is a {suffix} file; got --out {out}")
         if not suffix and Path(out).suffix:
             raise ConfigError(f"a savedmodel export is a folder; got --out {out}")
+
+
+def parity_words(card: dict[str, Any]) -> str:
+    """What an export's card says of it, in one sentence (the CLI prints it; the Results page
+    shows it): size, TTA inside, and how it agrees with the Keras model it came from."""
+    parity = card["parity"]
+    line = (f"{card['file']}: {card['file_bytes'] / 1e6:.1f} MB, {card['format']}{' int8' if card.get('int8') else ''}, "
+            f"TTA {card['tta']}. On {parity['faces']} {'PublicTest ' if 'keras_accuracy' in parity else 'random '}faces "
+            f"it gives the Keras model's answer for "
+            f"{parity['top1_agreement']:.2%} of them (largest probability difference "
+            f"{parity['max_abs_probability_difference']:.2g})")
+    if "keras_accuracy" in parity:
+        line += f"; accuracy {parity['exported_accuracy']:.2%} against the Keras model's {parity['keras_accuracy']:.2%}"
+    return line + "."
 
 
 def export_arguments(model: str | os.PathLike, out: str | os.PathLike, options: ExportOptions) -> list[str]:
@@ -94,7 +139,7 @@ def export_command(model: str | os.PathLike, out: str | os.PathLike, options: Ex
 
 def default_export_path(model_path: Path, options: ExportOptions, folder: Path) -> Path:
     """``folder/default-multicrop-int8.onnx``: where the dashboard puts an export."""
-    tta = best_tta(model_path) if options.tta == "auto" else options.tta
+    tta = options.resolved_tta(model_path)
     name = f"{model_path.parent.name if model_path.stem == 'model' else model_path.stem}-{tta}"
     return folder / f"{name}{'-int8' if options.int8 else ''}{FORMAT_SUFFIXES[options.format]}"
 
@@ -112,7 +157,7 @@ def export_model(model: str | os.PathLike, out: str | os.PathLike, options: Expo
     source = existing_model_path(model, keras_only=True)
     if keras.backend.backend() != "tensorflow":
         return _export_under_tensorflow(model, out, options)
-    tta = best_tta(source) if options.tta == "auto" else options.tta
+    tta = options.resolved_tta(source)
     graph = inference_graph(strip_augmentation(safe_load(source)), source, tta, calibrated=True)
     faces, labels, faces_from = _parity_faces(options.data)
     reference = predict_probabilities(graph, faces)  # also the first call, which export needs
@@ -203,7 +248,7 @@ def _export_file(graph, path: Path, options: ExportOptions, card: dict) -> None:
             finally:
                 float_path.unlink(missing_ok=True)
         else:
-            graph.export(str(path), format="onnx" if options.format == "onnx" else "litert", verbose=False)
+            graph.export(str(path), format=EXPORT_FORMAT_REGISTRY[options.format].keras_format, verbose=False)
     except (ModelError, ConfigError):
         raise
     except Exception as exc:  # tf2onnx and the LiteRT converter raise many kinds for an unsupported op
@@ -255,7 +300,7 @@ def _export_savedmodel(graph, out: Path, card: dict, faces: np.ndarray, referenc
     staging = out.with_name(f".{out.name}.{os.urandom(6).hex()}")
     try:
         try:
-            graph.export(str(staging), format="tf_saved_model", verbose=False)
+            graph.export(str(staging), format=EXPORT_FORMAT_REGISTRY["savedmodel"].keras_format, verbose=False)
         except Exception as exc:
             raise _not_exportable(card, exc) from None
         card["parity"] = _parity(_SavedModel(staging), faces, reference, labels)
@@ -278,7 +323,8 @@ class _SavedModel:
 
         self.loaded = tf.saved_model.load(str(path))  # kept: its variables live as long as it does
         self.serve = self.loaded.serve
-        self.output_shape = (None, len(CLASSES))
+        self.name = path.name
+        self.input_shape, self.output_shape = (None, *INPUT_SHAPE), (None, len(CLASSES))
 
     def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.serve(x))

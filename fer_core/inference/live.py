@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from fer_core.data.video_files import VideoInfo
+from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.tracking import FaceTracker
 from fer_core.inference.video_analysis import VideoAnalysis, VideoOptions, analyze_frame, draw_faces
 
@@ -66,6 +67,7 @@ class LiveAnalyzer:
     """One live stream's state: its tracker, the last answer, recent rows, a recording."""
 
     model: Any
+    spec: AnswerSpec
     options: VideoOptions = field(default_factory=lambda: VideoOptions(min_face=24))
     model_slot: Callable[[], contextlib.AbstractContextManager[bool]] = always_free
     clock: Callable[[], float] = time.monotonic
@@ -103,7 +105,7 @@ class LiveAnalyzer:
         rows = None
         with self.model_slot() as free:
             if free:
-                rows = analyze_frame(self.model, rgb, index, seconds, self._tracker, self.options,
+                rows = analyze_frame(self.model, rgb, index, seconds, self._tracker, self.spec, self.options,
                                      track_time=self._analysed / TRACK_FRAMES_PER_SECOND)
         with self._lock:
             if rows is None:
@@ -144,7 +146,7 @@ class LiveAnalyzer:
             size = self._size
         times = sorted({row["time"] for row in rows})
         info = VideoInfo(fps=round(fps, 2), frame_count=len(times), width=size[0], height=size[1])
-        return VideoAnalysis(name=name, info=info, options=self.options, rows=rows, times=times)
+        return VideoAnalysis(name=name, info=info, options=self.options, spec=self.spec, rows=rows, times=times)
 
     def recent(self) -> list[dict]:
         """The rows of the last ``RECENT_SECONDS``, for the live timeline."""

@@ -137,16 +137,21 @@ def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: boo
     return with_operating_point(loaded, path) if operating_point else loaded
 
 
+def missing_operating_point(path: Path) -> ConfigError:
+    """The one error for asking a model without an operating point in its card to apply one."""
+    return ConfigError(f"{path.name} has no operating point in its card: fit one with python -m fer_core "
+                       f"operating-point {path} --data DATA --class fear --recall 0.6 (or --balanced)")
+
+
 def with_operating_point(model, path: Path):
     """``model`` with the operating-point offsets of the card of ``path`` applied."""
-    from fer_core.inference.cards import read_model_card
+    from fer_core.inference.cards import ModelCard
     from fer_core.inference.operating_points import WithOffsets
 
-    point = (getattr(model, "card", None) or read_model_card(path) or {}).get("operating_point")
-    if not point:
-        raise ConfigError(f"{path.name} has no operating point in its card: fit one with python -m fer_core "
-                          f"operating-point {path} --data DATA --class fear --recall 0.6 (or --balanced)")
-    return WithOffsets(model, point["offsets"])
+    card = ModelCard(model.card, exported=True) if getattr(model, "card", None) else ModelCard.read(path)
+    if not card.operating_point:
+        raise missing_operating_point(path)
+    return WithOffsets(model, card.operating_point["offsets"])
 
 
 def inference_graph(model: "keras.Model", path: str | os.PathLike, tta: str, calibrated: bool) -> "keras.Model":
@@ -155,12 +160,12 @@ def inference_graph(model: "keras.Model", path: str | os.PathLike, tta: str, cal
     ``export`` writes)."""
     import keras
 
-    from fer_core.inference.cards import read_model_card
+    from fer_core.inference.cards import ModelCard
     from fer_core.inference.tta import with_tta
 
     wrapped = with_tta(model, tta)
-    temperature = (read_model_card(path) or {}).get("temperature") if calibrated else None
-    if not temperature or temperature == 1.0:
+    temperature = ModelCard.read(path).temperature if calibrated else None
+    if temperature is None:
         return wrapped
     from fer_core.models.layers import Temperature
 

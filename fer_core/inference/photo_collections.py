@@ -1,7 +1,7 @@
 """A photo collection's expressions: every face of every photo of a zip or folder, and their summary.
 
 The photos come from ``fer_core.data.photo_files`` (read one at a time, a zip never extracted) and
-go through ``faces.analyze_photos`` a few at a time, so a progress bar moves and other users of
+go through ``photos.analyze_photos`` a few at a time, so a progress bar moves and other users of
 the dashboard get the model between chunks. Photos that cannot be decoded are skipped and listed
 with their reason, beside the files that are not images.
 """
@@ -21,10 +21,10 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN
 from fer_core.errors import DataError
 from fer_core.data.photo_files import open_photo_set
 from fer_core.fileio import write_texts_atomic
+from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.photos import FaceResult, PhotoResult, analyze_photos, results_rows
 
 CHUNK = 8  # photos per model call: small enough for a lively progress bar and fair turns
@@ -93,8 +93,8 @@ def faces_grid(analysis: CollectionAnalysis, per_class: int = 12, tile: int = 72
     return grid
 
 
-def analyze_collection(model, path: str | os.PathLike | BinaryIO, detector: str = DEFAULT_DETECTOR,
-                       margin: float = DEFAULT_MARGIN, whole_image_if_no_face: bool = False,
+def analyze_collection(model, path: str | os.PathLike | BinaryIO, spec: AnswerSpec,
+                       whole_image_if_no_face: bool = False,
                        progress: Callable[[int, int], None] | None = None,
                        model_slot: Callable[[], ContextManager] = contextlib.nullcontext,
                        max_photos: int | None = None, name: str | None = None) -> CollectionAnalysis:
@@ -111,8 +111,7 @@ def analyze_collection(model, path: str | os.PathLike | BinaryIO, detector: str 
                 except DataError as exc:
                     analysis.skipped.append((photo_name, str(exc)))
             with model_slot():
-                answered = analyze_photos(model, chunk, detector=detector, margin=margin,
-                                          whole_image_if_no_face=whole_image_if_no_face)
+                answered = analyze_photos(model, chunk, spec, whole_image_if_no_face)
             for result in answered:
                 if result.error is not None:
                     analysis.skipped.append((result.name, result.error))

@@ -11,9 +11,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, FaceBox, crop_face, decode_photo, detect_faces
+from fer_core.data.detection import FaceBox, decode_photo
 from fer_core.errors import DataError
-from fer_core.data.images import image_to_face_array, read_image_file
+from fer_core.data.images import read_image_file
+from fer_core.inference.answering import AnswerSpec
 
 
 @dataclass
@@ -102,14 +103,11 @@ def results_rows(results: list[PhotoResult]) -> list[dict]:
 # --------------------------------------------------------------------------- end to end
 
 
-def analyze_photos(model, photos: list[tuple[str, bytes]], detector: str = DEFAULT_DETECTOR,
-                   margin: float = DEFAULT_MARGIN, whole_image_if_no_face: bool = False,
-                   whole_image: bool = False) -> list[PhotoResult]:
-    """Detect, crop and classify every face in every photo; one bad photo never stops the rest.
-
-    ``whole_image`` skips detection (each photo is one face); ``whole_image_if_no_face``
-    does that only for photos where the detector found nothing.
-    """
+def analyze_photos(model, photos: list[tuple[str, bytes]], spec: AnswerSpec,
+                   whole_image_if_no_face: bool = False) -> list[PhotoResult]:
+    """Find (``spec.find_faces``), crop (``spec.crop``) and classify every face in every photo, in
+    one batch; one bad photo never stops the rest. ``model``: ``spec.load()`` (loaded once by the
+    caller and kept). ``whole_image_if_no_face``: a photo where nothing was found is one face."""
     from fer_core.inference.runtime import predict_probabilities
 
     results: list[PhotoResult] = []
@@ -124,12 +122,12 @@ def analyze_photos(model, photos: list[tuple[str, bytes]], detector: str = DEFAU
             result.error = str(exc)
             continue
         result.width, result.height = image.size
-        boxes: list[FaceBox | None] = [] if whole_image else list(detect_faces(image, detector))
-        if not boxes and (whole_image or whole_image_if_no_face):
+        boxes: list[FaceBox | None] = list(spec.find_faces(image))
+        if not boxes and (spec.whole_image or whole_image_if_no_face):
             result.whole_image = True
             boxes = [None]
         for box in boxes:
-            crops.append(image_to_face_array(image) if box is None else crop_face(image, box, margin))
+            crops.append(spec.crop(image, box))
             owners.append((result, box))
     if crops:
         probabilities = predict_probabilities(model, np.stack(crops))
@@ -138,7 +136,8 @@ def analyze_photos(model, photos: list[tuple[str, bytes]], detector: str = DEFAU
     return results
 
 
-def analyze_files(model, paths: list[str | os.PathLike], **options) -> list[PhotoResult]:
+def analyze_files(model, paths: list[str | os.PathLike], spec: AnswerSpec,
+                  whole_image_if_no_face: bool = False) -> list[PhotoResult]:
     """``analyze_photos`` for files on disk; an unreadable file gets its own error, in order."""
     readable: list[tuple[str, bytes]] = []
     unreadable: dict[int, PhotoResult] = {}
@@ -147,7 +146,7 @@ def analyze_files(model, paths: list[str | os.PathLike], **options) -> list[Phot
             readable.append((str(path), read_image_file(path)))
         except DataError as exc:  # missing, a pipe or device, too large: refused before reading
             unreadable[position] = PhotoResult(str(path), error=str(exc))
-    answered = iter(analyze_photos(model, readable, **options))
+    answered = iter(analyze_photos(model, readable, spec, whole_image_if_no_face))
     return [unreadable[k] if k in unreadable else next(answered) for k in range(len(paths))]
 
 

@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,11 +32,25 @@ CARD_METADATA_KEY = "fer_studio_card"
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
+@runtime_checkable
+class FaceModel(Protocol):
+    """What every Predict path asks of a model: a Keras model, an ``ExportedModel`` (ONNX,
+    LiteRT), one with operating-point offsets (``operating_points.WithOffsets``) and a SavedModel
+    export (``export``'s parity check) all have it. Maps float32 (N, 48, 48, 1) pixels 0-255 to
+    (N, 7) probabilities in ``CLASSES`` order."""
+
+    name: str
+    input_shape: tuple
+    output_shape: tuple
+
+    def predict_on_batch(self, x: np.ndarray) -> np.ndarray: ...
+
+
 def is_exported(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in EXPORTED_SUFFIXES
 
 
-def predict_probabilities(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def predict_probabilities(model: FaceModel, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities for uint8 (N, 48, 48) images, through a Keras model or an ``ExportedModel``.
 
     Batch by batch through ``predict_on_batch``, which reuses the model's compiled predict step:

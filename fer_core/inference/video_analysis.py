@@ -1,8 +1,8 @@
 """Expressions over time in a video: sample frames, find and follow each face, classify it.
 
 ``analyze_video`` reads a video once (``fer_core.data.video_files``), at ``VideoOptions.fps`` sampled
-frames a second. In each sampled frame the faces are found (the Predict page's detectors, on the
-frame scaled to ``detect_max_side``), given a person id by ``FaceTracker`` and classified as one
+frames a second. In each sampled frame the faces are found and cropped as the ``AnswerSpec`` says
+(``fer_core.inference.answering``: detector, margin; on the frame scaled to ``detect_max_side``), given a person id by ``FaceTracker`` and classified as one
 batch. The answer is a table, one row per face per sampled frame (time, person, box, the 7
 probabilities, the top class), and optionally an annotated MP4 of the sampled frames, written
 beside its final name and renamed into place only when the whole video is done.
@@ -27,11 +27,11 @@ import pandas as pd
 from PIL import Image
 
 from fer_core.labels import CLASSES
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, crop_face, detect_faces
 from fer_core.errors import DataError
 from fer_core.data.video_files import VideoInfo, VideoLimits, open_video, sample_frames, sample_count
 from fer_core.fileio import atomic_path, write_texts_atomic
 from fer_core.settings import Settings
+from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.tracking import FaceTracker
 
 FRAME_COLUMNS = ["frame", "time", "person", "x", "y", "width", "height", "detector_score", "top", *CLASSES,
@@ -40,9 +40,9 @@ FRAME_COLUMNS = ["frame", "time", "person", "x", "y", "width", "height", "detect
 
 @dataclass(frozen=True)
 class VideoOptions:
+    """How frames are sampled and followed; how faces are found and answered is the ``AnswerSpec``."""
+
     fps: float = 5.0  # sampled frames per second of video
-    detector: str = DEFAULT_DETECTOR
-    margin: float = DEFAULT_MARGIN
     detect_max_side: int = 640  # 720p frames are detected at 640x360: MTCNN's time grows with pixels
     max_gap: float = 1.0  # seconds a person may go unseen and keep their id
     min_face: int = 24  # pixels; smaller boxes are dropped: mostly false detections, and too small to read
@@ -55,6 +55,7 @@ class VideoAnalysis:
     name: str
     info: VideoInfo
     options: VideoOptions
+    spec: AnswerSpec
     rows: list[dict] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # of each sampled frame (the annotated video's frames)
     seconds: float = 0.0  # wall time of the analysis
@@ -85,7 +86,9 @@ class VideoAnalysis:
     def summary(self) -> dict:
         return {"video": self.name, "fps": self.info.fps, "frames": self.info.frame_count,
                 "width": self.info.width, "height": self.info.height, "duration_s": self.info.duration,
-                "options": asdict(self.options), "sampled_frames": self.sampled_frames,
+                "options": {"fps": self.options.fps, "detector": self.spec.detector_words, "margin": self.spec.margin,
+                            **{k: v for k, v in asdict(self.options).items() if k != "fps"}},
+                "sampled_frames": self.sampled_frames,
                 "frames_with_faces": self.frames_with_faces, "people": self.people,
                 "seconds": round(self.seconds, 2),
                 "share_of_time": {str(person): {c: round(float(v), 4) for c, v in row.items()}
@@ -127,7 +130,7 @@ def smooth_timeline(table: pd.DataFrame, window: int) -> pd.DataFrame:
     return smoothed
 
 
-def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: FaceTracker,
+def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: FaceTracker, spec: AnswerSpec,
                   options: VideoOptions, track_time: float | None = None) -> list[dict[str, Any]]:
     """One frame's faces as ``FRAME_COLUMNS`` rows: found (faces narrower than ``options.min_face``
     left out), followed by ``tracker`` (a person id each) on ``track_time`` (default: ``seconds``),
@@ -136,12 +139,12 @@ def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: F
     from fer_core.inference.photos import pose_columns
 
     image = Image.fromarray(rgb)
-    boxes = [b for b in detect_faces(image, options.detector, max_side=options.detect_max_side)
+    boxes = [b for b in spec.find_faces(image, max_side=options.detect_max_side)
              if min(b.width, b.height) >= options.min_face]
     people = tracker.update(boxes, seconds if track_time is None else track_time)
     if not boxes:
         return []
-    probabilities = predict_probabilities(model, np.stack([crop_face(image, b, options.margin) for b in boxes]))
+    probabilities = predict_probabilities(model, np.stack([spec.crop(image, b) for b in boxes]))
     rows = []
     for box, person, row in zip(boxes, people, probabilities):
         scores = {c: round(float(p), 6) for c, p in zip(CLASSES, row)}
@@ -151,12 +154,13 @@ def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: F
     return rows
 
 
-def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoOptions(),
+def analyze_video(model, path: str | os.PathLike, spec: AnswerSpec, options: VideoOptions = VideoOptions(),
                   annotated_path: str | os.PathLike | None = None, name: str | None = None,
                   progress: Callable[[int, int | None], None] | None = None,
                   model_slot: Callable[[], ContextManager] = contextlib.nullcontext,
                   limits: VideoLimits | None = None) -> VideoAnalysis:
-    """Analyse the video at ``path`` (see the module docstring); ``DataError`` for a video we refuse.
+    """Analyse the video at ``path`` (see the module docstring) with ``model`` (``spec.load()``);
+    ``DataError`` for a video we refuse.
 
     ``progress(done, total)`` is called after each sampled frame (``total`` None when the container
     does not say its length); raising from it stops the analysis with nothing written.
@@ -166,7 +170,7 @@ def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoO
     started = time.perf_counter()
     limits = limits or VideoLimits.from_settings(Settings.load())
     info = open_video(path, limits)
-    analysis = VideoAnalysis(name or Path(path).name, info, options)
+    analysis = VideoAnalysis(name or Path(path).name, info, options, spec)
     total = sample_count(info, options.fps)
     tracker = FaceTracker(max_gap=options.max_gap)
     with contextlib.ExitStack() as stack:
@@ -176,7 +180,7 @@ def analyze_video(model, path: str | os.PathLike, options: VideoOptions = VideoO
                                                           (info.width, info.height)))
         for frame in sample_frames(path, options.fps, info, limits):
             with model_slot():
-                frame_rows = analyze_frame(model, frame.rgb, frame.index, frame.time, tracker, options)
+                frame_rows = analyze_frame(model, frame.rgb, frame.index, frame.time, tracker, spec, options)
             analysis.rows.extend(frame_rows)
             analysis.times.append(round(frame.time, 3))
             if writer is not None:

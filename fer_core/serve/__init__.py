@@ -1,7 +1,11 @@
 """Serving: a model as an HTTP API (``python -m fer_core serve``), FastAPI on uvicorn.
 
-- ``server``: ``ServeOptions``, ``create_app`` (the endpoints, the bounded queue, the API key,
-  errors as JSON) and ``run_server`` (uvicorn, one or more processes).
+- ``config``: ``ServeOptions`` (address, processes, limits), the API key rule, shared names;
+  no FastAPI, so the command line checks options cheaply.
+- ``schemas``: the answers as pydantic models (``/docs`` shows them).
+- ``routes``: ``/health``, ``/v1/model``, ``/v1/predict``, with typed dependencies.
+- ``server``: ``create_app`` (the routes, the bounded queue, errors as JSON, loading and warming the
+  ``AnswerSpec``'s model) and ``run_server`` (uvicorn, one or more processes).
 
 May import: ``fer_core.inference``, ``fer_core.data`` and the base modules. Not ``fer_core.app``
 (the dashboard's Streamlit glue) nor ``fer_core.training``; ``fer_core.cli`` calls it. With an

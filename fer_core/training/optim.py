@@ -30,9 +30,9 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int) -> Any:
 
 def validation_epochs(config: TrainConfig) -> int | list[int]:
     """Keras's ``validation_freq``: every epoch, or the 1-based numbers of the last ``validate_last``."""
-    if not config.validate_last:
-        return 1
-    return list(range(max(1, config.epochs - config.validate_last + 1), config.epochs + 1))
+    from fer_core.training.time_budget import validated_epochs
+
+    return validated_epochs(config.epochs, config.validate_last) if config.validate_last else 1
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:

@@ -115,6 +115,16 @@ def preset_values(name: str) -> dict[str, Any]:
     return values
 
 
+def with_preset(name: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` (TrainConfig values) over the preset ``name``'s: the one merge rule of
+    ``fer_core.train``, ``python -m fer_core train`` and the Train & Tune form. ``model_args`` merge
+    key by key; the preset's apply only to its own architecture (a VGG's filter list means nothing
+    to a ResNet), so choosing another model drops them."""
+    values = preset_values(name) if name else {}
+    preset_args = values.get("model_args", {}) if given.get("model", values.get("model")) == values.get("model") else {}
+    return {**values, **given, "model_args": {**preset_args, **given.get("model_args", {})}}
+
+
 def recipe_values(name: str | None) -> dict[str, Any]:
     """Every ``TrainConfig`` field's starting value: its default, or the preset's where it sets one
     (what the dashboard's train form starts from)."""

@@ -242,3 +242,32 @@ def _pid_alive(pid: int) -> bool:
             return f.read().split(") ")[-1][:1] != "Z"
     except OSError:
         return True
+
+
+def run_comparison_row(record: RunRecord) -> dict[str, Any]:
+    """One run's row in Results' "Compare runs" table, from its saved config and report."""
+    from fer_core.fileio import read_json
+    from fer_core.inference.statistics import intervals_of, with_interval
+    from fer_core.labels import CLASSES
+
+    saved = read_json(Path(record.run_dir) / "metrics.json") or {}
+    config = read_json(Path(record.run_dir) / "config.json") or {}
+    intervals = intervals_of(saved) if saved else None
+    return {"run": record.run_id, "kind": record.kind, "model": config.get("model"), "epochs": config.get("epochs"),
+            "data share": config.get("data_fraction"), "accuracy": saved.get("accuracy"),
+            "macro-F1": saved.get("macro_f1"),
+            "accuracy 95%": "" if not intervals else with_interval(saved["accuracy"], intervals["accuracy"]),
+            **{f"recall {c}": saved.get("per_class", {}).get(c, {}).get("recall") for c in CLASSES}}
+
+
+def across_runs_words(rows: list[dict[str, Any]]) -> str | None:
+    """Mean ± sd of accuracy and macro-F1 over runs (e.g. seeds of one recipe), for two or more."""
+    from fer_core.inference.statistics import mean_sd
+
+    accuracies = [r["accuracy"] for r in rows if isinstance(r["accuracy"], float)]
+    if len(accuracies) < 2:
+        return None
+    mean, sd = mean_sd(accuracies)
+    macro = mean_sd([r["macro-F1"] for r in rows if isinstance(r["macro-F1"], float)])
+    return (f"Across these {len(accuracies)} runs (e.g. seeds): accuracy **{100 * mean:.2f}% ± {100 * sd:.2f}** "
+            f"(mean ± sd), macro-F1 **{macro[0]:.3f} ± {macro[1]:.3f}**.")

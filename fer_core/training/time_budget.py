@@ -68,12 +68,18 @@ def planned_seconds(epochs: int, steps_per_epoch: int, validated_epochs: int, ti
             + REPORT_SECONDS)
 
 
+def validated_epochs(epochs: int, validate_last: int) -> list[int]:
+    """The 1-based numbers of the epochs that run a val pass: every one, or the last
+    ``validate_last`` (the one rule for Keras's ``validation_freq`` and for the time plans)."""
+    return list(range(max(1, epochs - validate_last + 1) if validate_last else 1, epochs + 1))
+
+
 def plan_epochs(budget_seconds: float, elapsed_seconds: float, max_epochs: int, steps_per_epoch: int,
                 validate_last: int, timing: StepTiming, epoch_overhead: float = EPOCH_OVERHEAD_SECONDS) -> EpochPlan:
     """The most epochs (1 to ``max_epochs``) whose planned time fits what is left of the budget."""
 
     def total(epochs: int) -> float:
-        validated = min(epochs, validate_last) if validate_last else epochs
+        validated = len(validated_epochs(epochs, validate_last))
         return elapsed_seconds + planned_seconds(epochs, steps_per_epoch, validated, timing, epoch_overhead)
 
     epochs = 1

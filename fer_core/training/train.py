@@ -49,7 +49,7 @@ from fer_core.training.progress import ProgressFile
 from fer_core.training.runs import RunRegistry, reopen_run, start_run
 from fer_core.training.time_budget import (EPOCH_OVERHEAD_SECONDS, EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS,
                                            EpochPlan, StepTiming, measure_step_timing, plan_epochs,
-                                           planned_seconds)
+                                           planned_seconds, validated_epochs)
 
 
 def run_record(config: TrainConfig) -> tuple[str, dict[str, Any]]:
@@ -259,7 +259,7 @@ def estimate(config: TrainConfig) -> EpochPlan:
     if config.time_budget:
         return _plan_to_budget(config, steps, x_train, y_train, weights, x_val, y_val, policy, elapsed=0.0)
     timing = _probe(config, steps, x_train, y_train, weights, x_val, y_val, policy)
-    validated = min(config.epochs, config.validate_last) if config.validate_last else config.epochs
+    validated = len(validated_epochs(config.epochs, config.validate_last))
     seconds = planned_seconds(config.epochs, steps, validated, timing, _epoch_overhead(config))
     return EpochPlan(config.epochs, 0.0, 0.0, seconds, timing, fits=True)
 

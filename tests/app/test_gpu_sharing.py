@@ -10,7 +10,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-SHOW = ("import os, fer_core.app.dashboard, subprocess, sys; "
+SHOW = ("import os, subprocess, sys, fer_core.app.session, fer_core.app.cache; "
+        "print(os.environ.get('XLA_PYTHON_CLIENT_PREALLOCATE')); "  # importing the glue changes nothing
+        "from fer_core.app.startup import start; start(); "
         "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE']); "
         "subprocess.run([sys.executable, '-c', \"import os; print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'])\"])")
 
@@ -23,4 +25,4 @@ def test_the_server_and_the_processes_it_starts_allocate_gpu_memory_as_needed(us
     result = subprocess.run([sys.executable, "-c", SHOW], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == [expected, expected]  # the server, then a job it started
+    assert result.stdout.split() == [str(users_setting), expected, expected]  # at import, after start(), a job

@@ -7,10 +7,11 @@ from fer_core.inference.live import LiveStatus
 
 
 def test_each_state_of_the_stream_has_its_message():
-    assert status_words(LiveStatus(), playing=False) == ("info", status_words(LiveStatus(), False)[1])
-    assert "Press **Start**" in status_words(LiveStatus(), playing=False)[1]
-    assert "refused or absent" in status_words(LiveStatus(), playing=False)[1]  # the camera refused: the snapshot
-    assert status_words(LiveStatus(), playing=True)[1].startswith("Connecting")
+    kind, words = status_words(LiveStatus(), playing=False)
+    assert kind == "info" and words.startswith("Press **Start** to stream your camera.")
+    assert "if it is refused or absent, use the snapshot camera below" in words  # the camera refused: the snapshot
+    assert status_words(LiveStatus(), playing=True) == ("info", "Connecting ... (waiting for the first frame from "
+                                                                "the camera)")
     kind, words = status_words(LiveStatus(frames=40, analysed=30, fps=14.2, camera_fps=15.0, latency_ms=61.0,
                                           faces=2), True)
     assert kind == "success" and words.startswith("Live: 14.2 frames/s analysed (of 15.0 arriving), latency 61 ms")

@@ -1,11 +1,11 @@
-"""The dashboard's model gate: however many sessions ask at once, at most N model calls run."""
+"""The model gate (the dashboard's and the API's): however many sessions ask at once, at most N model calls run."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from fer_core.app.dashboard import ModelGate
+from fer_core.inference.gate import ModelGate
 
 
 def test_at_most_n_calls_run_at_once_and_the_rest_wait_their_turn():
@@ -101,11 +101,13 @@ def test_turn_if_free_refuses_while_someone_waits():
 
 def test_streamlit_no_longer_clears_the_keras_session_after_each_run():
     """Streamlit's own cleanup called keras.backend.clear_session() after every script run, which
-    threw away the cached models' compiled functions (fer_core.app.dashboard says what it cost)."""
+    threw away the cached models' compiled functions (fer_core.app.startup says what it cost)."""
     import keras
     from streamlit.runtime.scriptrunner import script_runner
 
-    import fer_core.app.dashboard  # noqa: F401  (replaces the cleanup)
+    from fer_core.app.startup import start
+
+    start()  # replaces the cleanup
 
     calls = []
     original = keras.backend.clear_session

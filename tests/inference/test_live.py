@@ -12,7 +12,7 @@ from PIL import Image
 from fer_core.data.detection import decode_photo
 from fer_core.inference.live import LiveAnalyzer
 from fer_core.inference.video_analysis import FRAME_COLUMNS
-from tests.conftest import SHARED_PHOTOS, needs_photos
+from tests.conftest import SHARED_PHOTOS, needs_photos, spec_for
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ class Clock:
 
 @needs_photos
 def test_a_frame_comes_back_with_its_face_drawn_and_counted(model):
-    analyzer = LiveAnalyzer(model)
+    analyzer = LiveAnalyzer(model, spec_for())
     frame = frame_of()
     out = analyzer.process(frame)
     assert out.shape == frame.shape and out.dtype == np.uint8 and not np.array_equal(out, frame)
@@ -58,7 +58,7 @@ def test_a_busy_model_sends_the_frame_back_with_the_last_answer(model):
     def slot():
         yield not busy
 
-    analyzer = LiveAnalyzer(model, model_slot=slot)
+    analyzer = LiveAnalyzer(model, spec_for(), model_slot=slot)
     analyzer.process(frame_of())
     busy = True
     out = analyzer.process(frame_of())
@@ -70,7 +70,7 @@ def test_a_busy_model_sends_the_frame_back_with_the_last_answer(model):
 @needs_photos
 def test_record_then_stop_keeps_the_rows_in_the_video_format(model):
     clock = Clock()
-    analyzer = LiveAnalyzer(model, clock=clock)
+    analyzer = LiveAnalyzer(model, spec_for(), clock=clock)
     analyzer.process(frame_of())  # before the recording: not in it
     analyzer.start_recording()
     for _ in range(3):
@@ -89,7 +89,7 @@ def test_record_then_stop_keeps_the_rows_in_the_video_format(model):
 @needs_photos
 def test_a_stream_that_stops_keeps_its_recording_and_says_so(model):
     clock = Clock()
-    analyzer = LiveAnalyzer(model, clock=clock)
+    analyzer = LiveAnalyzer(model, spec_for(), clock=clock)
     analyzer.start_recording()
     analyzer.process(frame_of())
     clock.now += 10  # no frame for 10 s: the stream dropped, or the tab was closed
@@ -99,7 +99,7 @@ def test_a_stream_that_stops_keeps_its_recording_and_says_so(model):
 
 
 def test_black_frames_and_no_faces_give_a_status_not_an_error(model):
-    analyzer = LiveAnalyzer(model)
+    analyzer = LiveAnalyzer(model, spec_for())
     black = np.zeros((480, 640, 3), np.uint8)
     for _ in range(30):
         assert analyzer.process(black).shape == black.shape
@@ -114,7 +114,7 @@ def test_a_frame_with_twenty_faces(model):
     frame = Image.new("RGB", (1280, 720), (90, 90, 90))
     for k in range(20):
         frame.paste(face, (20 + (k % 5) * 250, 20 + (k // 5) * 175))
-    analyzer = LiveAnalyzer(model)
+    analyzer = LiveAnalyzer(model, spec_for())
     out = analyzer.process(np.asarray(frame))
     assert out.shape == (720, 1280, 3)
     assert analyzer.status().faces == 20  # found in the frame's tiles (fer_core.data.blazeface)

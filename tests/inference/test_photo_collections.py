@@ -13,7 +13,7 @@ from fer_core.labels import CLASSES
 from fer_core.errors import DataError
 from fer_core.data.photo_files import list_photo_folders, open_photo_set
 from fer_core.inference.photo_collections import analyze_collection, write_collection_outputs
-from tests.conftest import SHARED_PHOTOS
+from tests.conftest import SHARED_PHOTOS, spec_for
 
 pytestmark = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
 
@@ -48,7 +48,7 @@ def _grey_png() -> bytes:
 def test_a_zip_in_memory_every_face_and_every_skip_named(model, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     seen = []
-    analysis = analyze_collection(model, io.BytesIO(hostile_zip()), progress=lambda d, t: seen.append((d, t)),
+    analysis = analyze_collection(model, io.BytesIO(hostile_zip()), spec_for(), progress=lambda d, t: seen.append((d, t)),
                                   name="upload.zip")
     assert seen == [(5, 5)]  # one chunk of the 5 image files
     assert sorted(r.name for r in analysis.results) == ["../../escaped.jpg", "/etc/absolute.png",
@@ -77,7 +77,7 @@ def test_a_folder_and_the_files_written(model, tmp_path):
     for name in ("fr_obama.jpg", "df_couple.jpg"):
         (photos / name).write_bytes((SHARED_PHOTOS / name).read_bytes())
     assert list_photo_folders(tmp_path / "data") == ["party"]
-    analysis = analyze_collection(model, photos)
+    analysis = analyze_collection(model, photos, spec_for())
     assert analysis.name == "party" and len(analysis.results) == 2 and analysis.skipped == []
     csv_path, json_path = write_collection_outputs(analysis, tmp_path / "out")
     header = csv_path.read_text().splitlines()[0].split(",")
@@ -91,13 +91,13 @@ def test_collections_refused_in_one_sentence(model, tmp_path):
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "a.txt").write_text("x")
     with pytest.raises(DataError, match="no image files"):
-        analyze_collection(model, tmp_path / "empty")
+        analyze_collection(model, tmp_path / "empty", spec_for())
     with pytest.raises(DataError, match="no image files"):
-        analyze_collection(model, tmp_path / "texts")
+        analyze_collection(model, tmp_path / "texts", spec_for())
     with pytest.raises(DataError, match="not a valid zip"):
-        analyze_collection(model, tmp_path / "bad.zip")
+        analyze_collection(model, tmp_path / "bad.zip", spec_for())
     with pytest.raises(DataError, match="a folder or a .zip"):
-        analyze_collection(model, tmp_path / "photo.jpg")
+        analyze_collection(model, tmp_path / "photo.jpg", spec_for())
     with pytest.raises(DataError, match="the limit is 1"):
         with open_photo_set(io.BytesIO(hostile_zip()), max_photos=1):
             pass

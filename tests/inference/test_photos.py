@@ -16,7 +16,7 @@ from fer_core.inference.photos import analyze_files, analyze_photos, annotate, r
 from fer_core.inference.loading import load_model
 from fer_core.models import build_model
 from fer_core.inference.saving import save_inference_model
-from tests.conftest import SHARED_PHOTOS, needs_photos, face_image
+from tests.conftest import SHARED_PHOTOS, needs_photos, face_image, spec_for
 
 
 
@@ -72,14 +72,14 @@ def test_crop_face_is_a_48x48_grey_square_even_at_the_border():
 def test_analyze_photos_answers_every_photo(tiny_model):
     blank = encode(Image.new("RGB", (320, 240), (128, 128, 128)))
     photos = [("blank.png", blank), ("text.jpg", b"not an image"), ("face.png", encode(face_image(3, 1, 96)))]
-    results = analyze_photos(tiny_model, photos, detector="haar")
+    results = analyze_photos(tiny_model, photos, spec_for(detector="haar"))
     assert [r.name for r in results] == ["blank.png", "text.jpg", "face.png"]
     assert results[0].no_face and results[1].error.startswith("not an image")
-    fallback = analyze_photos(tiny_model, photos[:1], detector="haar", whole_image_if_no_face=True)[0]
+    fallback = analyze_photos(tiny_model, photos[:1], spec_for(detector="haar"), whole_image_if_no_face=True)[0]
     assert fallback.whole_image and len(fallback.faces) == 1 and fallback.faces[0].box is None
     probs = fallback.faces[0].probabilities
     assert list(probs) == list(CLASSES) and abs(sum(probs.values()) - 1) < 1e-4
-    whole = analyze_photos(tiny_model, photos[2:], whole_image=True)[0]
+    whole = analyze_photos(tiny_model, photos[2:], spec_for(whole_image=True))[0]
     assert whole.whole_image and whole.faces[0].top in CLASSES
 
 
@@ -89,13 +89,13 @@ def test_whole_image_crop_matches_the_dataset_conversion(tiny_model):
 
     data = encode(face_image(2, 7, 120, "RGB"))
     by_hand = predict_probabilities(tiny_model, decode_face_image(data)[None])[0]
-    result = analyze_photos(tiny_model, [("f.png", data)], whole_image=True)[0]
+    result = analyze_photos(tiny_model, [("f.png", data)], spec_for(whole_image=True))[0]
     assert np.allclose([result.faces[0].probabilities[c] for c in CLASSES], by_hand, atol=1e-5)
 
 
 def test_analyze_files_keeps_order_and_reports_missing(tiny_model, tmp_path):
     face_image(3, 1, size=200, mode="RGB").save(tmp_path / "big.png")
-    results = analyze_files(tiny_model, [tmp_path / "missing.jpg", tmp_path / "big.png"], whole_image=True)
+    results = analyze_files(tiny_model, [tmp_path / "missing.jpg", tmp_path / "big.png"], spec_for(whole_image=True))
     assert "No such file" in results[0].error and results[1].faces
     rows = results_rows(results)
     assert rows[0]["error"] and rows[1]["top"] in CLASSES and rows[1]["width"] == 200
@@ -123,12 +123,12 @@ def test_detectors_find_the_faces_in_real_photos(detector, tiny_model):
 @needs_tensorflow
 def test_mtcnn_on_a_group_photo_end_to_end(tiny_model):
     data = (SHARED_PHOTOS / "fr_obama_and_biden.jpg").read_bytes()
-    (result,) = analyze_photos(tiny_model, [("group.jpg", data)], detector="mtcnn")
+    (result,) = analyze_photos(tiny_model, [("group.jpg", data)], spec_for(detector="mtcnn"))
     assert len(result.faces) >= 2 and all(f.box.score >= 0.85 for f in result.faces)
     drawn = annotate(decode_photo(data), result)
     assert drawn.size == (result.width, result.height)
     rgba = (SHARED_PHOTOS / "fr_32bit.png").read_bytes()
-    assert len(analyze_photos(tiny_model, [("rgba.png", rgba)], detector="mtcnn")[0].faces) == 1
+    assert len(analyze_photos(tiny_model, [("rgba.png", rgba)], spec_for(detector="mtcnn"))[0].faces) == 1
 
 
 def test_mtcnn_off_tensorflow_is_refused_in_one_line(monkeypatch):

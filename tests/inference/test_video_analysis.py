@@ -12,7 +12,7 @@ from fer_core.labels import CLASSES
 from fer_core.errors import DataError
 from fer_core.inference.video_analysis import (FRAME_COLUMNS, VideoOptions, analyze_video, smooth_timeline,
                                       without_brief_people, write_video_outputs)
-from tests.conftest import SHARED_PHOTOS, write_test_video
+from tests.conftest import SHARED_PHOTOS, write_test_video, spec_for
 
 pytestmark = pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
 
@@ -29,7 +29,7 @@ def analysed(model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("video")
     video = write_test_video(folder / "script.mp4")
     seen = []
-    analysis = analyze_video(model, video, VideoOptions(fps=5.0), annotated_path=folder / "out" / "annotated.mp4",
+    analysis = analyze_video(model, video, spec_for(), VideoOptions(fps=5.0), annotated_path=folder / "out" / "annotated.mp4",
                              progress=lambda done, total: seen.append((done, total)))
     return analysis, folder, seen
 
@@ -93,7 +93,7 @@ def test_downloads_and_the_annotated_video(analysed, tmp_path):
 
 def test_a_video_without_faces_says_so(model, tmp_path):
     video = write_test_video(tmp_path / "empty.avi", script=[(0.0, 2.0, (None, None))], fourcc="MJPG")
-    analysis = analyze_video(model, video, VideoOptions(fps=5.0))
+    analysis = analyze_video(model, video, spec_for(), VideoOptions(fps=5.0))
     assert analysis.no_face and analysis.sampled_frames == 10 and analysis.table().empty
     assert analysis.shares().empty
 
@@ -106,7 +106,7 @@ def test_stopping_midway_leaves_nothing_written(model, tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        analyze_video(model, video, annotated_path=tmp_path / "out" / "annotated.mp4", progress=stop_at_three)
+        analyze_video(model, video, spec_for(), annotated_path=tmp_path / "out" / "annotated.mp4", progress=stop_at_three)
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -114,7 +114,7 @@ def test_a_corrupt_video_is_refused_before_any_work(model, tmp_path):
     video = write_test_video(tmp_path / "v.mp4", script=[(0.0, 1.0, ("fr_obama.jpg", None))])
     (tmp_path / "bad.mp4").write_bytes(video.read_bytes()[:200])
     with pytest.raises(DataError, match="not a video OpenCV can read"):
-        analyze_video(model, tmp_path / "bad.mp4", annotated_path=tmp_path / "out.mp4")
+        analyze_video(model, tmp_path / "bad.mp4", spec_for(), annotated_path=tmp_path / "out.mp4")
     assert not (tmp_path / "out.mp4").exists()
 
 

@@ -170,7 +170,10 @@ def test_serving_beyond_loopback_needs_a_key(exported_onnx):
 def test_the_app_answers_json_for_unknown_paths_too_many_files_and_has_docs(exported_onnx):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(ServeOptions(model=str(exported_onnx), max_photos=2, detector="none"))) as client:
+    from fer_core.inference.answering import AnswerSpec
+
+    spec = AnswerSpec.resolve(exported_onnx, detector="none")
+    with TestClient(create_app(ServeOptions(max_photos=2), spec)) as client:
         assert client.get("/nope").json() == {"error": "Not Found"}
         three = [("files", (f"{k}.jpg", grey_jpeg(), "image/jpeg")) for k in range(3)]
         too_many = client.post("/v1/predict", files=three)
@@ -179,3 +182,11 @@ def test_the_app_answers_json_for_unknown_paths_too_many_files_and_has_docs(expo
         assert whole[0]["whole_image"] and len(whole[0]["faces"]) == 1  # detector none: the image is the face
         assert client.get("/docs").status_code == 200 and "/v1/predict" in client.get("/openapi.json").json()["paths"]
         assert client.get("/health").json()["model"] == exported_onnx.name
+        schema = client.get("/openapi.json").json()
+        answer = schema["paths"]["/v1/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert answer == {"type": "array", "items": {"$ref": "#/components/schemas/PhotoAnswer"},
+                          "title": "Response Predict V1 Predict Post"}
+        face = schema["components"]["schemas"]["Face"]["properties"]
+        assert {"box", "top", "probabilities", "landmarks", "pose"} <= set(face)  # /docs shows the answer's fields
+        assert client.get("/v1/model").json()["answer"]["detector"] == "blazeface"  # spec: whole images
+        assert client.get("/v1/model").json()["answer"]["whole_image"] is True

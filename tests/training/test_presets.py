@@ -49,3 +49,15 @@ def test_importing_fer_core_turns_on_onednn_unless_the_user_chose():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"},
                          capture_output=True, text=True)
     assert out.stdout.strip() == "0"
+
+
+def test_one_merge_rule_for_a_preset_and_given_values():
+    from fer_core.training.presets import with_preset
+
+    quick = preset_values("quick")
+    merged = with_preset("quick", {"epochs": 3, "model_args": {"dense_units": 64}})
+    assert merged["epochs"] == 3 and merged["lr"] == quick["lr"]
+    assert merged["model_args"] == {**quick["model_args"], "dense_units": 64}  # key by key over the preset's
+    other = with_preset("quick", {"model": "resnet"})
+    assert other["model"] == "resnet" and other["model_args"] == {}  # the preset's args fit its own model only
+    assert with_preset(None, {"epochs": 2}) == {"epochs": 2, "model_args": {}}

@@ -1,4 +1,6 @@
-"""Plotly figures for the dashboard, built from fer_core's tables and metrics (no Streamlit here)."""
+"""Plotly figures built from fer_core's tables and metrics, for the dashboard and the command line
+(a collection's charts.html). Imports only plotly, pandas, numpy and the class order: no Streamlit, no
+TensorFlow, so `predict` can draw them after its model is loaded."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from fer_core.labels import CLASSES
 
 
 def class_counts_bar(counts: pd.DataFrame) -> go.Figure:
-    """``counts``: classes x splits (``dataset_stats.class_count_table``)."""
+    """``counts``: classes x splits (``fer_core.data.stats.class_count_table``)."""
     long = counts.reset_index().melt(id_vars="class", var_name="split", value_name="images")
     fig = px.bar(long, x="class", y="images", color="split", barmode="group", text_auto=True,
                  category_orders={"class": list(CLASSES)})

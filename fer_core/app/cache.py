@@ -1,0 +1,123 @@
+"""What the dashboard computes once per server and keeps: models (keyed by ``AnswerSpec``), the
+answer for each photo, a model's probabilities on a split, duplicate searches; and the one
+``ModelGate`` every model call of the server goes through.
+
+Models are held with ``st.cache_resource`` under ``AnswerSpec.cache_key()`` (its fields and the
+modification times of the model file and its card), so a retrained or recalibrated model is loaded
+again and nothing else is; the spec itself is passed unhashed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from fer_core.app.session import dataset_key, settings
+from fer_core.data.dataset import FERDataset
+from fer_core.inference.answering import AnswerSpec
+from fer_core.inference.gate import ModelGate
+
+
+@st.cache_resource
+def model_gate() -> ModelGate:
+    """The server's one gate (the ``model_slots`` setting, ``FER_MODEL_SLOTS``)."""
+    return ModelGate(settings().model_slots)
+
+
+@st.cache_resource(show_spinner="Loading model ...", max_entries=8)
+def _model(key: tuple, _spec: AnswerSpec):  # noqa: ARG001  (key: what the spec depends on; _spec: not hashed)
+    return _spec.load()
+
+
+def cached_model(spec: AnswerSpec):
+    """The model as ``spec`` answers with it, loaded once per server (again when its file or card changes)."""
+    return _model(spec.cache_key(), spec)
+
+
+@st.cache_resource(show_spinner="Loading the model and the face detector ...", max_entries=8)
+def _warm(key: tuple, _spec: AnswerSpec) -> bool:  # noqa: ARG001
+    _spec.warm(cached_model(_spec))
+    return True
+
+
+def warm(spec: AnswerSpec) -> None:
+    """Build what answering needs (``AnswerSpec.warm``), once per server and spec: the Predict page
+    calls this before any upload, so the first answer does not pay for it."""
+    _warm(spec.cache_key(), spec)
+
+
+@st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
+def _analyze_photo(key: tuple, name: str, data: bytes, _spec: AnswerSpec):  # noqa: ARG001
+    from fer_core.inference.photos import analyze_photos
+
+    with model_gate().slot():
+        (result,) = analyze_photos(cached_model(_spec), [(name, data)], _spec)
+    return result
+
+
+def analyze_cached(spec: AnswerSpec, photos: list[tuple[str, bytes]], whole_image_names: set[str] = frozenset()):
+    """``analyze_photos`` photo by photo, each cached on its bytes and the spec, so adding a photo to
+    the uploads classifies only that one; those named in ``whole_image_names`` are one face each
+    (the page's "Classify the whole image" button)."""
+    import dataclasses
+
+    whole = dataclasses.replace(spec, whole_image=True)
+    return [_analyze_photo((whole if name in whole_image_names else spec).cache_key(), name, data,
+                           whole if name in whole_image_names else spec) for name, data in photos]
+
+
+def explain_faces(model_path: Path, crops: list[np.ndarray], classes: list[str]) -> list[np.ndarray]:
+    """Heat-map pictures (HiResCAM over each 48x48 crop) for the named classes, through the model gate."""
+    from fer_core.inference.explain import explain_faces as explain
+    from fer_core.labels import CLASSES
+
+    spec = AnswerSpec.resolve(model_path, tta="none", calibrated=False)
+    with model_gate().slot():
+        explained = explain(cached_model(spec), np.stack(crops), np.array([CLASSES.index(c) for c in classes]))
+    return [entry["picture"] for entry in explained]
+
+
+@st.cache_resource(show_spinner="Looking for duplicate images ...", max_entries=4)
+def _duplicates(key: tuple, _dataset: FERDataset):  # noqa: ARG001  (key: which dataset; _dataset: not hashed)
+    from fer_core.data.stats import find_duplicates
+
+    return find_duplicates(_dataset)
+
+
+def cached_duplicates(path: Path, dataset: FERDataset):
+    return _duplicates(dataset_key(path), dataset)
+
+
+@st.cache_resource(show_spinner="Looking for val faces with a copy in Training ...", max_entries=4)
+def _copies(key: tuple, split_name: str, _dataset: FERDataset):  # noqa: ARG001  (key: which dataset)
+    from fer_core.data.stats import held_out_copies
+
+    return held_out_copies(_dataset, split_name)
+
+
+def val_copies(path: Path, dataset: FERDataset, split_name: str) -> np.ndarray | None:
+    """``held_out_copies``, once per server and dataset: what the figures "without copies" leave out."""
+    return _copies(dataset_key(path), split_name, dataset)
+
+
+def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDataset, split_name: str,
+                        tta: str = "none") -> np.ndarray:
+    """A model's class probabilities on one split: from fer_core's disk cache (keyed by the model
+    file's hash, the dataset, split and TTA: instant after the first time, across restarts), or
+    computed with a progress bar."""
+    from fer_core.inference.analysis import cached_probabilities, predictions_cache_file
+
+    if predictions_cache_file(Path(model_path), Path(dataset_path), split_name, tta).exists():
+        return cached_probabilities(model_path, dataset_path, dataset, split_name, tta)
+    bar = st.progress(0.0, text=f"Classifying {split_name} with {Path(model_path).name} ...")
+
+    def report(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"Classifying {split_name}: {done:,} of {total:,} faces")
+
+    try:
+        with model_gate().slot():
+            return cached_probabilities(model_path, dataset_path, dataset, split_name, tta, progress=report)
+    finally:
+        bar.empty()
