@@ -13,6 +13,7 @@ import streamlit as st
 from fer_core import CLASSES
 from fer_core.app.cache import explain_faces, split_probabilities, val_copies
 from fer_core.app.panels import export_panel, operating_point_panel
+from fer_core.app.photo_panel import photo_evaluation_tab
 from fer_core.app.session import (dataset_candidates, dataset_picker, finished_runs, load_dataset_with_progress,
                                   model_choices, run_label, save_model_upload, settings, split_picker, start_page)
 from fer_core.app.widgets import interval_metric
@@ -100,8 +101,8 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
         st.image(images, width=120, caption=captions)
 
 
-model_tab, compare_models_tab, run_tab, compare_runs_tab = st.tabs(
-    ["A model", "Compare models", "One run", "Compare runs"])
+model_tab, photos_tab, compare_models_tab, run_tab, compare_runs_tab = st.tabs(
+    ["A model", "Your photos", "Compare models", "One run", "Compare runs"])
 
 with model_tab:
     models = model_choices(config)
@@ -141,6 +142,9 @@ with model_tab:
             operating_point_panel(models[model_label], dataset_path, split, probabilities)
         show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "model",
                       models[model_label], val_copies(dataset_path, dataset, split_name))
+
+with photos_tab:
+    photo_evaluation_tab(model_choices(config, exported=True))
 
 with compare_models_tab:
     models = model_choices(config)

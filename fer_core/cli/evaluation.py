@@ -14,6 +14,10 @@ from fer_core.settings import Settings
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.detector is not None:
+        return _evaluate_photos(args, settings)
+    if args.photo_labels:
+        raise ConfigError("--photo-labels goes with --detector (the data are whole photos)")
     existing_dataset_path(args.data)
     path = existing_model_path(args.model, settings)  # refused before TensorFlow loads
     from fer_core.data.dataset import LoadOptions
@@ -37,6 +41,39 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         print_metrics(clean)
     print(f"({metrics['intervals']['method']})")
     print(f"wrote {Path(args.out) / 'metrics.json'}, misclassified.csv, samples.png")
+    return 0
+
+
+def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
+    """``evaluate --detector``: a model on labelled whole photos, as ``predict`` answers them."""
+    from fer_core.inference.answering import AnswerSpec
+
+    spec = AnswerSpec.resolve(args.model, tta=args.tta or "auto", detector=args.detector, margin=args.margin,
+                              settings=settings)
+    if not Path(args.data).exists():
+        raise ConfigError(f"{args.data}: no such folder or zip of photos")
+    from fer_core.inference.photo_evaluation import evaluate_photos, write_photo_report
+    from fer_core.inference.statistics import with_interval
+
+    def progress(done: int, total: int) -> None:
+        print(f"{Path(args.data).name}: {done}/{total} photos", file=sys.stderr)
+
+    evaluation = evaluate_photos(spec.load(), args.data, spec, labels_file=args.photo_labels, progress=progress,
+                                 max_photos=settings.max_collection_photos)
+    summary = write_photo_report(evaluation, args.out)
+    for name, why in evaluation.skipped:
+        print(f"note: skipped {name}: {why}", file=sys.stderr)
+    print(f"faces found in {summary['faces_found']} of {summary['labelled_photos']} labelled photos "
+          f"({with_interval(summary['found_share'], summary['found_share_95'])}) with {spec.detector_words}, "
+          f"TTA {spec.tta}, margin {spec.margin:g}" + (f"; missed: {', '.join(summary['missed'][:10])}"
+                                                       if summary["missed"] else ""))
+    print_metrics(summary)
+    if "clear_only" in summary:
+        clear = summary["clear_only"]
+        print(f"without the photos labelled ambiguous: n={clear['n']} accuracy="
+              f"{with_interval(clear['accuracy'], clear['intervals']['accuracy'])}")
+    print(f"({summary['intervals']['method']})")
+    print(f"wrote {Path(args.out) / 'metrics.json'}, predictions.csv, misclassified.png")
     return 0
 
 

@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tta", choices=TTA_CHOICES, default=None,
                           help="test-time augmentation: average over mirrored (and shifted) views (default: none "
                                "for a .keras model; an exported model's own, built in)")
+    evaluate.add_argument("--detector", choices=DETECTOR_CHOICES, default=None,
+                          help="the data are whole photos, labelled by class folder (or --photo-labels): each is "
+                               "answered as predict answers it, with this detector, its largest face counted "
+                               "(default: the data are face crops)")
+    evaluate.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                          help="with --detector: crop margin around a face, share of its size")
+    evaluate.add_argument("--photo-labels", metavar="CSV",
+                          help="with --detector: a labels file (columns file,label; optional ambiguous yes/no) "
+                               "for photos that are not in class folders")
 
     compare = sub.add_parser("compare", help="two models on the same faces: each one's figures with intervals, "
                                              "and whether their difference is real (McNemar's exact test)")

@@ -22,12 +22,17 @@ from fer_core.data.naming import IMAGE_EXTENSIONS
 from fer_core.data.archives import folder_entries, open_zip, zip_entries
 
 
+TEXT_FILES = ("labels.csv",)
+
+
 @dataclass
 class PhotoSet:
     """The photos of a collection (name, a function that reads its bytes) and what was skipped."""
 
     photos: list[tuple[str, Callable[[], bytes]]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    texts: dict[str, Callable[[], bytes]] = field(default_factory=dict)  # labels.csv at the top, if any
+
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -52,6 +57,8 @@ def open_photo_set(source: str | os.PathLike | BinaryIO, max_photos: int | None 
         for entry in entries:
             if PurePosixPath(entry.name).suffix.lower() in IMAGE_EXTENSIONS:
                 collection.photos.append((entry.name, entry.read))
+            elif PurePosixPath(entry.name).name in TEXT_FILES and len(PurePosixPath(entry.name).parts) <= 2:
+                collection.texts[PurePosixPath(entry.name).name] = entry.read  # a photo set's labels (at its top)
             else:
                 collection.skipped.append((entry.name, "not an image file (by its name)"))
         if not collection.photos:
@@ -75,3 +82,15 @@ def list_photo_folders(root: str | os.PathLike, max_depth: int = 3) -> list[str]
         if any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in filenames):
             found.append(here.relative_to(root).as_posix())
     return found
+
+
+def list_labelled_photo_sets(root: str | os.PathLike, max_depth: int = 3) -> list[str]:
+    """Folders under ``root`` that hold a labelled photo set, relative to it, for a picker: those with
+    class-named sub-folders of images (``happy/``, ``sad/``, ...) or a ``labels.csv`` beside images."""
+    from fer_core.data.naming import CLASS_SYNONYMS
+
+    folders = list_photo_folders(root, max_depth + 1)
+    sets = {PurePosixPath(f).parent.as_posix() for f in folders
+            if PurePosixPath(f).name.lower() in CLASS_SYNONYMS and PurePosixPath(f).name != "."}
+    sets |= {f for f in folders if (Path(root) / f / TEXT_FILES[0]).is_file()}
+    return sorted(sets)

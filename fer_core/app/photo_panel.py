@@ -1,0 +1,111 @@
+"""Results' "Your photos" tab: a model measured on a labelled set of whole photos (a zip upload or
+a folder under the data folder), answered as the Predict page answers, with misses and pictures."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pandas as pd
+import streamlit as st
+
+from fer_core.app.cache import cached_model, model_gate
+from fer_core.app.media import EtaProgress, kept_answer
+from fer_core.app.session import settings
+from fer_core.app.widgets import interval_metric
+from fer_core.charts import confusion_heatmap
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS
+from fer_core.data.photo_files import list_labelled_photo_sets
+from fer_core.errors import FerError
+from fer_core.inference.answering import AnswerSpec
+from fer_core.inference.evaluation import per_class_table
+from fer_core.inference.photo_evaluation import LABELS_FILE, PhotoEvaluation, evaluate_photos, mistakes_grid
+from fer_core.inference.statistics import with_interval
+from fer_core.settings import resolve_under_root
+
+
+def photo_evaluation_tab(models: dict) -> None:
+    config = settings()
+    st.caption(f"Photos in class folders (`happy/`, `sad/`, ...; synonyms accepted), or any photos with a "
+               f"`{LABELS_FILE}` at the top (columns `file,label`, optional `ambiguous`). Each is answered as the "
+               "Predict page answers it; its largest face counts. Command line: `python -m fer_core evaluate "
+               "--data PHOTOS --detector blazeface --out DIR`.")
+    left, middle, right = st.columns([3, 1, 1])
+    model_path = models[left.selectbox("Model", list(models), key="photos_model")]
+    detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
+                                key="photos_detector")
+    margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, key="photos_margin")
+    source_kind = st.radio("Photos from", ["An uploaded zip", "A folder under the data folder"], horizontal=True,
+                           key="photos_source")
+    if source_kind == "An uploaded zip":
+        upload = st.file_uploader("A zip of labelled photos (read in memory)", type=["zip"], key="photos_upload")
+        if upload is None:
+            st.info("Upload a zip of labelled photos to measure the model on them.")
+            return
+        source, name, key = upload.getvalue(), upload.name, hashlib.sha256(upload.getvalue()).hexdigest()
+    else:
+        folders = list_labelled_photo_sets(config.data_root)
+        if not folders:
+            st.info(f"No labelled photo set under the data folder `{config.data_root}` (FER_DATA_ROOT): class "
+                    f"folders of photos, or photos with a `{LABELS_FILE}`.")
+            return
+        name = st.selectbox("Folder", folders, key="photos_folder")
+        try:
+            source = resolve_under_root(config.data_root, name)
+        except FerError as exc:
+            st.error(str(exc))
+            return
+        key = f"{source}:{source.stat().st_mtime_ns}"
+    if not st.button("Evaluate", key="photos_evaluate", type="primary") and \
+            st.session_state.get("photos_answer", (None,))[0] is None:
+        return
+    try:
+        spec = AnswerSpec.resolve(model_path, detector=detector, margin=margin, settings=config)
+        evaluation = kept_answer("photos_answer", (key, spec.cache_key()), lambda: _run(spec, source, name))
+        summary = evaluation.summary()
+    except FerError as exc:
+        st.error(f"{name}: {exc}")
+        return
+    show_photo_evaluation(evaluation, summary)
+
+
+def _run(spec: AnswerSpec, source, name: str) -> PhotoEvaluation:
+    progress = EtaProgress("photos")
+    try:
+        return evaluate_photos(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source, spec,
+                               name=name, progress=progress, model_slot=model_gate().slot,
+                               max_photos=settings().max_collection_photos)
+    finally:
+        progress.clear()
+
+
+def show_photo_evaluation(evaluation: PhotoEvaluation, summary: dict) -> None:
+    intervals = summary["intervals"]
+    a, b, c, d = st.columns(4)
+    interval_metric(a, "Photos with a face found", summary["found_share"], summary["found_share_95"])
+    interval_metric(b, "Accuracy (photos answered)", summary["accuracy"], intervals["accuracy"],
+                    help=intervals["method"])
+    interval_metric(c, "Macro-F1 (over all 7 classes)", summary["macro_f1"], intervals["macro_f1"], percent=False)
+    d.metric("Labelled photos", f"{summary['labelled_photos']:,}")
+    if "clear_only" in summary:
+        clear = summary["clear_only"]
+        st.caption(f"Without the photos labelled ambiguous: accuracy "
+                   f"{with_interval(clear['accuracy'], clear['intervals']['accuracy'])} on {clear['n']} photos.")
+    if evaluation.missed:
+        st.warning(f"No face found in {len(evaluation.missed)} photo(s): "
+                   + ", ".join(a.name for a in evaluation.missed[:20]) + (" ..." if len(evaluation.missed) > 20 else ""))
+    if evaluation.skipped:
+        with st.expander(f"Skipped files ({len(evaluation.skipped):,})"):
+            st.dataframe(pd.DataFrame(evaluation.skipped, columns=["file", "why"]), hide_index=True)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(confusion_heatmap(summary["confusion_matrix"]), key="photos_confusion")
+    right.dataframe(per_class_table(summary), key="photos_per_class")
+    st.subheader(f"Misclassified photos ({len(evaluation.mistakes())})")
+    if evaluation.mistakes():
+        st.image(mistakes_grid(evaluation), caption="true -> answered, confidence, file (the face as the model saw it)")
+    x, y = st.columns(2)
+    x.download_button("Download the figures (JSON)", json.dumps(summary, indent=2), "fer_photo_metrics.json",
+                      "application/json", key="photos_json")
+    y.download_button("Download a row a photo (CSV)", pd.DataFrame(evaluation.rows()).to_csv(index=False),
+                      "fer_photo_predictions.csv", "text/csv", key="photos_csv")
