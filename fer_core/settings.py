@@ -52,6 +52,9 @@ class Settings:
                                      "$XDG_CACHE_HOME/fer_studio, else ~/.cache/fer_studio)")
     default_model: Path | None = _setting(None, "the model 'default' names (default: a promoted run's model, else "
                                                 "models/default.keras)")
+    ferplus_file: Path | None = _setting(None, "FER+ votes for the dataset's images (Results: agreement with FER+ on "
+                                               "PublicTest; default: <data_root>/ferplus/ferplus-train-publictest.csv "
+                                               "if it exists)")
     max_jobs: int = _setting(1, "training and tuning jobs that run at once; the rest wait as queued", 1)
     # On a 2-core machine one at a time is fastest: two model calls would only share the cores.
     model_slots: int = _setting(1, "model calls (face detection and classification) the dashboard runs at once "
@@ -100,6 +103,13 @@ class Settings:
                                    data_root=settings.data_root.absolute(),
                                    cache_dir=(settings.cache_dir or _default_cache_dir()).absolute(),
                                    sources=sources)
+
+    def ferplus_votes_file(self) -> Path | None:
+        """The FER+ votes file: the setting, else the one shipped beside the datasets, if either exists."""
+        for candidate in (self.ferplus_file, self.data_root / "ferplus" / "ferplus-train-publictest.csv"):
+            if candidate is not None and Path(candidate).is_file():
+                return Path(candidate)
+        return None
 
     def ice_servers(self) -> list[dict[str, Any]]:
         """``webrtc_ice_servers`` parsed: a list of RTCIceServer objects (``urls``, ``username``,

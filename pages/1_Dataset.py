@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
@@ -9,6 +10,7 @@ from fer_core.charts import class_counts_bar, pixel_histogram_chart
 from fer_core.app.cache import cached_duplicates
 from fer_core.app.session import (active_dataset_path, load_dataset_with_progress, save_upload, set_active_dataset,
                                   settings, start_page)
+from fer_core.data.ferplus import label_table, read_ferplus
 from fer_core.data.stats import class_count_table, conflicting_label_groups, pixel_histograms
 from fer_core.errors import DataError, FerError
 from fer_core.settings import list_datasets, resolve_under_root
@@ -64,7 +66,8 @@ if dataset.report.skipped or dataset.report.no_face:
         st.write("\n".join([*(f"- {p}" for p in dataset.report.problems[:200]),
                             *(f"- {name}: no face found, used whole" for name in dataset.report.no_face[:200])]))
 
-overview, samples, pixels, duplicates = st.tabs(["Classes", "Samples", "Pixel intensities", "Duplicates"])
+overview, samples, pixels, duplicates, ferplus_tab = st.tabs(["Classes", "Samples", "Pixel intensities", "Duplicates",
+                                                              "FER+"])
 
 with overview:
     table = class_count_table(dataset)
@@ -108,3 +111,24 @@ with duplicates:
         members = group.members[:6]
         st.image([dataset.split(s).images[i] for s, i, _ in members], width=72,
                  caption=[f"{s} #{i} {CLASSES[label]}" for s, i, label in members])
+
+with ferplus_tab:
+    votes_file = config.ferplus_votes_file()
+    if votes_file is None:
+        st.info("No FER+ votes file: set `ferplus_file` (FER_FERPLUS_FILE), or put `ferplus/ferplus-train-publictest.csv` "
+                "in the data folder.")
+    else:
+        split_name = st.selectbox("Split", dataset.available_splits(), key="ferplus_split")
+        split = dataset.split(split_name)
+        try:
+            rows = label_table(read_ferplus(votes_file), split.files, split.labels)
+        except DataError as exc:
+            st.error(f"{votes_file.name}: {exc}")
+            rows = []
+        if rows and sum(r["in FER+"] for r in rows):
+            st.caption(f"FER+ (`{votes_file}`): ten annotators' votes a face (Barsoum et al. 2016). The majority rule "
+                       "drops single votes, then needs more than half of the rest. Train on them with `--labels "
+                       "ferplus-soft` or `ferplus-majority`.")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="ferplus_table")
+        elif rows:
+            st.warning(f"{votes_file.name} names none of this dataset's {split_name} images: it is for the Kaggle zip.")

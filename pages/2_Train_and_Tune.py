@@ -89,6 +89,8 @@ with st.form("launch"):
 def form_job() -> TrainConfig | TuneConfig:
     if unreadable:
         raise ConfigError("; ".join(unreadable))
+    if values.get("labels", "fer2013") != "fer2013" and config.ferplus_votes_file():
+        values["ferplus"] = str(config.ferplus_votes_file())  # the setting, or the one beside the datasets
     if mode == "Train once":
         preset = None if recipe in ("custom", "model") else recipe
         given = {**FINETUNE_START, **values} if recipe == "model" else values

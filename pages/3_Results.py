@@ -16,7 +16,7 @@ from fer_core.app.panels import export_panel, operating_point_panel
 from fer_core.app.photo_panel import photo_evaluation_tab
 from fer_core.app.session import (dataset_candidates, dataset_picker, finished_runs, load_dataset_with_progress,
                                   model_choices, run_label, save_model_upload, settings, split_picker, start_page)
-from fer_core.app.widgets import interval_metric
+from fer_core.app.widgets import ferplus_agreement_words, interval_metric
 from fer_core.charts import (compare_curves, confidence_histogram, confusion_heatmap, learning_curves,
                              per_class_bars, reliability_diagram, score_vs_hyperparameter)
 from fer_core.data.dataset import Split
@@ -57,6 +57,9 @@ def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: s
                    f"macro-F1 {with_interval(clean['macro_f1'], clean['intervals']['macro_f1'], percent=False)}, "
                    f"fear recall {with_interval(clean['per_class']['fear']['recall'], clean['intervals']['per_class']['fear']['recall'], percent=False)} "
                    f"on {clean['n']:,} faces.")
+    ferplus = ferplus_agreement_words(config, split, probabilities)
+    if ferplus:
+        st.caption(ferplus)
     st.caption(intervals["method"] + ".")
     normalized = st.toggle("Normalize the confusion matrix by true class", value=False, key=f"{key}-norm")
     left, right = st.columns([3, 2])

@@ -30,8 +30,17 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
     model = load_model(path, tta=args.tta)  # None: no TTA for a .keras model, the built-in one for an export
-    metrics = write_report(args.out, args.split, split, predict_probabilities(model, split.images),
-                           has_copy=held_out_copies(dataset, args.split))
+    probabilities = predict_probabilities(model, split.images)
+    metrics = write_report(args.out, args.split, split, probabilities, has_copy=held_out_copies(dataset, args.split))
+    if args.ferplus:
+        from fer_core.data.ferplus import agreement, read_ferplus
+        from fer_core.inference.statistics import wilson, with_interval
+
+        ferplus = agreement(read_ferplus(args.ferplus), split.files, probabilities.argmax(axis=1))
+        hits = round(ferplus["agreement"] * ferplus["faces"])
+        print(f"agreement with FER+ majority labels: {with_interval(ferplus['agreement'], wilson(hits, ferplus['faces']))} "
+              f"of {ferplus['faces']} {args.split} faces with one; by FER+ class: "
+              + ", ".join(f"{c} {v:.3f}" for c, v in ferplus["recall_by_ferplus_class"].items() if v is not None))
     if dataset.report.skipped:
         print(f"note: {dataset.report.summary()}", file=sys.stderr)
     print_metrics(metrics)
@@ -49,7 +58,7 @@ def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
     from fer_core.inference.answering import AnswerSpec
 
     spec = AnswerSpec.resolve(args.model, tta=args.tta or "auto", detector=args.detector, margin=args.margin,
-                              settings=settings)
+                              shift_y=args.shift_y, settings=settings)
     if not Path(args.data).exists():
         raise ConfigError(f"{args.data}: no such folder or zip of photos")
     from fer_core.inference.photo_evaluation import evaluate_photos, write_photo_report
@@ -65,7 +74,7 @@ def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
         print(f"note: skipped {name}: {why}", file=sys.stderr)
     print(f"faces found in {summary['faces_found']} of {summary['labelled_photos']} labelled photos "
           f"({with_interval(summary['found_share'], summary['found_share_95'])}) with {spec.detector_words}, "
-          f"TTA {spec.tta}, margin {spec.margin:g}" + (f"; missed: {', '.join(summary['missed'][:10])}"
+          f"TTA {spec.tta}, margin {spec.margin:g}, shift {spec.shift_y:+g}" + (f"; missed: {', '.join(summary['missed'][:10])}"
                                                        if summary["missed"] else ""))
     print_metrics(summary)
     if "clear_only" in summary:

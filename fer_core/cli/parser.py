@@ -9,7 +9,7 @@ import os
 
 from fer_core.data.dataset import SPLITS
 from fer_core.labels import CLASSES
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS, WHOLE_IMAGE
+from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DEFAULT_SHIFT_Y, DETECTORS, WHOLE_IMAGE
 from fer_core.inference.cards import TTA_MODES
 from fer_core.inference.export import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
@@ -64,12 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tta", choices=TTA_CHOICES, default=None,
                           help="test-time augmentation: average over mirrored (and shifted) views (default: none "
                                "for a .keras model; an exported model's own, built in)")
+    evaluate.add_argument("--ferplus", metavar="CSV",
+                          help="also the agreement with FER+'s majority labels (the FER+ votes file), overall and "
+                               "per FER+ class")
     evaluate.add_argument("--detector", choices=DETECTOR_CHOICES, default=None,
                           help="the data are whole photos, labelled by class folder (or --photo-labels): each is "
                                "answered as predict answers it, with this detector, its largest face counted "
                                "(default: the data are face crops)")
     evaluate.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
                           help="with --detector: crop margin around a face, share of its size")
+    evaluate.add_argument("--shift-y", type=float, default=DEFAULT_SHIFT_Y,
+                          help="with --detector: move the crop down by this share of the face's size")
     evaluate.add_argument("--photo-labels", metavar="CSV",
                           help="with --detector: a labels file (columns file,label; optional ambiguous yes/no) "
                                "for photos that are not in class folders")
@@ -127,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "'none' classifies each whole image as one face crop")
         command.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
                              help="crop margin around a face, share of its size")
+        command.add_argument("--shift-y", type=float, default=DEFAULT_SHIFT_Y,
+                             help="move the crop down by this share of the face's size (up when negative)")
         command.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
                              help="test-time augmentation; auto (the default): whichever scored highest on "
                                   "PublicTest for this model (its card); flip averages with the mirrored face")

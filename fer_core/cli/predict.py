@@ -19,7 +19,7 @@ def answer_spec_from(args: argparse.Namespace, settings: Settings):
     from fer_core.inference.answering import AnswerSpec
 
     return AnswerSpec.resolve(args.model, tta=args.tta, detector=args.detector, margin=args.margin,
-                              operating_point=args.operating_point, settings=settings)
+                              shift_y=args.shift_y, operating_point=args.operating_point, settings=settings)
 
 
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:

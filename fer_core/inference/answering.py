@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fer_core.data.detection import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECT_MAX_SIDE, WHOLE_IMAGE, FaceBox,
+from fer_core.data.detection import (DEFAULT_DETECTOR, DEFAULT_MARGIN, DEFAULT_SHIFT_Y, DETECT_MAX_SIDE, WHOLE_IMAGE,
+                                     FaceBox,
                                      check_detector, crop_face, detect_faces, get_detector)
 from fer_core.data.images import image_to_face_array
 from fer_core.errors import ConfigError
@@ -51,10 +52,12 @@ class AnswerSpec:
     detector: str = DEFAULT_DETECTOR
     whole_image: bool = False  # no detection: each image is one face
     margin: float = DEFAULT_MARGIN  # border added around each detected face, as a share of its side
+    shift_y: float = DEFAULT_SHIFT_Y  # the crop's centre moved down by this share of the face's side
 
     @classmethod
     def resolve(cls, model: str | os.PathLike = "default", *, tta: str | None = AUTO_TTA,
-                detector: str = DEFAULT_DETECTOR, margin: float = DEFAULT_MARGIN, calibrated: bool = True,
+                detector: str = DEFAULT_DETECTOR, margin: float = DEFAULT_MARGIN,
+                shift_y: float = DEFAULT_SHIFT_Y, calibrated: bool = True,
                 operating_point: bool = False, settings: "Settings | None" = None, **more: Any) -> "AnswerSpec":
         """The one home of the rules that turn a user's words into a spec: ``model`` 'default', a
         bundled name, a run folder or a file (checked, without loading TensorFlow); ``tta`` 'auto'
@@ -66,6 +69,8 @@ class AnswerSpec:
         check_detector(detector, allow_whole_image=True)
         if not 0 <= margin <= 1:
             raise ConfigError(f"the crop margin must be between 0 and 1 (a share of the face's side), got {margin}")
+        if not -0.5 <= shift_y <= 0.5:
+            raise ConfigError(f"the crop's shift must be between -0.5 and 0.5 (a share of the face's side), got {shift_y}")
         card = model_card(path)
         if tta in (None, AUTO_TTA):
             tta = card.best_tta()
@@ -78,7 +83,8 @@ class AnswerSpec:
             raise missing_operating_point(path)
         whole = detector == WHOLE_IMAGE
         return cls(model=path, tta=tta, calibrated=calibrated, operating_point=operating_point,
-                   detector=DEFAULT_DETECTOR if whole else detector, whole_image=whole, margin=float(margin), **more)
+                   detector=DEFAULT_DETECTOR if whole else detector, whole_image=whole, margin=float(margin),
+                   shift_y=float(shift_y), **more)
 
     # ------------------------------------------------------------------ the model
 
@@ -115,7 +121,8 @@ class AnswerSpec:
 
     def crop(self, image: "Image.Image", box: FaceBox | None) -> np.ndarray:
         """The 48x48 grey face the model sees: ``box`` framed by ``margin`` (None: the whole image)."""
-        return image_to_face_array(image) if box is None else crop_face(image, box, self.margin)
+        return image_to_face_array(image) if box is None else crop_face(image, box, self.margin,
+                                                                         shift_y=self.shift_y)
 
     # ------------------------------------------------------------------ words and transport
 

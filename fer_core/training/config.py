@@ -27,6 +27,7 @@ CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 TUNERS = ("random", "hyperband", "bayesian")
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 FREEZE_CHOICES = ("none", "body")  # or a positive number of stages
+LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft")  # fer_core.data.ferplus reads the FER+ ones
 
 
 def check_freeze(freeze: str) -> str:
@@ -49,6 +50,12 @@ class RunData:
     train_split: str = option("train", "split to train on", metavar="SPLIT")
     val_split: str = option("val", "split that picks the best epoch (and the best trial)", metavar="SPLIT")
     strict: bool = option(False, "stop at the first bad item in the dataset instead of skipping it")
+    labels: str = option("fer2013", "training labels: FER2013's own, or FER+'s ten-annotator votes (majority: "
+                                    "faces with one; soft: the vote shares as targets, usable with a teacher)",
+                         label="Training labels", group="data", choices=LABEL_SOURCES)
+    ferplus: str | None = option(None, "the FER+ votes file for --labels ferplus-* (e.g. ../shared/datasets/"
+                                       "ferplus/ferplus-train-publictest.csv; the dashboard: the ferplus_file "
+                                       "setting)", metavar="CSV")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
@@ -253,4 +260,5 @@ class TuneConfig(RunData):
     def data_config(self) -> TrainConfig:
         """A training config that loads this search's data exactly as a run would."""
         return TrainConfig(data=self.data, data_fraction=self.data_fraction, seed=self.seed,
-                           train_split=self.train_split, val_split=self.val_split, strict=self.strict)
+                           train_split=self.train_split, val_split=self.val_split, strict=self.strict,
+                           labels=self.labels, ferplus=self.ferplus)

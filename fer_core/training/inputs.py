@@ -20,6 +20,12 @@ class PreparedData:
     train: Split
     val: Split
     val_name: str
+    train_targets: np.ndarray | None = None  # FER+ targets for ``train``'s faces (--labels ferplus-*)
+
+    def train_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The train split's pixels and targets: one-hot FER2013 labels, or the FER+ targets."""
+        x, y = to_model_inputs(self.train)
+        return x, (y if self.train_targets is None else self.train_targets)
 
 
 def prepare_data(config: TrainConfig, progress: ProgressFile | None = None) -> PreparedData:
@@ -34,7 +40,26 @@ def prepare_data(config: TrainConfig, progress: ProgressFile | None = None) -> P
     if dataset.report.skipped or dataset.report.no_face:
         logging.getLogger("fer_core").warning("data: %s", dataset.report.summary())
     train = stratified_fraction(dataset.split(config.train_split), config.data_fraction, config.seed)
-    return PreparedData(train, dataset.split(config.val_split), config.val_split)
+    val = dataset.split(config.val_split)
+    if config.labels == "fer2013":
+        return PreparedData(train, val, config.val_split)
+    return _with_ferplus(config, train, val)
+
+
+def _with_ferplus(config: TrainConfig, train: Split, val: Split) -> PreparedData:
+    """Train on FER+'s targets (faces without one left out, and said so); val keeps FER2013's
+    labels, so the best epoch and every reported figure stay comparable with every other run."""
+    from fer_core.data.ferplus import ferplus_targets, read_ferplus
+    from fer_core.errors import ConfigError
+
+    if not config.ferplus:
+        raise ConfigError(f"--labels {config.labels} needs --ferplus CSV (the FER+ votes file, e.g. "
+                          "../shared/datasets/ferplus/ferplus-train-publictest.csv)")
+    targets, kept = ferplus_targets(read_ferplus(config.ferplus), train.files, config.labels, config.train_split)
+    indices = np.flatnonzero(kept)
+    logging.getLogger("fer_core").info("labels %s: %d of %d training faces have a FER+ target", config.labels,
+                                       len(indices), len(train))
+    return PreparedData(train.subset(indices), val, config.val_split, targets[indices])
 
 
 def to_model_inputs(split: Split) -> tuple[np.ndarray, np.ndarray]:

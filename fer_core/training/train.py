@@ -89,7 +89,7 @@ def _execute(run_dir: Path, run_id: str, config: TrainConfig, registry: RunRegis
         keras.utils.set_random_seed(config.seed)
         progress.update(force=True, phase="loading_data", kind="train", run_id=run_id, error=None)
         data = prepare_data(config, progress)
-        x_train, y_train = to_model_inputs(data.train)
+        x_train, y_train = data.train_inputs()
         x_val, y_val = to_model_inputs(data.val)
         if config.teacher:
             progress.update(force=True, phase="teacher")
@@ -251,7 +251,7 @@ def estimate(config: TrainConfig) -> EpochPlan:
     cached yet (``distill``), and time lost to other jobs sharing the machine."""
     keras.utils.set_random_seed(config.seed)
     data = prepare_data(config)
-    x_train, y_train = to_model_inputs(data.train)
+    x_train, y_train = data.train_inputs()
     x_val, y_val = to_model_inputs(data.val)
     steps = math.ceil(len(x_train) / config.batch_size)
     weights = class_weights(data.train.labels, config.class_weight)

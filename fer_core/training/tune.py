@@ -185,7 +185,7 @@ def resume_tuning(run_dir: str | os.PathLike, verbose: int | str = "auto") -> Pa
 
 def _search_data(config: TuneConfig, progress: ProgressFile | None):
     data: PreparedData = prepare_data(config.data_config(), progress)
-    x_train, y_train = to_model_inputs(data.train)
+    x_train, y_train = data.train_inputs()
     steps = {b: math.ceil(len(x_train) / b) for b in config.batch_sizes}
     return data, (x_train, y_train), to_model_inputs(data.val), steps
 

@@ -120,3 +120,22 @@ def test_yaw_changes_sign_in_the_mirrored_photo():
             assert np.sign(mirrored[0].pose().yaw) == -np.sign(faces[0].pose().yaw), path.name
             checked += 1
     assert checked >= 5
+
+
+@needs_photos
+def test_a_face_that_fills_the_frame_is_found_by_the_fallback():
+    """A tight crop of a face (the face about 90% of the frame, as in FER2013) is missed by the
+    full-range model and found by the fallback, in the crop's own pixels; an empty frame stays empty."""
+    from fer_core.data.detection import BlazeFaceDetector
+
+    image = decode_photo((SHARED_PHOTOS / "fr_obama.jpg").read_bytes())
+    (box,) = detect_faces(image)
+    side = max(box.width, box.height) * 0.9
+    cx, cy = box.x + box.width / 2, box.y + box.height / 2
+    tight = np.asarray(image.crop((int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2))))
+    assert BlazeFaceDetector(fallback=False).detect(tight) == []
+    (found,) = BlazeFaceDetector().detect(tight)
+    centre = (found.x + found.width / 2, found.y + found.height / 2)
+    assert abs(centre[0] - side / 2) < side * 0.15 and abs(centre[1] - side / 2) < side * 0.2
+    assert found.width > side * 0.5 and found.eyes is not None
+    assert BlazeFaceDetector().detect(np.full((300, 300, 3), 128, np.uint8)) == []

@@ -21,7 +21,7 @@ def test_choose_a_dataset_from_the_data_folder(dashboard_env):
     counts = at.dataframe[0].value
     assert counts.loc["happy", "train"] == 12 and counts.loc["happy", "val"] == 4
     assert plotly_count(at) == 2  # class counts and pixel histograms
-    assert [tab.label for tab in at.tabs] == ["Classes", "Samples", "Pixel intensities", "Duplicates"]
+    assert [tab.label for tab in at.tabs] == ["Classes", "Samples", "Pixel intensities", "Duplicates", "FER+"]
     assert len(at.image) == 1  # the sample grid (one element holding the page of faces)
     at.number_input(key="sample_page").set_value(1).run()
     assert not at.exception
