@@ -1,12 +1,16 @@
 """The HTTP API under load: requests/s and p50/p95 latency at 1, 8 and 32 concurrent clients.
 
-Usage: python benchmarks/bench_serve.py [--model FILE] [--requests 64] [--queue 16]
+Usage: python benchmarks/bench_serve.py [--model FILE] [--requests 64] [--queue 16] [--workers 1 2]
+       [--soak 2000]
 
-Starts ``python -m fer_core serve`` on loopback (one process, as on the 2-core machine), then each
+For each ``--workers`` count (compared in the same run), starts ``python -m fer_core serve`` on
+loopback with that many processes, then each
 client posts one photo (fr_obama.jpg, 910x1137, one face) after another until ``--requests`` in
 all have been answered. 503s (the bounded queue saying "retry") are counted apart from errors
 (anything else that is not a 200, and failed connections). ``--model``: default the bundled
-model exported to int8 ONNX (multicrop inside, as ``export --int8`` writes it).
+model exported to int8 ONNX (multicrop inside, as ``export --int8`` writes it). With ``--soak N``,
+also the server's resident memory (all its processes) after the rows, and after N more requests at 8
+clients: growth there beyond warm-up would be a leak.
 """
 
 from __future__ import annotations
@@ -82,32 +86,61 @@ def main() -> None:
     parser.add_argument("--data", default=str(SHARED / "datasets" / "fer2013" / "fer2013-train-publictest.zip"))
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--queue", type=int, default=16)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--soak", type=int, default=0)
     args = parser.parse_args()
     model = Path(args.model) if args.model else int8_export(args.data)
+    photo = PHOTO.read_bytes()
+    print(f"serving {model.name}, queue {args.queue} per process; {args.requests} requests of {PHOTO.name} per row")
+    print(f"{'workers':>7s} {'clients':>7s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'200':>5s} {'503':>5s} "
+          f"{'errors':>6s}")
+    for workers in args.workers:
+        bench_one(model, workers, args, photo)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn's workers), MB, from /proc."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += int(next(line for line in Path(f"/proc/{current}/status").read_text().splitlines()
+                              if line.startswith("VmRSS:")).split()[1])
+            todo += [int(c) for t in Path(f"/proc/{current}/task").iterdir()
+                     for c in (t / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total / 1024
+
+
+def bench_one(model: Path, workers: int, args, photo: bytes) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "FER_API_KEY"}
     server = subprocess.Popen([sys.executable, "-m", "fer_core", "serve", "--model", str(model), "--port", str(port),
-                               "--queue", str(args.queue)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                               "--queue", str(args.queue), "--workers", str(workers)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):
+        for _ in range(600):
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        photo = PHOTO.read_bytes()
-        print(f"serving {model.name}, queue {args.queue}; {args.requests} requests of {PHOTO.name} per row")
-        print(f"{'clients':>7s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'200':>5s} {'503':>5s} {'errors':>6s}")
+        time.sleep(3 if workers > 1 else 0)  # every worker warm, not only the first to answer
         for clients in (1, 8, 32):
             row = load(url, clients, args.requests, photo)
-            print(f"{clients:7d} {row['rate']:7.1f} {row['p50']:8.0f} {row['p95']:8.0f} {row['ok']:5d} "
+            print(f"{workers:7d} {clients:7d} {row['rate']:7.1f} {row['p50']:8.0f} {row['p95']:8.0f} {row['ok']:5d} "
                   f"{row['busy']:5d} {row['errors']:6d}")
+        if args.soak:
+            before = rss_mb(server.pid)
+            row = load(url, 8, args.soak, photo)
+            after = rss_mb(server.pid)
+            print(f"  soak: {args.soak} more requests at 8 clients ({row['ok']} answered, {row['errors']} errors): "
+                  f"resident memory {before:,.0f} MB -> {after:,.0f} MB ({100 * (after / before - 1):+.1f}%)")
     finally:
         server.terminate()
-        server.wait(timeout=30)
-
+        server.wait(timeout=60)
 
 if __name__ == "__main__":
     main()

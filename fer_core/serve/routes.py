@@ -5,12 +5,13 @@ the API key check). ``fer_core.serve.server`` assembles them into the app."""
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +33,7 @@ class Serving:
     api_key: str | None
     gate: ModelGate
     queue: QueueState
+    metrics: Any = None  # ServeMetrics (fer_core.serve.metrics)
     model: Any = None
     card: dict[str, Any] = field(default_factory=dict)
 
@@ -57,7 +59,15 @@ keyed = APIRouter(dependencies=[Depends(check_key)], responses=ERRORS)
 
 @router.get("/health", response_model=Health)
 def health(state: ServingDep) -> dict:
-    return {"status": "ok", "model": state.spec.model.name, "held": state.queue.held, "queue": state.options.queue}
+    """Answers only once the model and the detector are loaded and warmed up (the app's start)."""
+    return {"status": "ok", "model": state.spec.model.name, "held": state.queue.held, "queue": state.options.queue,
+            "pid": os.getpid()}
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(state: ServingDep) -> Response:
+    """Prometheus's text format: requests, latency, queue depth, faces, errors (all workers')."""
+    return Response(state.metrics.exposition(), media_type=state.metrics.content_type)
 
 
 @keyed.get("/v1/model", response_model=ModelInfo)
@@ -76,6 +86,7 @@ async def predict(state: ServingDep,
     bad = [r for r in results if r.error is not None]
     if bad:
         raise HTTPException(422, "; ".join(f"{r.name}: {r.error}" for r in bad))
+    state.metrics.faces.inc(sum(len(r.faces) for r in results))
     log.info("predict: %d image(s), %d bytes, %d face(s), %.0f ms", len(photos), sum(len(d) for _, d in photos),
              sum(len(r.faces) for r in results), 1000 * (time.perf_counter() - started))
     return [r.to_dict() for r in results]

@@ -52,6 +52,7 @@ class Health(BaseModel):
     model: str
     held: int = Field(description="predict requests this process holds now")
     queue: int = Field(description="the most it holds before answering 503")
+    pid: int = Field(description="the worker process that answered (serve --workers N)")
 
 
 class ModelInfo(BaseModel):

@@ -43,8 +43,8 @@ class QueueLimit:
     applied before the body is read (a refused upload costs the server nothing). One event loop
     per process, so the count needs no lock."""
 
-    def __init__(self, app, state: QueueState, limit: int, max_bytes: int):
-        self.app, self.state, self.limit, self.max_bytes = app, state, limit, max_bytes
+    def __init__(self, app, state: QueueState, limit: int, max_bytes: int, gauge=None):
+        self.app, self.state, self.limit, self.max_bytes, self.gauge = app, state, limit, max_bytes, gauge
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != PREDICT_PATH:
@@ -57,10 +57,14 @@ class QueueLimit:
             return await _send_json(send, 503, {"error": f"busy: {self.state.held} requests held; retry shortly"},
                                     [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
         self.state.held += 1
+        if self.gauge is not None:
+            self.gauge.inc()
         try:
             await self.app(scope, receive, send)
         finally:
             self.state.held -= 1
+            if self.gauge is not None:
+                self.gauge.dec()
 
 
 async def _send_json(send, status: int, body: dict, headers: list | None = None) -> None:
@@ -85,9 +89,12 @@ def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = No
     from fer_core.inference.gate import ModelGate
     from fer_core.serve.routes import Serving, router
 
+    from fer_core.serve.metrics import MetricsMiddleware, ServeMetrics
+
     options.check()
+    metrics = ServeMetrics()
     serving = Serving(options=options, spec=spec, api_key=api_key, gate=ModelGate(options.model_slots),
-                      queue=QueueState())
+                      queue=QueueState(), metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -100,7 +107,9 @@ def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = No
     app = FastAPI(title="FER Studio API", version="1", lifespan=lifespan,
                   description="Facial expressions in photos: angry, disgust, fear, happy, sad, surprise, neutral.")
     app.state.serving = serving
-    app.add_middleware(QueueLimit, state=serving.queue, limit=options.queue, max_bytes=options.max_request_bytes)
+    app.add_middleware(QueueLimit, state=serving.queue, limit=options.queue, max_bytes=options.max_request_bytes,
+                       gauge=metrics.queue)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # added last: the outermost, so it sees the 503s too
 
     @app.exception_handler(AnyHTTPException)
     async def http_error(_request: Request, exc: AnyHTTPException):
@@ -148,7 +157,16 @@ def run_server(options: ServeOptions, spec: AnswerSpec) -> int:
     if options.workers == 1:
         uvicorn.run(create_app(options, spec, api_key), host=options.host, port=options.port, log_level="info")
     else:
+        import tempfile
+
+        from fer_core.serve.metrics import MULTIPROC_ENV
+
         os.environ[OPTIONS_ENV] = json.dumps({"options": asdict(options), "spec": spec.describe()})
+        # the workers' metrics, summed by any worker's /metrics: a fresh folder per server (the library asks it)
+        os.environ[MULTIPROC_ENV] = metrics_dir = tempfile.mkdtemp(prefix="fer-serve-metrics-")
         uvicorn.run("fer_core.serve.server:app_from_environment", factory=True, host=options.host,
                     port=options.port, workers=options.workers, log_level="info")
+        import shutil
+
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -190,3 +190,53 @@ def test_the_app_answers_json_for_unknown_paths_too_many_files_and_has_docs(expo
         assert {"box", "top", "probabilities", "landmarks", "pose"} <= set(face)  # /docs shows the answer's fields
         assert client.get("/v1/model").json()["answer"]["detector"] == "blazeface"  # spec: whole images
         assert client.get("/v1/model").json()["answer"]["whole_image"] is True
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """A sample's value from Prometheus's text format (0 when absent)."""
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if not line.startswith("#") and line.rsplit(" ", 1)[0] == wanted)
+
+
+def test_metrics_count_requests_latency_faces_and_errors(exported_onnx):
+    from fastapi.testclient import TestClient
+
+    from fer_core.inference.answering import AnswerSpec
+
+    with TestClient(create_app(ServeOptions(), AnswerSpec.resolve(exported_onnx, detector="none"))) as client:
+        assert client.post("/v1/predict", files=[("files", ("a.jpg", grey_jpeg(), "image/jpeg"))]).status_code == 200
+        assert client.post("/v1/predict", files=[("files", ("e.jpg", b"", "image/jpeg"))]).status_code == 400
+        text = client.get("/metrics").text
+    assert metric(text, "fer_requests_total", endpoint="/v1/predict", status="200") == 1
+    assert metric(text, "fer_errors_total", status="400") == 1 and metric(text, "fer_faces_total") == 1
+    assert metric(text, "fer_request_seconds_count", endpoint="/v1/predict") == 2
+    assert metric(text, "fer_queue_held") == 0  # none held once answered
+
+
+def test_two_workers_share_one_port_and_their_metrics_add_up(exported_onnx, tmp_path):
+    """``serve --workers 2``: two processes, each with its own model, answer on one port; /health
+    answers once they are warm; /metrics (from whichever answers) counts both workers' requests."""
+    two = Server(exported_onnx, tmp_path / "two.log", "--workers", "2")
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: post(two, [photo()]), range(24)))
+        assert [a.status_code for a in answers] == [200] * 24
+        pids = set()
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:  # a new connection each: either worker takes it
+            pids.add(httpx.get(f"{two.url}/health", timeout=10).json()["pid"])
+        assert len(pids) == 2
+        text = httpx.get(f"{two.url}/metrics", timeout=10).text
+        assert metric(text, "fer_requests_total", endpoint="/v1/predict", status="200") == 24
+        assert metric(text, "fer_faces_total") == 24
+        # SIGTERM while a long request is in flight: it is answered, then the workers stop
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(post, two, [photo("fr_obama-1080p.jpg")] * 20)
+            time.sleep(0.5)
+            two.process.terminate()
+            assert slow.result().status_code == 200 and len(slow.result().json()) == 20
+        assert two.process.wait(timeout=60) == 0
+    finally:
+        if two.process.poll() is None:
+            two.stop()
