@@ -10,7 +10,7 @@ import streamlit as st
 
 from fer_core.app.cache import analyze_cached, explain_faces, model_gate, warm
 from fer_core.app.live import live_section
-from fer_core.app.media import annotated_path, kept_answer, run_collection, run_video, saved_video
+from fer_core.app.media import annotated_path, kept_answer, photo_source, run_collection, run_video, saved_video
 from fer_core.app.session import model_choices, operating_point_of, settings, start_page
 from fer_core.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
                              top_confidence_histogram)
@@ -23,7 +23,6 @@ from fer_core.inference.cards import TTA_MODES, best_tta
 from fer_core.inference.runtime import is_exported
 from fer_core.inference.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
 from fer_core.inference.video_analysis import VideoOptions, expression_shares, smooth_timeline, without_brief_people
-from fer_core.settings import resolve_under_root
 
 start_page("Predict")
 config = settings()
@@ -146,28 +145,13 @@ def video_section() -> None:
 
 
 def collection_section() -> None:
-    source_kind = st.radio("Photos from", ["An uploaded zip", "A folder under the data folder"], horizontal=True,
-                           key="collection_source")
-    if source_kind == "An uploaded zip":
-        upload = st.file_uploader("A zip of photos (read in memory, never extracted)", type=["zip"],
-                                  key="collection_upload")
-        if upload is None:
-            st.info("Upload a zip of photos to classify every face in them.")
-            return
-        source, name = upload.getvalue(), upload.name
-        key = hashlib.sha256(source).hexdigest()
-    else:
-        folders = list_photo_folders(config.data_root)
-        if not folders:
-            st.info(f"No folder with photos under the data folder `{config.data_root}` (FER_DATA_ROOT).")
-            return
-        choice = st.selectbox("Folder", folders, key="collection_folder")
-        try:
-            source = resolve_under_root(config.data_root, choice)
-        except FerError as exc:
-            st.error(str(exc))
-            return
-        name, key = choice, f"{source}:{source.stat().st_mtime_ns}"
+    picked = photo_source("collection", list_photo_folders(config.data_root),
+                          "A zip of photos (read in memory, never extracted)",
+                          "Upload a zip of photos to classify every face in them.",
+                          f"No folder with photos under the data folder `{config.data_root}` (FER_DATA_ROOT).")
+    if picked is None:
+        return
+    source, name, key = picked
     try:
         analysis = kept_answer("collection_answer", (key, spec.cache_key()), lambda: run_collection(spec, source, name))
     except DataError as exc:

@@ -125,3 +125,34 @@ def kept_answer(name: str, key: tuple, compute):
     if held is None or held[0] != key:
         held = st.session_state[name] = (key, compute())
     return held[1]
+
+
+def photo_source(prefix: str, folders: list[str], upload_label: str, no_upload: str, no_folder: str):
+    """A zip upload (read in memory) or a folder under the data folder, for a set of photos (the Predict
+    page's collections, Results' labelled photos): ``(source, name, key)`` with ``source`` the zip's
+    bytes or the folder's path and ``key`` what identifies its content; None (with a note shown) while
+    there is nothing to work on. Widget keys start with ``prefix``."""
+    import hashlib
+
+    from fer_core.errors import FerError
+    from fer_core.settings import resolve_under_root
+
+    kind = st.radio("Photos from", ["An uploaded zip", "A folder under the data folder"], horizontal=True,
+                    key=f"{prefix}_source")
+    if kind == "An uploaded zip":
+        upload = st.file_uploader(upload_label, type=["zip"], key=f"{prefix}_upload")
+        if upload is None:
+            st.info(no_upload)
+            return None
+        data = upload.getvalue()
+        return data, upload.name, hashlib.sha256(data).hexdigest()
+    if not folders:
+        st.info(no_folder)
+        return None
+    choice = st.selectbox("Folder", folders, key=f"{prefix}_folder")
+    try:
+        folder = resolve_under_root(settings().data_root, choice)
+    except FerError as exc:
+        st.error(str(exc))
+        return None
+    return folder, choice, f"{folder}:{folder.stat().st_mtime_ns}"

@@ -3,7 +3,6 @@ a folder under the data folder), answered as the Predict page answers, with miss
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 
@@ -11,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from fer_core.app.cache import cached_model, model_gate
-from fer_core.app.media import EtaProgress, kept_answer
+from fer_core.app.media import EtaProgress, kept_answer, photo_source
 from fer_core.app.session import settings
 from fer_core.app.widgets import interval_metric
 from fer_core.charts import confusion_heatmap
@@ -22,7 +21,6 @@ from fer_core.inference.answering import AnswerSpec
 from fer_core.inference.evaluation import per_class_table
 from fer_core.inference.photo_evaluation import LABELS_FILE, PhotoEvaluation, evaluate_photos, mistakes_grid
 from fer_core.inference.statistics import with_interval
-from fer_core.settings import resolve_under_root
 
 
 def photo_evaluation_tab(models: dict) -> None:
@@ -36,27 +34,14 @@ def photo_evaluation_tab(models: dict) -> None:
     detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
                                 key="photos_detector")
     margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, key="photos_margin")
-    source_kind = st.radio("Photos from", ["An uploaded zip", "A folder under the data folder"], horizontal=True,
-                           key="photos_source")
-    if source_kind == "An uploaded zip":
-        upload = st.file_uploader("A zip of labelled photos (read in memory)", type=["zip"], key="photos_upload")
-        if upload is None:
-            st.info("Upload a zip of labelled photos to measure the model on them.")
-            return
-        source, name, key = upload.getvalue(), upload.name, hashlib.sha256(upload.getvalue()).hexdigest()
-    else:
-        folders = list_labelled_photo_sets(config.data_root)
-        if not folders:
-            st.info(f"No labelled photo set under the data folder `{config.data_root}` (FER_DATA_ROOT): class "
-                    f"folders of photos, or photos with a `{LABELS_FILE}`.")
-            return
-        name = st.selectbox("Folder", folders, key="photos_folder")
-        try:
-            source = resolve_under_root(config.data_root, name)
-        except FerError as exc:
-            st.error(str(exc))
-            return
-        key = f"{source}:{source.stat().st_mtime_ns}"
+    picked = photo_source("photos", list_labelled_photo_sets(config.data_root),
+                          "A zip of labelled photos (read in memory)",
+                          "Upload a zip of labelled photos to measure the model on them.",
+                          f"No labelled photo set under the data folder `{config.data_root}` (FER_DATA_ROOT): class "
+                          f"folders of photos, or photos with a `{LABELS_FILE}`.")
+    if picked is None:
+        return
+    source, name, key = picked
     if not st.button("Evaluate", key="photos_evaluate", type="primary") and \
             st.session_state.get("photos_answer", (None,))[0] is None:
         return

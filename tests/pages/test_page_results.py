@@ -33,8 +33,8 @@ def test_one_run_in_depth(runs_with_one_run, finished_run):
     assert metrics["Images"] == "42"
     per_class = next(d.value for d in at.dataframe if "support" in d.value.columns)
     assert list(per_class.index) == saved["classes"] and per_class.loc["happy", "support"] == 6
-    assert at.radio[0].options == ["train", "val"]
-    at.radio[0].set_value("train").run()
+    assert at.radio(key="run_split").options == ["train", "val"]
+    at.radio(key="run_split").set_value("train").run()
     assert not at.exception and {m.label for m in at.metric} >= {"Accuracy on train"}
     assert {m.label: m.value for m in at.metric}["Images"] == "140"
     at.toggle[0].set_value(True).run()
