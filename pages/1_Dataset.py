@@ -7,10 +7,10 @@ import streamlit as st
 
 from fer_core import CLASSES
 from fer_core.charts import class_counts_bar, pixel_histogram_chart
-from fer_core.app.cache import cached_duplicates
+from fer_core.app.cache import cached_duplicates, ferplus_votes
 from fer_core.app.session import (active_dataset_path, load_dataset_with_progress, save_upload, set_active_dataset,
                                   settings, start_page)
-from fer_core.data.ferplus import label_table, read_ferplus
+from fer_core.data.ferplus import label_table
 from fer_core.data.stats import class_count_table, conflicting_label_groups, pixel_histograms
 from fer_core.errors import DataError, FerError
 from fer_core.settings import list_datasets, resolve_under_root
@@ -121,7 +121,7 @@ with ferplus_tab:
         split_name = st.selectbox("Split", dataset.available_splits(), key="ferplus_split")
         split = dataset.split(split_name)
         try:
-            rows = label_table(read_ferplus(votes_file), split.files, split.labels)
+            rows = label_table(ferplus_votes(config), split.files, split.labels)
         except DataError as exc:
             st.error(f"{votes_file.name}: {exc}")
             rows = []

@@ -121,3 +121,18 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
             return cached_probabilities(model_path, dataset_path, dataset, split_name, tta, progress=report)
     finally:
         bar.empty()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _ferplus_votes(path: str, mtime_ns: int):  # noqa: ARG001 (mtime: a new file, a new entry)
+    from fer_core.data.ferplus import read_ferplus
+
+    return read_ferplus(path)
+
+
+def ferplus_votes(config):
+    """The FER+ votes file of the settings (``Settings.ferplus_votes_file``), read once per server and
+    file version (2 MB of CSV: the Dataset and Results pages would read it on every rerun); None
+    when there is none. A file that is not a FER+ file is a ``DataError``."""
+    path = config.ferplus_votes_file()
+    return None if path is None else _ferplus_votes(str(path), path.stat().st_mtime_ns)

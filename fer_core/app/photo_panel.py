@@ -47,22 +47,24 @@ def photo_evaluation_tab(models: dict) -> None:
         return
     try:
         spec = AnswerSpec.resolve(model_path, detector=detector, margin=margin, settings=config)
-        evaluation = kept_answer("photos_answer", (key, spec.cache_key()), lambda: _run(spec, source, name))
-        summary = evaluation.summary()
+        evaluation, summary = kept_answer("photos_answer", (key, spec.cache_key()), lambda: _run(spec, source, name))
     except FerError as exc:
         st.error(f"{name}: {exc}")
         return
     show_photo_evaluation(evaluation, summary)
 
 
-def _run(spec: AnswerSpec, source, name: str) -> PhotoEvaluation:
+def _run(spec: AnswerSpec, source, name: str) -> tuple[PhotoEvaluation, dict]:
+    """The evaluation and its summary, kept together: the summary's bootstrap intervals are not
+    drawn again on every rerun."""
     progress = EtaProgress("photos")
     try:
-        return evaluate_photos(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source, spec,
-                               name=name, progress=progress, model_slot=model_gate().slot,
-                               max_photos=settings().max_collection_photos)
+        evaluation = evaluate_photos(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
+                                     spec, name=name, progress=progress, model_slot=model_gate().slot,
+                                     max_photos=settings().max_collection_photos)
     finally:
         progress.clear()
+    return evaluation, evaluation.summary()
 
 
 def show_photo_evaluation(evaluation: PhotoEvaluation, summary: dict) -> None:
@@ -86,8 +88,9 @@ def show_photo_evaluation(evaluation: PhotoEvaluation, summary: dict) -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(confusion_heatmap(summary["confusion_matrix"]), key="photos_confusion")
     right.dataframe(per_class_table(summary), key="photos_per_class")
-    st.subheader(f"Misclassified photos ({len(evaluation.mistakes())})")
-    if evaluation.mistakes():
+    mistakes = evaluation.mistakes()
+    st.subheader(f"Misclassified photos ({len(mistakes)})")
+    if mistakes:
         st.image(mistakes_grid(evaluation), caption="true -> answered, confidence, file (the face as the model saw it)")
     x, y = st.columns(2)
     x.download_button("Download the figures (JSON)", json.dumps(summary, indent=2), "fer_photo_metrics.json",

@@ -63,25 +63,18 @@ def export_for_download(model_path: Path, options, dataset_path: Path | None) ->
 def ferplus_agreement_words(config, split, probabilities) -> str | None:
     """How often the model agrees with FER+'s majority label on this split's faces, when a FER+ file
     is at hand (the ``ferplus_file`` setting, or ``<data_root>/ferplus/``) and names them; else None."""
-    from fer_core.data.ferplus import agreement
+    from fer_core.app.cache import ferplus_votes
     from fer_core.errors import DataError
-    from fer_core.inference.statistics import wilson, with_interval
+    from fer_core.inference.evaluation import ferplus_agreement
+    from fer_core.inference.statistics import with_interval
 
-    path = config.ferplus_votes_file()
-    if path is None:
-        return None
     try:
-        result = agreement(_ferplus_votes(str(path), path.stat().st_mtime_ns), split.files, probabilities.argmax(axis=1))
+        votes = ferplus_votes(config)
+        if votes is None:
+            return None
+        result = ferplus_agreement(votes, split.files, probabilities)
     except DataError:
-        return None  # a dataset the FER+ file is not about: nothing to say
-    hits = round(result["agreement"] * result["faces"])
+        return None  # not a FER+ file, or a dataset the FER+ file is not about: nothing to say
     per_class = ", ".join(f"{c} {v:.2f}" for c, v in result["recall_by_ferplus_class"].items() if v is not None)
     return (f"Against FER+ majority labels (ten annotators a face; {result['faces']:,} of these faces have one): "
-            f"agreement {with_interval(result['agreement'], wilson(hits, result['faces']))}; by FER+ class {per_class}.")
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _ferplus_votes(path: str, mtime_ns: int):  # noqa: ARG001 (mtime: a new file, a new entry)
-    from fer_core.data.ferplus import read_ferplus
-
-    return read_ferplus(path)
+            f"agreement {with_interval(result['agreement'], result['agreement_95'])}; by FER+ class {per_class}.")

@@ -33,12 +33,12 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     probabilities = predict_probabilities(model, split.images)
     metrics = write_report(args.out, args.split, split, probabilities, has_copy=held_out_copies(dataset, args.split))
     if args.ferplus:
-        from fer_core.data.ferplus import agreement, read_ferplus
-        from fer_core.inference.statistics import wilson, with_interval
+        from fer_core.data.ferplus import read_ferplus
+        from fer_core.inference.evaluation import ferplus_agreement
+        from fer_core.inference.statistics import with_interval
 
-        ferplus = agreement(read_ferplus(args.ferplus), split.files, probabilities.argmax(axis=1))
-        hits = round(ferplus["agreement"] * ferplus["faces"])
-        print(f"agreement with FER+ majority labels: {with_interval(ferplus['agreement'], wilson(hits, ferplus['faces']))} "
+        ferplus = ferplus_agreement(read_ferplus(args.ferplus), split.files, probabilities)
+        print(f"agreement with FER+ majority labels: {with_interval(ferplus['agreement'], ferplus['agreement_95'])} "
               f"of {ferplus['faces']} {args.split} faces with one; by FER+ class: "
               + ", ".join(f"{c} {v:.3f}" for c, v in ferplus["recall_by_ferplus_class"].items() if v is not None))
     if dataset.report.skipped:

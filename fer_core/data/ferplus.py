@@ -27,7 +27,7 @@ import numpy as np
 from fer_core.errors import ConfigError, DataError
 from fer_core.labels import CLASSES
 
-LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft")  # training/config.py names them too (Keras-free)
+LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft")  # TrainConfig.labels' choices
 VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown",
                 "NF")
 TO_FER2013 = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happiness": "happy", "sadness": "sad",
@@ -72,10 +72,15 @@ def seven_class_votes(counts: np.ndarray) -> np.ndarray:
     return counts[:, columns]
 
 
+def without_single_votes(counts: np.ndarray) -> np.ndarray:
+    """FER+'s first step: a class one annotator alone voted for gets no votes."""
+    return np.where(counts > 1, counts, 0)
+
+
 def majority(counts: np.ndarray) -> np.ndarray:
     """FER+'s majority label of each row as a FER2013 class index, -1 where there is none (no
     majority after dropping single votes, a majority of contempt, unknown or not a face, no votes)."""
-    kept = np.where(counts > 1, counts, 0)
+    kept = without_single_votes(counts)
     total = kept.sum(axis=1)
     top = kept.argmax(axis=1)
     labels = np.full(len(counts), -1)
@@ -117,7 +122,8 @@ def agreement(votes: FerPlusVotes, files: list[str], predicted: np.ndarray) -> d
         raise DataError("none of these images has a FER+ majority label: the FER+ file does not match them")
     per_class = {c: (float((predicted[kept & (labels == k)] == k).mean()) if (kept & (labels == k)).any() else None)
                  for k, c in enumerate(CLASSES)}
-    return {"faces": int(kept.sum()), "agreement": float((predicted[kept] == labels[kept]).mean()),
+    agreeing = int((predicted[kept] == labels[kept]).sum())
+    return {"faces": int(kept.sum()), "agreeing": agreeing, "agreement": agreeing / int(kept.sum()),
             "recall_by_ferplus_class": per_class, "majority_counts": {c: int((labels == k).sum())
                                                                      for k, c in enumerate(CLASSES)}}
 
@@ -129,8 +135,8 @@ def label_table(votes: FerPlusVotes, files: list[str], labels: np.ndarray) -> li
     counts = votes.for_files(files)
     matched = counts[:, 0] >= 0
     ferplus = majority(counts)
-    kept = np.where(counts > 1, counts, 0)
-    top = np.array([VOTE_COLUMNS[t] for t in kept.argmax(axis=1)]) if len(files) else np.array([])
+    top = np.array([VOTE_COLUMNS[t] for t in without_single_votes(counts).argmax(axis=1)]) if len(files) else \
+        np.array([])
     rows = []
     for k, name in enumerate(CLASSES):
         mine = labels == k

@@ -22,7 +22,8 @@ from fer_core.data.naming import IMAGE_EXTENSIONS
 from fer_core.data.archives import folder_entries, open_zip, zip_entries
 
 
-TEXT_FILES = ("labels.csv",)
+LABELS_FILE = "labels.csv"  # a labelled photo set's labels, at its top (fer_core.inference.photo_evaluation)
+TEXT_FILES = (LABELS_FILE,)
 
 
 @dataclass
@@ -92,5 +93,5 @@ def list_labelled_photo_sets(root: str | os.PathLike, max_depth: int = 3) -> lis
     folders = list_photo_folders(root, max_depth + 1)
     sets = {PurePosixPath(f).parent.as_posix() for f in folders
             if PurePosixPath(f).name.lower() in CLASS_SYNONYMS and PurePosixPath(f).name != "."}
-    sets |= {f for f in folders if (Path(root) / f / TEXT_FILES[0]).is_file()}
+    sets |= {f for f in folders if (Path(root) / f / LABELS_FILE).is_file()}
     return sorted(sets)

@@ -20,7 +20,7 @@ from fer_core.labels import CLASSES
 from fer_core.data.dataset import Split
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
 from fer_core.inference.runtime import predict_probabilities
-from fer_core.inference.statistics import metric_intervals
+from fer_core.inference.statistics import metric_intervals, wilson
 
 
 def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: str) -> dict[str, Any]:
@@ -53,6 +53,15 @@ def compute_metrics(y_true: np.ndarray, probabilities: np.ndarray, split_name: s
         "confusion_matrix": confusion,
         "intervals": metric_intervals(confusion),
     }
+
+
+def ferplus_agreement(votes, files: list[str], probabilities: np.ndarray) -> dict[str, Any]:
+    """``data.ferplus.agreement`` of a model's answers, with the agreement's 95% Wilson interval
+    (``agreement_95``): what ``evaluate --ferplus`` prints and the Results page shows."""
+    from fer_core.data.ferplus import agreement
+
+    result = agreement(votes, files, probabilities.argmax(axis=1))
+    return {**result, "agreement_95": wilson(result["agreeing"], result["faces"])}
 
 
 def per_class_table(metrics: dict[str, Any]) -> pd.DataFrame:

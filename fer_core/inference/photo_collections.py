@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ContextManager
@@ -93,6 +93,33 @@ def faces_grid(analysis: CollectionAnalysis, per_class: int = 12, tile: int = 72
     return grid
 
 
+def answer_in_chunks(model, photos: list[tuple[str, Callable[[], bytes]]], spec: AnswerSpec,
+                     skipped: list[tuple[str, str]], whole_image_if_no_face: bool = False,
+                     progress: Callable[[int, int], None] | None = None,
+                     model_slot: Callable[[], ContextManager] = contextlib.nullcontext) -> Iterator[PhotoResult]:
+    """The answers for photos given as (name, read), ``CHUNK`` at a time, each chunk one turn at the
+    model (``model_slot``); a photo that cannot be read or decoded goes to ``skipped`` with its
+    reason instead. ``progress(done, total)`` after each chunk. Collections and photo evaluations
+    both read their photos this way."""
+    total = len(photos)
+    for start in range(0, total, CHUNK):
+        chunk: list[tuple[str, bytes]] = []
+        for photo_name, read in photos[start:start + CHUNK]:
+            try:
+                chunk.append((photo_name, read()))
+            except DataError as exc:
+                skipped.append((photo_name, str(exc)))
+        with model_slot():
+            answered = analyze_photos(model, chunk, spec, whole_image_if_no_face)
+        for result in answered:
+            if result.error is not None:
+                skipped.append((result.name, result.error))
+            else:
+                yield result
+        if progress is not None:
+            progress(min(start + CHUNK, total), total)
+
+
 def analyze_collection(model, path: str | os.PathLike | BinaryIO, spec: AnswerSpec,
                        whole_image_if_no_face: bool = False,
                        progress: Callable[[int, int], None] | None = None,
@@ -102,23 +129,8 @@ def analyze_collection(model, path: str | os.PathLike | BinaryIO, spec: AnswerSp
     analysis = CollectionAnalysis(name or Path(getattr(path, "name", None) or str(path)).name)
     with open_photo_set(path, max_photos) as collection:
         analysis.skipped.extend(collection.skipped)
-        total = len(collection.photos)
-        for start in range(0, total, CHUNK):
-            chunk: list[tuple[str, bytes]] = []
-            for photo_name, read in collection.photos[start:start + CHUNK]:
-                try:
-                    chunk.append((photo_name, read()))
-                except DataError as exc:
-                    analysis.skipped.append((photo_name, str(exc)))
-            with model_slot():
-                answered = analyze_photos(model, chunk, spec, whole_image_if_no_face)
-            for result in answered:
-                if result.error is not None:
-                    analysis.skipped.append((result.name, result.error))
-                else:
-                    analysis.results.append(result)
-            if progress is not None:
-                progress(min(start + CHUNK, total), total)
+        analysis.results.extend(answer_in_chunks(model, collection.photos, spec, analysis.skipped,
+                                                 whole_image_if_no_face, progress, model_slot))
     return analysis
 
 

@@ -12,20 +12,20 @@ photos answered.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ContextManager
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.data.naming import CLASS_SYNONYMS
-from fer_core.data.photo_files import open_photo_set
+from fer_core.data.photo_files import LABELS_FILE, open_photo_set
 from fer_core.errors import DataError
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
 from fer_core.inference.answering import AnswerSpec
@@ -34,8 +34,6 @@ from fer_core.inference.photos import FaceResult
 from fer_core.inference.statistics import wilson
 from fer_core.labels import CLASSES
 
-LABELS_FILE = "labels.csv"  # a photo set's own labels, at its top, when its photos are not in class folders
-CHUNK = 16  # photos per turn at the model (as collections take theirs)
 
 
 @dataclass
@@ -46,8 +44,6 @@ class LabelledAnswer:
     label: int
     ambiguous: bool = False
     face: FaceResult | None = None
-    width: int = 0
-    height: int = 0
 
     @property
     def predicted(self) -> int | None:
@@ -107,14 +103,13 @@ class PhotoEvaluation:
 def evaluate_photos(model, source: str | os.PathLike | BinaryIO, spec: AnswerSpec,
                     labels_file: str | os.PathLike | None = None, name: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
-                    model_slot: Callable[[], Any] | None = None, max_photos: int | None = None) -> PhotoEvaluation:
+                    model_slot: Callable[[], ContextManager] = contextlib.nullcontext,
+                    max_photos: int | None = None) -> PhotoEvaluation:
     """Measure ``model`` (``spec.load()``) on the labelled photos of ``source`` (a folder, a
     ``.zip`` path, or an uploaded zip's file object). ``DataError``, in one line, for: no labelled
     photo, a class folder or label that names no class, a labels file that names photos the set
     does not have."""
-    import contextlib
-
-    from fer_core.inference.photos import analyze_photos
+    from fer_core.inference.photo_collections import answer_in_chunks
 
     evaluation = PhotoEvaluation(name or Path(getattr(source, "name", None) or str(source)).name, spec)
     with open_photo_set(source, max_photos) as collection:
@@ -126,25 +121,11 @@ def evaluate_photos(model, source: str | os.PathLike | BinaryIO, spec: AnswerSpe
         if not photos:
             raise DataError(f"no labelled photo in {evaluation.name}: put photos in class folders ({', '.join(CLASSES)} "
                             f"or a synonym) or give a labels CSV (file,label)")
-        for start in range(0, len(photos), CHUNK):
-            chunk = []
-            for photo_name, read in photos[start:start + CHUNK]:
-                try:
-                    chunk.append((photo_name, read()))
-                except DataError as exc:
-                    evaluation.skipped.append((photo_name, str(exc)))
-            with (model_slot or contextlib.nullcontext)():
-                results = analyze_photos(model, chunk, spec)
-            for result in results:
-                if result.error is not None:
-                    evaluation.skipped.append((result.name, result.error))
-                    continue
-                label, ambiguous = labels[result.name]
-                evaluation.answers.append(LabelledAnswer(result.name, label, ambiguous,
-                                                         result.faces[0] if result.faces else None,
-                                                         result.width, result.height))
-            if progress is not None:
-                progress(min(start + CHUNK, len(photos)), len(photos))
+        for result in answer_in_chunks(model, photos, spec, evaluation.skipped, progress=progress,
+                                       model_slot=model_slot):
+            label, ambiguous = labels[result.name]
+            evaluation.answers.append(LabelledAnswer(result.name, label, ambiguous,
+                                                     result.faces[0] if result.faces else None))
     return evaluation
 
 
@@ -229,7 +210,3 @@ def write_photo_report(evaluation: PhotoEvaluation, out_dir: str | os.PathLike) 
     with atomic_path(out / "misclassified.png") as tmp:
         mistakes_grid(evaluation).save(tmp, format="PNG")
     return summary
-
-
-def summary_json(evaluation: PhotoEvaluation) -> str:
-    return json.dumps(evaluation.summary(), indent=2)

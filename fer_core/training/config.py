@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from fer_core.data.ferplus import LABEL_SOURCES
 from fer_core.errors import ConfigError
 from fer_core.inference.cards import TTA_MODES
 from fer_core.labels import IMAGE_SIZE
@@ -27,7 +28,6 @@ CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 TUNERS = ("random", "hyperband", "bayesian")
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)
 FREEZE_CHOICES = ("none", "body")  # or a positive number of stages
-LABEL_SOURCES = ("fer2013", "ferplus-majority", "ferplus-soft")  # fer_core.data.ferplus reads the FER+ ones
 
 
 def check_freeze(freeze: str) -> str:
