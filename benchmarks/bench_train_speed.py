@@ -41,6 +41,7 @@ AUGMENTATIONS: dict[str, tuple[dict, dict]] = {
     "zoom": ({"augment_args": {"zoom": 0.1}}, {}),
     "contrast": ({"augment_args": {"contrast": 0.3}}, {}),
     "erasing0.25": ({"erasing": 0.25}, {}),
+    "photo0.3": ({"photo_style": 0.3}, {}),
     "mixup": ({}, {"mixup": 0.2}),
     "cutmix": ({}, {"cutmix": 1.0}),
     "full": ({"augment_strength": 0.5, "erasing": 0.25}, {}),

@@ -61,6 +61,11 @@ class Settings:
                                    "across all its users; the others wait their turn, in order", 1)
     max_photos: int = _setting(20, "photos one Predict request classifies; more wait for the next", 1)
     max_collection_photos: int = _setting(2000, "photos in one photo collection (a zip or a folder)", 1)
+    cluster: str = _setting("", "a Dask cluster for photo collections and videos (predict --cluster, the Predict "
+                                "page): local (a worker a core), local:N or tcp://HOST:PORT; empty: one process")
+    cpu_threads: int = _setting(0, "CPU threads one model call uses in onnxruntime and BlazeFace (0: onnxruntime's "
+                                   "one a core, BlazeFace's 2); a local cluster gives each worker cores / workers", 0)
+    max_cluster_photos: int = _setting(1_000_000, "photos in one photo collection analysed on a cluster", 1)
     max_video_mb: float = _setting(500.0, "the largest video file accepted, in MB", 0)
     max_video_seconds: float = _setting(600.0, "the longest video accepted, in seconds", 0)
     zip_max_member_mb: float = _setting(40.0, "the largest file inside a zip, inflated, in MB (more: skipped)", 0)

@@ -151,10 +151,13 @@ def collection_section() -> None:
                           f"No folder with photos under the data folder `{config.data_root}` (FER_DATA_ROOT).")
     if picked is None:
         return
+    if config.cluster:
+        st.caption(f"Runs in chunks on the Dask cluster `{config.cluster}` (the cluster setting, FER_CLUSTER); "
+                   "a stopped run goes on from its finished chunks when asked again.")
     source, name, key = picked
     try:
         analysis = kept_answer("collection_answer", (key, spec.cache_key()), lambda: run_collection(spec, source, name))
-    except DataError as exc:
+    except FerError as exc:
         st.error(f"{name}: {exc}")
         return
     summary = analysis.summary()

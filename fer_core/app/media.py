@@ -107,7 +107,10 @@ def run_video(spec: AnswerSpec, video: Path, name: str, options: VideoOptions) -
 
 
 def run_collection(spec: AnswerSpec, source: Path | bytes, name: str) -> CollectionAnalysis:
-    """Analyse a folder (a path) or an uploaded zip (its bytes, read in memory) with a progress bar."""
+    """Analyse a folder (a path) or an uploaded zip (its bytes, read in memory) with a progress bar;
+    on the Dask cluster the ``cluster`` setting names, when it names one (``run_collection_on_cluster``)."""
+    if settings().cluster:
+        return run_collection_on_cluster(spec, source, name)
     progress = EtaProgress("photos")
     try:
         return analyze_collection(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
@@ -115,6 +118,28 @@ def run_collection(spec: AnswerSpec, source: Path | bytes, name: str) -> Collect
                                   max_photos=settings().max_collection_photos, name=name)
     finally:
         progress.clear()
+
+
+def run_collection_on_cluster(spec: AnswerSpec, source: Path | bytes, name: str) -> CollectionAnalysis:
+    """A collection in chunks on the cluster, with a progress bar per chunk. Its chunks are kept
+    under the cache folder by content and spec, so the same collection asked again after a
+    stopped run (a closed tab, a restarted server) answers only the chunks it had not finished."""
+    from fer_core.inference.cluster import analyze_collection_on_cluster, connect
+    from fer_core.inference.cluster_options import ClusterOptions
+
+    config = settings()
+    run_key = hashlib.sha256(repr((name, hashlib.sha256(source).hexdigest() if isinstance(source, bytes)
+                                   else str(source), spec.cache_key())).encode()).hexdigest()[:16]
+    bar = EtaProgress("chunks")
+    try:
+        with connect(ClusterOptions(config.cluster)) as client:
+            analysis, _ = analyze_collection_on_cluster(
+                client, io.BytesIO(source) if isinstance(source, bytes) else source, spec,
+                config.cache_dir / "cluster_runs", run_key, progress=lambda done, total, left: bar(done, total),
+                max_photos=config.max_cluster_photos, resume=True, name=name)
+    finally:
+        bar.clear()
+    return analysis
 
 
 def kept_answer(name: str, key: tuple, compute):

@@ -41,27 +41,31 @@ def photo_evaluation_tab(models: dict) -> None:
                           f"folders of photos, or photos with a `{LABELS_FILE}`.")
     if picked is None:
         return
+    also = st.multiselect("Also count the faces found by", [d for d in DETECTORS if d != detector],
+                          key="photos_also_detectors",
+                          help="Detection only, no model: the share of photos each detector finds a face in.")
     source, name, key = picked
     if not st.button("Evaluate", key="photos_evaluate", type="primary") and \
             st.session_state.get("photos_answer", (None,))[0] is None:
         return
     try:
         spec = AnswerSpec.resolve(model_path, detector=detector, margin=margin, settings=config)
-        evaluation, summary = kept_answer("photos_answer", (key, spec.cache_key()), lambda: _run(spec, source, name))
+        evaluation, summary = kept_answer("photos_answer", (key, spec.cache_key(), tuple(also)),
+                                          lambda: _run(spec, source, name, tuple(also)))
     except FerError as exc:
         st.error(f"{name}: {exc}")
         return
     show_photo_evaluation(evaluation, summary)
 
 
-def _run(spec: AnswerSpec, source, name: str) -> tuple[PhotoEvaluation, dict]:
+def _run(spec: AnswerSpec, source, name: str, also: tuple[str, ...]) -> tuple[PhotoEvaluation, dict]:
     """The evaluation and its summary, kept together: the summary's bootstrap intervals are not
     drawn again on every rerun."""
     progress = EtaProgress("photos")
     try:
         evaluation = evaluate_photos(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
                                      spec, name=name, progress=progress, model_slot=model_gate().slot,
-                                     max_photos=settings().max_collection_photos)
+                                     max_photos=settings().max_collection_photos, also_detectors=also)
     finally:
         progress.clear()
     return evaluation, evaluation.summary()
@@ -75,6 +79,13 @@ def show_photo_evaluation(evaluation: PhotoEvaluation, summary: dict) -> None:
                     help=intervals["method"])
     interval_metric(c, "Macro-F1 (over all 7 classes)", summary["macro_f1"], intervals["macro_f1"], percent=False)
     d.metric("Labelled photos", f"{summary['labelled_photos']:,}")
+    st.caption(f"Macro-F1 over the {len(summary['classes_present'])} classes present "
+               f"({', '.join(summary['classes_present'])}): {summary['macro_f1_present']:.3f}.")
+    if len(summary["found_by_detector"]) > 1:
+        st.dataframe(pd.DataFrame([{"detector": name, "photos with a face": found["found"],
+                                    "share": with_interval(found["share"], found["share_95"])}
+                                   for name, found in summary["found_by_detector"].items()]),
+                     hide_index=True, key="photos_found_by")
     if "clear_only" in summary:
         clear = summary["clear_only"]
         st.caption(f"Without the photos labelled ambiguous: accuracy "

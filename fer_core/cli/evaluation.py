@@ -16,8 +16,8 @@ from fer_core.settings import Settings
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if args.detector is not None:
         return _evaluate_photos(args, settings)
-    if args.photo_labels:
-        raise ConfigError("--photo-labels goes with --detector (the data are whole photos)")
+    if args.photo_labels or args.also_detectors:
+        raise ConfigError("--photo-labels and --also-detectors go with --detector (the data are whole photos)")
     existing_dataset_path(args.data)
     path = existing_model_path(args.model, settings)  # refused before TensorFlow loads
     from fer_core.data.dataset import LoadOptions
@@ -68,7 +68,8 @@ def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{Path(args.data).name}: {done}/{total} photos", file=sys.stderr)
 
     evaluation = evaluate_photos(spec.load(), args.data, spec, labels_file=args.photo_labels, progress=progress,
-                                 max_photos=settings.max_collection_photos)
+                                 max_photos=settings.max_collection_photos,
+                                 also_detectors=tuple(args.also_detectors))
     summary = write_photo_report(evaluation, args.out)
     for name, why in evaluation.skipped:
         print(f"note: skipped {name}: {why}", file=sys.stderr)
@@ -76,7 +77,12 @@ def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
           f"({with_interval(summary['found_share'], summary['found_share_95'])}) with {spec.detector_words}, "
           f"TTA {spec.tta}, margin {spec.margin:g}, shift {spec.shift_y:+g}" + (f"; missed: {', '.join(summary['missed'][:10])}"
                                                        if summary["missed"] else ""))
+    for detector, found in list(summary["found_by_detector"].items())[1:]:
+        print(f"  {detector} finds a face in {found['found']} of {summary['labelled_photos']} "
+              f"({with_interval(found['share'], found['share_95'])})")
     print_metrics(summary)
+    print(f"macro_f1 over the {len(summary['classes_present'])} classes present "
+          f"({', '.join(summary['classes_present'])}): {summary['macro_f1_present']:.3f}")
     if "clear_only" in summary:
         clear = summary["clear_only"]
         print(f"without the photos labelled ambiguous: n={clear['n']} accuracy="

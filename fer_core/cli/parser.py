@@ -11,6 +11,7 @@ from fer_core.data.dataset import SPLITS
 from fer_core.labels import CLASSES
 from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DEFAULT_SHIFT_Y, DETECTORS, WHOLE_IMAGE
 from fer_core.inference.cards import TTA_MODES
+from fer_core.inference.cluster_options import CHUNK_TIMEOUT_S, PHOTOS_PER_TASK, RETRIES, SEGMENT_SECONDS
 from fer_core.inference.export import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
 from fer_core.training.config import TrainConfig, TuneConfig
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--photo-labels", metavar="CSV",
                           help="with --detector: a labels file (columns file,label; optional ambiguous yes/no) "
                                "for photos that are not in class folders")
+    evaluate.add_argument("--also-detectors", nargs="+", choices=DETECTORS, default=[], metavar="DETECTOR",
+                          help="with --detector: also count the photos each of these detectors finds a face in "
+                               f"(detection only; choices: {', '.join(DETECTORS)})")
 
     compare = sub.add_parser("compare", help="two models on the same faces: each one's figures with intervals, "
                                              "and whether their difference is real (McNemar's exact test)")
@@ -100,6 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "exported .onnx or .tflite file (runs without TensorFlow)")
     predict.add_argument("--whole-image-if-no-face", action="store_true",
                          help="classify a photo with no face found as one face")
+    predict.add_argument("--cluster", default=None, metavar="ADDRESS",
+                         help="run videos and collections on a Dask cluster, in chunks: local (a worker a core), "
+                              "local:N or tcp://HOST:PORT (default: the cluster setting, FER_CLUSTER; empty: one "
+                              "process). Same files, no annotated.mp4")
+    predict.add_argument("--resume", action="store_true",
+                         help="with --cluster: go on with the newest run of the same input and settings under "
+                              "--out, answering only the chunks it had not finished")
+    predict.add_argument("--chunk-timeout", type=float, default=CHUNK_TIMEOUT_S, metavar="SECONDS",
+                         help="with --cluster: a chunk not answered in this time is submitted again")
+    predict.add_argument("--retries", type=int, default=RETRIES,
+                         help="with --cluster: extra tries of a chunk whose worker died or that timed out")
+    predict.add_argument("--photos-per-task", type=int, default=PHOTOS_PER_TASK,
+                         help="with --cluster: photos in one chunk (a multiple of 8)")
+    predict.add_argument("--segment-seconds", type=float, default=SEGMENT_SECONDS,
+                         help="with --cluster: seconds of video in one chunk")
 
     export = sub.add_parser("export", help="write a model for use without FER Studio (ONNX, LiteRT, SavedModel), "
                                            "with its TTA and temperature inside and its card beside it")

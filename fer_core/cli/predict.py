@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fer_core.errors import ConfigError, DataError
@@ -35,23 +36,88 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("videos and photo collections write their results to a folder: add --out DIR")
     if not args.fps > 0:
         raise ConfigError(f"--fps must be above 0, got {args.fps}")
-    model = spec.load()
+    cluster = _cluster_options(args, settings)
     answers: dict[Path, dict] = {}
     failed = False
     if photos:
-        for photo, result in zip(photos, analyze_files(model, photos, spec, args.whole_image_if_no_face)):
+        for photo, result in zip(photos, analyze_files(spec.load(), photos, spec, args.whole_image_if_no_face)):
             answers[photo] = result.to_dict()
             failed |= result.error is not None
             if result.no_face:
                 print(f"note: no face found in {result.name} (try --whole-image-if-no-face)", file=sys.stderr)
-    for video in videos:
-        answers[video] = _predict_video(model, spec, video, Path(args.out), args)
-        failed |= "error" in answers[video]
-    for collection in collections:
-        answers[collection] = _predict_collection(model, spec, collection, Path(args.out), args, settings)
-        failed |= "error" in answers[collection]
+    if cluster is not None and (videos or collections):
+        answers.update(_predict_on_cluster(spec, videos, collections, Path(args.out), args, settings, cluster))
+    else:
+        model = spec.load() if videos or collections else None
+        for video in videos:
+            answers[video] = _predict_video(model, spec, video, Path(args.out), args)
+        for collection in collections:
+            answers[collection] = _predict_collection(model, spec, collection, Path(args.out), args, settings)
+    failed |= any("error" in answers[p] for p in (*videos, *collections))
     print(json.dumps([answers[p] for p in inputs], indent=2))
     return 1 if failed else 0
+
+
+def _cluster_options(args: argparse.Namespace, settings: Settings):
+    """The cluster to run on (``--cluster``, else the setting), or None for one process."""
+    address = args.cluster if args.cluster is not None else settings.cluster
+    if not address:
+        if args.resume:
+            raise ConfigError("--resume goes with --cluster (or the cluster setting, FER_CLUSTER)")
+        return None
+    from fer_core.inference.cluster_options import ClusterOptions
+
+    return ClusterOptions(address, chunk_timeout=args.chunk_timeout, retries=args.retries,
+                          photos_per_task=args.photos_per_task, segment_seconds=args.segment_seconds)
+
+
+def _chunk_progress(name: str, unit: str) -> Callable[[int, int, float | None], None]:
+    started = time.perf_counter()
+
+    def progress(done: int, total: int, left: float | None) -> None:
+        eta = "" if left is None else f", about {left:,.0f} s left"
+        print(f"{name}: {done}/{total} {unit}, {time.perf_counter() - started:,.0f} s{eta}", file=sys.stderr)
+
+    return progress
+
+
+def _predict_on_cluster(spec, videos: list[Path], collections: list[Path], out: Path, args: argparse.Namespace,
+                        settings: Settings, options) -> dict[Path, dict]:
+    """Videos and collections in chunks on one cluster: the same files as one process writes
+    (``predictions.csv``, ``predictions.json``, charts; ``frames.csv``, ``video.json``), no annotated video."""
+    from fer_core.data.video_files import VideoLimits
+    from fer_core.inference.cluster import analyze_collection_on_cluster, analyze_video_on_cluster, connect
+    from fer_core.inference.video_analysis import VideoOptions, write_video_outputs
+
+    answers: dict[Path, dict] = {}
+    with connect(options) as client:
+        for video in videos:
+            try:
+                analysis, folder = analyze_video_on_cluster(
+                    client, video, spec, out, video.stem, VideoOptions(fps=args.fps), options,
+                    progress=_chunk_progress(video.name, "segments"), limits=VideoLimits.from_settings(settings),
+                    resume=args.resume)
+            except DataError as exc:
+                print(f"error: {video}: {exc}", file=sys.stderr)
+                answers[video] = {"video": str(video), "error": str(exc)}
+                continue
+            written = write_video_outputs(analysis, folder)
+            if analysis.no_face:
+                print(f"note: no face found in any sampled frame of {video}", file=sys.stderr)
+            answers[video] = {**analysis.summary(), "video": str(video), "outputs": [str(p) for p in written]}
+        for collection in collections:
+            try:
+                analysis, folder = analyze_collection_on_cluster(
+                    client, collection, spec, out, _collection_stem(collection), options,
+                    whole_image_if_no_face=args.whole_image_if_no_face,
+                    progress=_chunk_progress(collection.name, "chunks"), max_photos=settings.max_cluster_photos,
+                    resume=args.resume)
+            except DataError as exc:
+                print(f"error: {collection}: {exc}", file=sys.stderr)
+                answers[collection] = {"collection": str(collection), "error": str(exc)}
+                continue
+            answers[collection] = _write_collection(analysis, collection, folder)
+    return answers
 
 
 def _unique_folder(out: Path, stem: str) -> Path:
@@ -88,11 +154,9 @@ def _predict_video(model, spec, video: Path, out: Path, args: argparse.Namespace
 
 def _predict_collection(model, spec, collection: Path, out: Path, args: argparse.Namespace,
                         settings: Settings) -> dict:
-    from fer_core.charts import class_distribution_bar, figures_html, top_confidence_histogram
-    from fer_core.fileio import atomic_path, write_text_atomic
-    from fer_core.inference.photo_collections import analyze_collection, faces_grid, write_collection_outputs
+    from fer_core.inference.photo_collections import analyze_collection
 
-    folder = _unique_folder(out, collection.stem if collection.is_file() else collection.name)
+    folder = _unique_folder(out, _collection_stem(collection))
 
     def progress(done: int, total: int) -> None:
         print(f"{collection.name}: {done}/{total} photos", file=sys.stderr)
@@ -104,6 +168,20 @@ def _predict_collection(model, spec, collection: Path, out: Path, args: argparse
     except DataError as exc:
         print(f"error: {collection}: {exc}", file=sys.stderr)
         return {"collection": str(collection), "error": str(exc)}
+    return _write_collection(analysis, collection, folder)
+
+
+def _collection_stem(collection: Path) -> str:
+    return collection.stem if collection.is_file() else collection.name
+
+
+def _write_collection(analysis, collection: Path, folder: Path) -> dict:
+    """A collection's files (``predictions.csv``/``.json``, ``charts.html``, ``faces_by_class.png``)
+    and its JSON answer; the skipped files noted on stderr."""
+    from fer_core.charts import class_distribution_bar, figures_html, top_confidence_histogram
+    from fer_core.fileio import atomic_path, write_text_atomic
+    from fer_core.inference.photo_collections import faces_grid, write_collection_outputs
+
     for name, why in analysis.skipped:
         print(f"note: skipped {name}: {why}", file=sys.stderr)
     written = write_collection_outputs(analysis, folder)

@@ -34,6 +34,7 @@ from PIL import Image, ImageOps
 from fer_core.labels import IMAGE_SIZE
 from fer_core.data.images import MAX_IMAGE_BYTES, flatten_alpha, image_to_face_array, open_image, to_8bit
 from fer_core.errors import ConfigError, DataError
+from fer_core.settings import Settings
 
 DEFAULT_DETECTOR = "blazeface"
 WHOLE_IMAGE = "none"  # as a detector setting (CLI, serve): no detection, each image is one face
@@ -210,7 +211,8 @@ class BlazeFaceDetector:
     def __init__(self, fallback: bool = True) -> None:
         from fer_core.data.blazeface import BlazeFace
 
-        self._model = BlazeFace("full")
+        self._threads = Settings.load().cpu_threads or 2
+        self._model = BlazeFace("full", self._threads)
         self._fallback = fallback
         self._short = None
 
@@ -231,7 +233,7 @@ class BlazeFaceDetector:
         from fer_core.data.blazeface import BlazeFace
 
         if self._short is None:
-            self._short = BlazeFace("short")
+            self._short = BlazeFace("short", self._threads)
         found = self._short.detect(rgb, tiles=False)
         if found:
             return found

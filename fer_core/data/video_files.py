@@ -130,20 +130,29 @@ def _sampled_indices(native_fps: float, fps: float) -> Iterator[int]:
 
 
 def sample_frames(path: str | os.PathLike, fps: float, info: VideoInfo | None = None,
-                  limits: VideoLimits | None = None) -> Iterator[VideoFrame]:
+                  limits: VideoLimits | None = None, start_frame: int = 0,
+                  end_frame: int | None = None) -> Iterator[VideoFrame]:
     """The frames nearest to every 1/``fps`` seconds (every frame if ``fps`` is the video's rate or
-    more), as RGB arrays, in order. ``info``: ``open_video``'s answer, if already asked."""
+    more), as RGB arrays, in order. ``info``: ``open_video``'s answer, if already asked.
+    ``start_frame``/``end_frame``: only the sampled frames with ``start_frame <= index < end_frame``
+    (a cluster's time segment: the same frames the whole video's sampling picks there, reached by
+    seeking, which FFmpeg does to the exact frame by decoding on from the keyframe before it)."""
     import cv2
 
     if not fps > 0:
         raise DataError(f"the sampling rate must be above 0 frames per second, got {fps}")
     limits = limits or VideoLimits.from_settings(Settings.load())
     info = info or open_video(path, limits)
-    wanted_indices = _sampled_indices(info.fps, fps)
+    wanted_indices = itertools.dropwhile(lambda i: i < start_frame, _sampled_indices(info.fps, fps))
     capture = _capture(Path(path))
     try:
         index, wanted = 0, next(wanted_indices)
-        while True:
+        if start_frame > 0:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, start_frame)
+            index = int(capture.get(cv2.CAP_PROP_POS_FRAMES))
+            if index != start_frame:
+                raise DataError(f"cannot seek to frame {start_frame} (the container went to {index})")
+        while end_frame is None or wanted < end_frame:
             if not capture.grab():
                 return
             if index == wanted:

@@ -15,6 +15,8 @@
   the live camera); ``tracking``: one id per face across frames.
 - ``live``: a live camera's frames classified as they arrive, dropped rather than queued, recorded.
 - ``photo_collections``: every face of a photo collection (zip or folder), with its summary.
+- ``cluster``: collections and videos in chunks on a Dask cluster, merged into the same answer,
+  resumable (``cluster_options``: its options, importable without Dask).
 - ``analysis``: cached predictions, confused pairs, calibration (and ``calibrate_model``).
 - ``explain``: HiResCAM heat maps (``explain_faces``, ``explain_photo``, ``write_explanations``).
 - ``cards``: ``ModelCard`` (typed, one fallback), the best TTA by a card (no fer_core imports, so
@@ -26,5 +28,5 @@
 - ``operating_points``: per-class offsets fitted on val for a recall target, applied when asked.
 
 May import: ``fer_core.models``, ``fer_core.data`` and the base modules (``labels``, ``errors``,
-``options``, ``fileio``, ``settings``). Never ``fer_core.training``, ``fer_core.app`` or ``fer_core.cli``.
+``options``, ``fileio``, ``settings``), and Dask's ``distributed`` in ``cluster`` alone. Never ``fer_core.training``, ``fer_core.app`` or ``fer_core.cli``.
 """

@@ -7,7 +7,12 @@ photo goes through the ``AnswerSpec`` exactly as on the Predict page (its detect
 calibration); its largest face is the answer. A photo where no face is found is a miss: counted,
 listed, never silently dropped. The figures are FER2013's (accuracy, macro-F1, per-class recall,
 the confusion matrix, each with its 95% interval) over the photos answered, beside the share of
-photos answered.
+photos answered. A user's set rarely holds all seven classes (the shared photos hold three), so the
+summary also gives macro-F1 over the classes present: over all seven, each absent class counts as
+an F1 of 0 and 39 photos of happy, neutral and sad could score at most 3/7 = 0.43.
+
+``also_detectors`` counts, for each further detector setting, the photos in which it finds a face
+(detection only, no model): which detector to pick for a set is a question of misses first.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, BinaryIO, ContextManager
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fer_core.data.detection import check_detector, decode_photo, detect_faces
 from fer_core.data.naming import CLASS_SYNONYMS
 from fer_core.data.photo_files import LABELS_FILE, open_photo_set
 from fer_core.errors import DataError
@@ -56,6 +62,7 @@ class PhotoEvaluation:
     spec: AnswerSpec
     answers: list[LabelledAnswer] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # unreadable or not an image
+    found_by: dict[str, int] = field(default_factory=dict)  # further detector -> photos with a face found
 
     @property
     def answered(self) -> list[LabelledAnswer]:
@@ -72,7 +79,12 @@ class PhotoEvaluation:
             raise DataError(f"no face found in any of the {len(self.answers)} labelled photos of {self.name}: try "
                             "another detector (or check that they show faces)")
         probabilities = np.array([[a.face.probabilities[c] for c in CLASSES] for a in chosen])
-        return compute_metrics(np.array([a.label for a in chosen]), probabilities, self.name)
+        labels = np.array([a.label for a in chosen])
+        metrics = compute_metrics(labels, probabilities, self.name)
+        present = sorted(set(labels.tolist()))
+        metrics["classes_present"] = [CLASSES[k] for k in present]
+        metrics["macro_f1_present"] = float(np.mean([metrics["per_class"][CLASSES[k]]["f1"] for k in present]))
+        return metrics
 
     def summary(self) -> dict[str, Any]:
         found = len(self.answered)
@@ -80,12 +92,22 @@ class PhotoEvaluation:
         summary = {"photos": self.name, "answer": self.spec.describe(), "labelled_photos": len(self.answers),
                    "faces_found": found, "found_share": found / max(1, len(self.answers)),
                    "found_share_95": wilson(found, len(self.answers)),
+                   "found_by_detector": self.found_by_detector(),
                    "missed": [a.name for a in self.missed], "skipped": [list(s) for s in self.skipped],
                    **metrics}
         if any(a.ambiguous for a in self.answered):
             clear = self.metrics(clear_only=True)
-            summary["clear_only"] = {k: clear[k] for k in ("n", "accuracy", "macro_f1", "intervals")}
+            summary["clear_only"] = {k: clear[k] for k in ("n", "accuracy", "macro_f1", "macro_f1_present",
+                                                           "intervals")}
         return summary
+
+    def found_by_detector(self) -> dict[str, dict[str, Any]]:
+        """Photos with a face found, per detector setting: the spec's own, then each one of
+        ``also_detectors`` (share and its Wilson interval)."""
+        total = len(self.answers)
+        counts = {self.spec.detector_words: len(self.answered), **self.found_by}
+        return {name: {"found": n, "share": n / max(1, total), "share_95": wilson(n, total)}
+                for name, n in counts.items()}
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per labelled photo: its label, the answer (or none), and each class's probability."""
@@ -104,13 +126,14 @@ def evaluate_photos(model, source: str | os.PathLike | BinaryIO, spec: AnswerSpe
                     labels_file: str | os.PathLike | None = None, name: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     model_slot: Callable[[], ContextManager] = contextlib.nullcontext,
-                    max_photos: int | None = None) -> PhotoEvaluation:
+                    max_photos: int | None = None, also_detectors: tuple[str, ...] = ()) -> PhotoEvaluation:
     """Measure ``model`` (``spec.load()``) on the labelled photos of ``source`` (a folder, a
-    ``.zip`` path, or an uploaded zip's file object). ``DataError``, in one line, for: no labelled
-    photo, a class folder or label that names no class, a labels file that names photos the set
-    does not have."""
+    ``.zip`` path, or an uploaded zip's file object); ``also_detectors``: further detectors whose
+    found share is counted too. ``DataError``, in one line, for: no labelled photo, a class folder
+    or label that names no class, a labels file that names photos the set does not have."""
     from fer_core.inference.photo_collections import answer_in_chunks
 
+    others = [check_detector(d) for d in dict.fromkeys(also_detectors) if d != spec.detector_words]
     evaluation = PhotoEvaluation(name or Path(getattr(source, "name", None) or str(source)).name, spec)
     with open_photo_set(source, max_photos) as collection:
         evaluation.skipped.extend(collection.skipped)
@@ -126,7 +149,20 @@ def evaluate_photos(model, source: str | os.PathLike | BinaryIO, spec: AnswerSpe
             label, ambiguous = labels[result.name]
             evaluation.answers.append(LabelledAnswer(result.name, label, ambiguous,
                                                      result.faces[0] if result.faces else None))
+        if others:
+            evaluation.found_by = _found_by(dict(photos), [a.name for a in evaluation.answers], others)
     return evaluation
+
+
+def _found_by(reads: dict[str, Callable[[], bytes]], names: list[str], detectors: list[str]) -> dict[str, int]:
+    """For each detector, how many of the photos ``names`` it finds a face in (each photo read and
+    decoded once; it was readable for the model, so it is here)."""
+    counts = dict.fromkeys(detectors, 0)
+    for photo_name in names:
+        image = decode_photo(reads[photo_name]())
+        for detector in detectors:
+            counts[detector] += bool(detect_faces(image, detector))
+    return counts
 
 
 def _labels(collection, labels_file: str | os.PathLike | None) -> dict[str, tuple[int, bool]]:

@@ -3,6 +3,7 @@ detection, cropping) through a model, with results as JSON, table rows and an an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -55,6 +56,32 @@ class PhotoResult:
                 for f in self.faces
             ],
         }
+
+
+def result_record(result: PhotoResult) -> tuple[dict, list[np.ndarray]]:
+    """``result`` as plain JSON values and its faces' crops: what a cluster's chunk file keeps, so
+    that ``result_from_record`` gives back an equal ``PhotoResult`` (nothing is unpickled)."""
+    faces = [{"box": None if f.box is None else dataclasses.asdict(f.box), "probabilities": f.probabilities}
+             for f in result.faces]
+    record = {"name": result.name, "width": result.width, "height": result.height,
+              "whole_image": result.whole_image, "error": result.error, "faces": faces}
+    return record, [f.crop for f in result.faces]
+
+
+def result_from_record(record: dict, crops: list[np.ndarray]) -> PhotoResult:
+    def point(p):
+        return None if p is None else tuple(p)
+
+    faces = []
+    for face, crop in zip(record["faces"], crops):
+        box = face["box"]
+        if box is not None:
+            eyes = box.get("eyes")
+            box = FaceBox(**{**box, "eyes": None if eyes is None else (point(eyes[0]), point(eyes[1])),
+                             "nose": point(box.get("nose")), "mouth": point(box.get("mouth"))})
+        faces.append(FaceResult(box, face["probabilities"], crop))
+    return PhotoResult(record["name"], record["width"], record["height"], faces, record["whole_image"],
+                       record["error"])
 
 
 def face_geometry(box: FaceBox | None) -> dict:

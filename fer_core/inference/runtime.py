@@ -169,8 +169,13 @@ def load_exported(path: str | os.PathLike, label: str | None = None) -> Exported
 def _load_onnx(path: Path) -> OnnxModel:
     import onnxruntime as ort
 
+    from fer_core.settings import Settings
+
     options = ort.SessionOptions()
     options.log_severity_level = 3  # its warnings are about graph optimisations, not the user's file
+    threads = Settings.load().cpu_threads
+    if threads:
+        options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) != 1:

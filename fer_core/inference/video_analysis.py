@@ -130,6 +130,13 @@ def smooth_timeline(table: pd.DataFrame, window: int) -> pd.DataFrame:
     return smoothed
 
 
+def frame_faces(image: Image.Image, spec: AnswerSpec, options: VideoOptions) -> list:
+    """The faces a frame is answered for: found on the frame scaled to ``detect_max_side``, those
+    narrower than ``min_face`` left out."""
+    return [b for b in spec.find_faces(image, max_side=options.detect_max_side)
+            if min(b.width, b.height) >= options.min_face]
+
+
 def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: FaceTracker, spec: AnswerSpec,
                   options: VideoOptions, track_time: float | None = None) -> list[dict[str, Any]]:
     """One frame's faces as ``FRAME_COLUMNS`` rows: found (faces narrower than ``options.min_face``
@@ -139,8 +146,7 @@ def analyze_frame(model, rgb: np.ndarray, index: int, seconds: float, tracker: F
     from fer_core.inference.photos import pose_columns
 
     image = Image.fromarray(rgb)
-    boxes = [b for b in spec.find_faces(image, max_side=options.detect_max_side)
-             if min(b.width, b.height) >= options.min_face]
+    boxes = frame_faces(image, spec, options)
     people = tracker.update(boxes, seconds if track_time is None else track_time)
     if not boxes:
         return []
@@ -191,6 +197,64 @@ def analyze_video(model, path: str | os.PathLike, spec: AnswerSpec, options: Vid
         raise DataError("no frame could be decoded (a damaged video)")
     analysis.seconds = time.perf_counter() - started
     return analysis
+
+
+# --------------------------------------------------------------------------- time segments
+
+@dataclass
+class SegmentAnswer:
+    """One time segment's rows and sampled times, its person ids its own (from 1), and the faces
+    its tracker was warmed up on: (frame, x, y, width, height, person) in the frames just before
+    the segment, which the previous segment answered too."""
+
+    rows: list[dict]
+    times: list[float]
+    warmup: list[tuple[int, int, int, int, int, int]]
+
+
+def analyze_segment(model, path: str | os.PathLike, spec: AnswerSpec, options: VideoOptions, start_frame: int,
+                    end_frame: int | None, limits: VideoLimits | None = None) -> SegmentAnswer:
+    """The sampled frames ``start_frame <= index < end_frame`` of a video, answered as
+    ``analyze_video`` answers them. The tracker is re-seeded at the segment's edge: it first
+    follows (detection only, no model) the faces of the ``options.max_gap`` seconds before it, so
+    the tracks alive at the edge are the ones a single pass has there, and ``merge_segments`` can
+    give them the previous segment's ids."""
+    limits = limits or VideoLimits.from_settings(Settings.load())
+    info = open_video(path, limits)
+    warmup_start = max(0, int(start_frame - options.max_gap * info.fps)) if start_frame > 0 else 0
+    tracker = FaceTracker(max_gap=options.max_gap)
+    answer = SegmentAnswer([], [], [])
+    for frame in sample_frames(path, options.fps, info, limits, start_frame=warmup_start, end_frame=end_frame):
+        if frame.index < start_frame:
+            boxes = frame_faces(Image.fromarray(frame.rgb), spec, options)
+            for box, person in zip(boxes, tracker.update(boxes, frame.time)):
+                answer.warmup.append((frame.index, box.x, box.y, box.width, box.height, person))
+            continue
+        answer.rows.extend(analyze_frame(model, frame.rgb, frame.index, frame.time, tracker, spec, options))
+        answer.times.append(round(frame.time, 3))
+    return answer
+
+
+def merge_segments(segments: list[SegmentAnswer]) -> tuple[list[dict], list[float]]:
+    """The segments' rows and times in order, with one person id numbering: a segment's person
+    that its warm-up saw on a face the previous segment answered keeps that face's id; the others
+    get new ids in order of first appearance, as a single pass numbers them."""
+    rows, times, next_id = [], [], 1
+    previous: dict[tuple[int, int, int, int, int], int] = {}
+    for segment in segments:
+        ids = {}
+        for frame, x, y, width, height, person in segment.warmup:
+            if (frame, x, y, width, height) in previous:
+                ids.setdefault(person, previous[(frame, x, y, width, height)])
+        previous = {}
+        for row in segment.rows:
+            if row["person"] not in ids:
+                ids[row["person"]], next_id = next_id, next_id + 1
+            merged = {**row, "person": ids[row["person"]]}
+            rows.append(merged)
+            previous[(row["frame"], row["x"], row["y"], row["width"], row["height"])] = merged["person"]
+        times.extend(segment.times)
+    return rows, times
 
 
 def write_video_outputs(analysis: VideoAnalysis, out_dir: str | os.PathLike) -> list[Path]:

@@ -29,12 +29,13 @@ def reference_cnn(
     dropout: float = 0.5,
     augment_strength: float = 0.0,
     erasing: float = 0.0,
+    photo_style: float = 0.0,
     crop_size: int = 0,
     crop_padding: int = 0,
     flip: bool = False,
     seed: int | None = None,
 ) -> keras.Model:
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip)
+    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip, photo_style)
     for block, n_filters in enumerate(filters, start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{block}_bn")(x)

@@ -41,12 +41,13 @@ def resnet(
     dropout: float = 0.3,
     augment_strength: float = 0.0,
     erasing: float = 0.0,
+    photo_style: float = 0.0,
     crop_size: int = 0,
     crop_padding: int = 0,
     flip: bool = False,
     seed: int | None = None,
 ) -> keras.Model:
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip)
+    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip, photo_style)
     x = layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)

@@ -33,6 +33,7 @@ def vgg_net(
     stage_dropout: float = 0.1,
     augment_strength: float = 0.0,
     erasing: float = 0.0,
+    photo_style: float = 0.0,
     crop_size: int = 0,
     crop_padding: int = 0,
     flip: bool = False,
@@ -42,7 +43,7 @@ def vgg_net(
     if len(depths) != len(filters) or min(depths) < 1:
         raise ConfigError(f"convs_per_stage must be a positive number or one per stage ({len(filters)}), "
                          f"got {convs_per_stage}")
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip)
+    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip, photo_style)
     for stage, (width, depth) in enumerate(zip(filters, depths), start=1):
         for conv in range(1, depth + 1):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv{conv}")(x)

@@ -162,6 +162,12 @@ def run_server(options: ServeOptions, spec: AnswerSpec) -> int:
         from fer_core.serve.metrics import MULTIPROC_ENV
 
         os.environ[OPTIONS_ENV] = json.dumps({"options": asdict(options), "spec": spec.describe()})
+        # each worker its share of the cores (unless the cpu_threads setting says otherwise): two
+        # processes that each spread a model call over every core only wait for each other
+        from fer_core.settings import Settings
+
+        if not Settings.load().cpu_threads:
+            os.environ["FER_CPU_THREADS"] = str(max(1, (os.cpu_count() or 1) // options.workers))
         # the workers' metrics, summed by any worker's /metrics: a fresh folder per server (the library asks it)
         os.environ[MULTIPROC_ENV] = metrics_dir = tempfile.mkdtemp(prefix="fer-serve-metrics-")
         uvicorn.run("fer_core.serve.server:app_from_environment", factory=True, host=options.host,

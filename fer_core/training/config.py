@@ -121,6 +121,10 @@ class TrainConfig(RunData):
     erasing: float = option(0.0, "random-erasing probability per image (a patch blanked)",
                             label="Random erasing (probability)", group="augmentation", min=0, max=1, step=0.05,
                             slider=True)
+    photo_style: float = option(0.0, "probability of each photo-style degradation per face: uneven lighting, "
+                                     "blur, JPEG blocking, sensor noise (what people's photos differ in)",
+                                label="Photo-style degradations (probability)", group="augmentation", min=0, max=1,
+                                step=0.05, slider=True, flag="--photo-style")
     crop_padding: int = option(0, "random shift by up to N pixels, edges repeated (a crop of the padded face)",
                                label="Random crop padding (pixels)", group="augmentation", min=0, max=12)
     # (crop_size / 48)^2 of the compute per image: 40 needs about 3/4 of an epoch's time.
@@ -186,6 +190,7 @@ class TrainConfig(RunData):
             **{k: v for k, v in sizes.items() if v is not None},
             "augment_strength": self.augment_strength,
             **({"erasing": self.erasing} if self.erasing else {}),
+            **({"photo_style": self.photo_style} if self.photo_style else {}),
             **({"crop_size": self.crop_size} if self.crop_size else {}),
             **({"crop_padding": self.crop_padding} if self.crop_padding else {}),
             **({"flip": True} if self.flip else {}),

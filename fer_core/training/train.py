@@ -171,7 +171,8 @@ def _new_model(config: TrainConfig, policy: str | None, steps_per_epoch: int) ->
     if config.init_from:
         parent, _ = load_parent(config.init_from)
         augmentation = build_augmentation(config.augment_strength, erasing=config.erasing, seed=config.seed,
-                                          shift_pixels=config.crop_padding, flip=config.flip, image_size=IMAGE_SIZE)
+                                          shift_pixels=config.crop_padding, flip=config.flip, image_size=IMAGE_SIZE,
+                                          photo=config.photo_style)
         model = finetune_model(parent, augmentation)
         freeze_layers(model, config.freeze)
         return compile_model(model, _phase_config(config, unfrozen=False), steps_per_epoch)

@@ -79,6 +79,32 @@ def test_erasing_changes_only_one_box_per_chosen_face():
         np.testing.assert_array_equal(image, box)  # the changed pixels fill one rectangle
 
 
+def test_jpeg_blocking_matches_the_codec_and_photo_style_degrades_some_faces():
+    import io
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    smooth = np.cumsum(np.cumsum(rng.normal(0, 1, (48, 48)), 0), 1)
+    face = ((smooth - smooth.min()) / np.ptp(smooth) * 255).astype("float32")
+    layer = FaceAugment(photo=1.0, seed=0)
+    ours = keras.ops.convert_to_numpy(layer._jpeg(keras.ops.convert_to_tensor(face[None, ..., None]), 1))[0, ..., 0]
+    codec = []
+    for quality in (15, 75):  # the quality range drawn from
+        buffer = io.BytesIO()
+        Image.fromarray(face.astype("uint8")).save(buffer, "JPEG", quality=quality)
+        codec.append(np.asarray(Image.open(buffer), "float32"))
+    change = np.abs(ours - face).mean()
+    assert 0 < change and np.abs(codec[1] - face).mean() * 0.5 <= change <= np.abs(codec[0] - face).mean() * 1.5
+    x = np.stack([face[..., None]] * 32)
+    out = run(FaceAugment(photo=0.3, seed=4), x)
+    changed = np.abs(out - x).mean(axis=(1, 2, 3)) > 0.5
+    assert 0 < changed.sum() < 32 and out.min() >= 0 and out.max() <= 255
+    np.testing.assert_array_equal(run(FaceAugment(photo=0.3, seed=4), x, training=False), x)
+    assert build_augmentation(0.0, photo=0.3).photo == 0.3
+    with pytest.raises(ValueError):
+        build_augmentation(0.0, photo=1.5)
+
+
 def test_every_transform_is_off_at_inference_and_inside_a_model():
     x = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
     layer = FaceAugment(flip=True, rotation=10, zoom=0.1, shift=3, contrast=0.3, erasing=1.0, seed=0)
@@ -104,7 +130,8 @@ def test_build_augmentation_maps_the_strength_knob():
 
 
 def test_a_model_with_augmentation_saves_and_loads_in_safe_mode(tmp_path):
-    model = build_model("reference", filters=(4, 4, 4), dense_units=8, augment_strength=0.5, erasing=0.25, seed=0)
+    model = build_model("reference", filters=(4, 4, 4), dense_units=8, augment_strength=0.5, erasing=0.25,
+                        photo_style=0.2, seed=0)
     path = tmp_path / "m.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True, compile=False)

@@ -49,9 +49,17 @@ def test_class_folders_of_photos_give_figures_misses_and_pictures(model, spec, t
     grey = jpeg_bytes(Image.new("RGB", (320, 240), (128, 128, 128)))
     root = class_folders(tmp_path / "photos", {"happy/blank.jpg": grey, "happy/broken.jpg": b"\xff\xd8not a jpeg",
                                                 "notes.txt": b"x"})
-    evaluation = evaluate_photos(model, root, spec)
+    evaluation = evaluate_photos(model, root, spec, also_detectors=("haar", "blazeface"))
     summary = write_photo_report(evaluation, tmp_path / "out")
     assert summary["labelled_photos"] == 6 and summary["faces_found"] == 5  # the broken one is skipped
+    found_by = summary["found_by_detector"]
+    assert list(found_by) == ["blazeface", "haar"] and found_by["blazeface"]["found"] == 5
+    assert found_by["haar"]["found"] <= 5 and found_by["haar"]["share_95"][0] <= found_by["haar"]["share"]
+    # two classes present: macro-F1 over them, not over all seven (absent ones would count as 0)
+    assert summary["classes_present"] == ["happy", "neutral"]
+    f1 = [summary["per_class"][c]["f1"] for c in ("happy", "neutral")]
+    assert summary["macro_f1_present"] == pytest.approx(sum(f1) / 2)
+    assert summary["macro_f1"] == pytest.approx(sum(f1) / 7)
     assert summary["missed"] == ["happy/blank.jpg"] and summary["found_share_95"][1] < 1.0
     assert summary["n"] == 5 and summary["per_class"]["happy"]["support"] == 3
     low, high = summary["intervals"]["accuracy"]
@@ -119,6 +127,7 @@ def test_evaluate_on_photos_from_the_command_line(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "faces found in 5 of 5 labelled photos" in ran.stdout and (tmp_path / "out" / "metrics.json").exists()
+    assert "macro_f1 over the 2 classes present (happy, neutral)" in ran.stdout
     (root / "neutrality").rename(root / "meh")
     bad = subprocess.run([sys.executable, "-m", "fer_core", "evaluate", "--data", str(root), "--detector", "haar",
                           "--model", "quick", "--out", str(tmp_path / "out2")], cwd=REPO_ROOT, env=env,
@@ -136,8 +145,11 @@ def test_the_results_page_measures_a_folder_of_labelled_photos(dashboard_env):
     at.selectbox(key="photos_folder").set_value("my_photos").run(timeout=300)
     at.selectbox(key="photos_model").set_value(next(o for o in at.selectbox(key="photos_model").options
                                                     if "quick" in o)).run(timeout=300)
+    at.multiselect(key="photos_also_detectors").set_value(["haar"]).run(timeout=300)
     at.button(key="photos_evaluate").click().run(timeout=300)
     assert not at.exception and not at.error
+    shares = next(d.value for d in at.dataframe if "photos with a face" in d.value.columns)
+    assert list(shares["detector"]) == ["blazeface", "haar"] and shares["photos with a face"][0] == 5
     found = next(m for m in at.metric if m.label == "Photos with a face found")
     assert found.value == "100.00%"
     assert any(m.label == "Accuracy (photos answered)" for m in at.metric)

@@ -64,9 +64,10 @@ def test_body_freezing_keeps_the_body_and_trains_the_head(train_folder, tmp_path
     assert "stage1_conv1" in frozen and "stage4_bn2" in frozen and "dense1" not in frozen
     assert [layer.name for layer in layers_to_freeze(model, "2")] == [
         name for name in frozen if name.startswith(("stage1_", "stage2_"))]
-    run_dir = train(TrainConfig(data=str(train_folder), epochs=1, init_from="quick", freeze="body", **TINY),
-                    tmp_path / "runs", verbose=0)
+    run_dir = train(TrainConfig(data=str(train_folder), epochs=1, init_from="quick", freeze="body", photo_style=0.3,
+                                **TINY), tmp_path / "runs", verbose=0)
     trained = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
+    assert trained.get_layer("augmentation").photo == 0.3  # the fine-tune's own augmentation, photo style too
     before, after = weights_of(model, ["stage1_conv1", "stage4_bn2", "dense1"]), weights_of(
         trained, ["stage1_conv1", "stage4_bn2", "dense1"])
     for name in ("stage1_conv1", "stage4_bn2"):  # the body, batch-norm statistics included, as it was

@@ -95,7 +95,7 @@ def test_config_validation():
 
 @pytest.mark.parametrize("recipe", [
     dict(model="vgg", filters=[4, 8, 8, 8], dense_units=8, optimizer="sgd", lr=0.01, lr_schedule="onecycle",
-         mixup=0.4, cutmix=1.0, class_weight="sqrt", erasing=0.25, label_smoothing=0.1),
+         mixup=0.4, cutmix=1.0, class_weight="sqrt", erasing=0.25, label_smoothing=0.1, photo_style=0.3),
     dict(model="resnet", filters=[4, 8], optimizer="adamw", weight_decay=1e-4, lr_schedule="plateau",
          mixed_precision=True),
 ])
