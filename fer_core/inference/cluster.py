@@ -240,19 +240,29 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
         return DataError(f"{what}: {message}; {kept} of {total} chunks are kept in {store.folder}: "
                          "run again with --resume to go on")
 
+    finished_at: dict[Any, float] = {}  # when each future's answer came: a late one counts as timed out
+
+    def watched(future):
+        future.add_done_callback(lambda f: finished_at.setdefault(f, time.monotonic()))
+        return future
+
     if progress is not None:
         progress(done_count, total, None)
     while queue or pending:
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
         while queue and len(pending) < threads + 1:
             index = queue.popleft()
-            pending[submit(index, 1)] = (index, time.monotonic(), 1)
+            pending[watched(submit(index, 1))] = (index, time.monotonic(), 1)
         try:
             finished, _ = wait(list(pending), timeout=1.0, return_when="FIRST_COMPLETED")
         except TimeoutError:
             finished = []
+        now = time.monotonic()
         for future in finished:
-            index, _, attempt = pending.pop(future)
+            index, submitted, attempt = pending[future]
+            if finished_at.get(future, now) - submitted > options.chunk_timeout:
+                continue  # answered too late: counted as timed out below
+            pending.pop(future)
             try:
                 answer = future.result()
             except DataError as exc:
@@ -266,15 +276,14 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
             if progress is not None:
                 rate = (time.monotonic() - started) / fresh_done
                 progress(done_count, total, rate * (total - done_count))
-        now = time.monotonic()
         for future, (index, submitted, attempt) in list(pending.items()):
-            if now - submitted > options.chunk_timeout:
+            if finished_at.get(future, now) - submitted > options.chunk_timeout:
                 future.cancel()
                 del pending[future]
                 if attempt > options.retries:
                     raise stop(f"chunk {index + 1} did not finish in {options.chunk_timeout:g} s "
                                f"({attempt} tries; a longer --chunk-timeout?)")
-                pending[submit(index, attempt + 1)] = (index, now, attempt + 1)
+                pending[watched(submit(index, attempt + 1))] = (index, now, attempt + 1)
 
 
 def _input_identity(source) -> dict:
