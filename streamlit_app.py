@@ -10,11 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from fer_core import CLASSES
-from fer_core.app.session import dataset_candidates, registry, run_rows, settings
+from fer_core.app.datasets import dataset_candidates
+from fer_core.app.runs import registry, run_rows
+from fer_core.app.session import settings
 from fer_core.app.startup import log_bugs_to_file, start
 from fer_core.app.widgets import interval_metric
-from fer_core.inference.cards import ModelCard
-from fer_core.inference.loading import bundled_model_path, default_model_path
+from fer_core.runtime.cards import ModelCard
+from fer_core.runtime.loading import bundled_model_path, default_model_path
 
 PAGES = {
     "Dataset": ("pages/1_Dataset.py", ":material/dataset:"),
@@ -53,19 +55,16 @@ def home() -> None:
     if not card:
         st.warning(f"No default model card found beside `{model_path}`.")
     else:
-        from fer_core.inference.statistics import METHOD, intervals_of, with_interval
+        from fer_core.evaluation.metrics import Figures
+        from fer_core.evaluation.statistics import METHOD, intervals_of, with_interval
 
-        metrics = card.metrics
-        intervals = intervals_of(metrics) or {"accuracy": None, "macro_f1": None, "per_class": {}}
+        figures = Figures({**card.metrics, "intervals": intervals_of(card.metrics) or {}})
         cols = st.columns(3)
         cols[0].metric("Architecture", card.architecture or "?")
-        interval_metric(cols[1], "PublicTest accuracy", metrics.get("accuracy", float("nan")), intervals["accuracy"],
-                        help=METHOD)
-        interval_metric(cols[2], "PublicTest macro-F1", metrics.get("macro_f1", float("nan")), intervals["macro_f1"],
-                        percent=False)
-        recall = {name: with_interval(scores.get("recall", float("nan")),
-                                      intervals["per_class"].get(name, {}).get("recall"), percent=False)
-                  for name, scores in metrics.get("per_class", {}).items()}
+        interval_metric(cols[1], "PublicTest accuracy", figures.accuracy, figures.interval("accuracy"), help=METHOD)
+        interval_metric(cols[2], "PublicTest macro-F1", figures.macro_f1, figures.interval("macro_f1"), percent=False)
+        recall = {name: with_interval(figures.recall(name), figures.recall_interval(name), percent=False)
+                  for name in figures.classes}
         st.caption("Per-class recall on PublicTest, with 95% intervals")
         st.dataframe(pd.DataFrame([recall]), hide_index=True)
 

@@ -19,9 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 import numpy as np  # noqa: E402
 
-from fer_core.data.detection import DEFAULT_DETECTOR, crop_face, decode_photo, detect_faces  # noqa: E402
-from fer_core.inference.runtime import predict_probabilities  # noqa: E402
-from fer_core.inference.loading import load_model  # noqa: E402
+from fer_core.faces.detectors import DEFAULT_DETECTOR, detect_faces  # noqa: E402
+from fer_core.faces.cropping import crop_face
+from fer_core.faces.images import decode_photo
+from fer_core.runtime.model import predict_probabilities  # noqa: E402
+from fer_core.runtime.loading import load_model  # noqa: E402
 
 GROUPS = {"df_couple.jpg", "fr_two_people.jpg", "fr_obama_and_biden.jpg", "fr_kit_with_rose.jpg"}
 ANGLES = (-20, -15, -10, 10, 15, 20)

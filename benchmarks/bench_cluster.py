@@ -8,7 +8,7 @@ photos (each rescaled to 40-100%, cropped to 80-100% of its area, perhaps mirror
 quality 70-95) and a ``--video-seconds`` 640x360 10 fps MP4 in which the shared photos take
 turns, two at a time, drifting a pixel a frame. Each configuration runs in a fresh process, as a
 user's ``predict`` would: one process (``analyze_collection``/``analyze_video``, no annotated
-video) and ``local:N`` clusters (``fer_core.inference.cluster``, default chunking). Wall time
+video) and ``local:N`` clusters (``fer_core.cluster.chunks``, default chunking). Wall time
 counts from the start of work (loading the model, or starting the cluster) to the merged answer.
 Peak memory: the process's own (ru_maxrss), and each worker's. Cores busy: the CPU time of the
 process and its workers over the wall time (2.0 = both of a 2-core machine's cores all the time). The merged ``predictions.csv`` and
@@ -89,25 +89,22 @@ def make_video(path: Path, seconds: float, fps: float = 10.0, size=(640, 360)) -
 
 def run_one(config: str, kind: str, model: str, source: Path, out: Path) -> dict:
     """One configuration in this process: 'single' or 'local:N', on 'photos' or 'video'."""
-    from fer_core.inference.answering import AnswerSpec
-    from fer_core.inference.video_analysis import VideoOptions
+    from fer_core.answering.spec import AnswerSpec
+    from fer_core.media.video import VideoOptions
 
     spec = AnswerSpec.resolve(model)
     started = time.perf_counter()
     workers_peak, workers_cpu = {}, 0.0
     if config == "single":
-        from fer_core.inference.photo_collections import analyze_collection
-        from fer_core.inference.video_analysis import analyze_video
-
-        loaded = spec.load()
+        answerer = spec.load()
         if kind == "photos":
-            table = analyze_collection(loaded, source, spec, max_photos=10**6).table()
+            table = answerer.collection(source, max_photos=10**6).table()
         else:
-            table = analyze_video(loaded, source, spec, VideoOptions()).table()
+            table = answerer.video(source, VideoOptions()).table()
     else:
-        from fer_core.inference.cluster import (analyze_collection_on_cluster, analyze_video_on_cluster, connect,
+        from fer_core.cluster.chunks import (analyze_collection_on_cluster, analyze_video_on_cluster, connect,
                                                 worker_peak_memory)
-        from fer_core.inference.cluster_options import ClusterOptions
+        from fer_core.cluster.options import ClusterOptions
 
         options = ClusterOptions(config)
         with connect(options) as client:

@@ -33,9 +33,9 @@ def main() -> None:
     import numpy as np
 
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.evaluation import write_report
-    from fer_core.inference.runtime import predict_probabilities
-    from fer_core.inference.loading import load_model
+    from fer_core.evaluation.metrics import write_report
+    from fer_core.runtime.model import predict_probabilities
+    from fer_core.runtime.loading import load_model
     from fer_core.models import build_model
     from fer_core.training.config import TrainConfig
     from fer_core.training.optim import compile_model

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fer_core.data.detection import DEFAULT_DETECTOR, DETECTORS, decode_photo, detect_faces, get_detector  # noqa: E402
+from fer_core.faces.detectors import DEFAULT_DETECTOR, DETECTORS, detect_faces, get_detector  # noqa: E402
+from fer_core.faces.images import decode_photo
 from fer_core.errors import DataError  # noqa: E402
 
 # People in each group photo, counted by eye (obama_and_biden has a child at the edge);
@@ -109,20 +110,18 @@ def main() -> None:
 
 def end_to_end(photo: str = "fr_obama.jpg", repeats: int = 30) -> None:
     """One one-face photo from its bytes to its answer in the library, as the Predict page calls it."""
-    from fer_core.inference.answering import AnswerSpec
-    from fer_core.inference.photos import analyze_photos
-
+    from fer_core.answering.spec import AnswerSpec
     path = Path(__file__).resolve().parents[2] / "shared" / "photos" / photo
     data = path.read_bytes()
     for tta in ("none", "auto"):
         spec = AnswerSpec.resolve("default", tta=tta)
-        model = spec.load()
+        answerer = spec.load()
         tta = spec.tta
-        analyze_photos(model, [(photo, data)], spec)  # warm-up: the compiled predict step, the detector
+        answerer.photos([(photo, data)])  # warm-up: the compiled predict step, the detector
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            (result,) = analyze_photos(model, [(photo, data)], spec)
+            (result,) = answerer.photos([(photo, data)])
             times.append((time.perf_counter() - start) * 1000)
         print(f"\n{photo} ({Image.open(path).size[0]}x{Image.open(path).size[1]}) end to end with {DEFAULT_DETECTOR}, "
               f"TTA {tta}: {p50_p95(times)} ms p50 / p95 over {repeats} (decode, detect, align, classify); "

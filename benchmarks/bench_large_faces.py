@@ -44,7 +44,8 @@ def main() -> None:
     parser.add_argument("--fills", type=float, nargs="+", default=[0.33, 0.6, 0.8, 0.95])
     args = parser.parse_args()
 
-    from fer_core.data.detection import BlazeFaceDetector, decode_photo
+    from fer_core.faces.detectors import BlazeFaceDetector
+    from fer_core.faces.images import decode_photo
     from fer_core.data.loaders import load_dataset
 
     val = load_dataset(args.data).split("val")

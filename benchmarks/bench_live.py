@@ -23,12 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fer_core.data.detection import DEFAULT_DETECTOR, decode_photo  # noqa: E402
-from fer_core.inference.cards import best_tta  # noqa: E402
-from fer_core.inference.live import LiveAnalyzer  # noqa: E402
-from fer_core.inference.answering import AnswerSpec  # noqa: E402
-from fer_core.inference.loading import default_model_path  # noqa: E402
-from fer_core.inference.video_analysis import VideoOptions  # noqa: E402
+from fer_core.faces.detectors import DEFAULT_DETECTOR  # noqa: E402
+from fer_core.faces.images import decode_photo
+from fer_core.runtime.cards import ModelCard  # noqa: E402
+from fer_core.media.live import LiveAnalyzer  # noqa: E402
+from fer_core.answering.spec import AnswerSpec  # noqa: E402
+from fer_core.runtime.loading import default_model_path  # noqa: E402
+from fer_core.media.video import VideoOptions  # noqa: E402
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
 SCENES = {"one face": "fr_obama.jpg", "two faces": "fr_two_people.jpg"}
@@ -52,12 +53,12 @@ def main() -> None:
     args = parser.parse_args()
     print("| scene | TTA | frames/s | latency p50 (ms) | p95 (ms) | faces per frame |")
     print("|---|---|---|---|---|---|")
-    for tta in dict.fromkeys(["none", best_tta(default_model_path())]):
+    for tta in dict.fromkeys(["none", ModelCard.read(default_model_path()).best_tta()]):
         spec = AnswerSpec.resolve("default", tta=tta, detector=args.detector)
-        model = spec.load()
+        answerer = spec.load()
         for scene, photo in SCENES.items():
             clip = frames(photo)
-            analyzer = LiveAnalyzer(model, spec, VideoOptions())
+            analyzer = LiveAnalyzer(answerer, VideoOptions())
             for frame in clip[:5]:  # warm-up: the compiled predict step, the detector
                 analyzer.process(frame)
             latencies, faces = [], []

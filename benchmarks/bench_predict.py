@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_predict.py [--model default] [--calls 50]
 Times one face through the model, with and without flip TTA, two ways: Keras's ``model.predict``
 (which builds a data pipeline and callbacks on every call: how the Predict page called the model
 before) and ``predict_on_batch`` (the compiled predict step reused: how fer_core calls it now,
-``fer_core.inference.evaluation.predict_probabilities``). Prints p50 and p95 in milliseconds after
+``fer_core.evaluation.metrics.predict_probabilities``). Prints p50 and p95 in milliseconds after
 a few warm-up calls.
 """
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--calls", type=int, default=50)
     args = parser.parse_args()
-    from fer_core.inference.loading import load_model
+    from fer_core.runtime.loading import load_model
 
     face = np.random.default_rng(0).uniform(0, 255, (1, 48, 48, 1)).astype("float32")
     print(f"model {args.model}: one face, {args.calls} calls; milliseconds")

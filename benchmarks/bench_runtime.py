@@ -29,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import numpy as np  # noqa: E402
 
 from fer_core.data.loaders import load_dataset  # noqa: E402
-from fer_core.inference.export import ExportOptions, export_model  # noqa: E402
-from fer_core.inference.loading import load_model  # noqa: E402
-from fer_core.inference.runtime import load_exported, predict_probabilities  # noqa: E402
+from fer_core.export.exporting import ExportOptions, export_model  # noqa: E402
+from fer_core.runtime.loading import load_model  # noqa: E402
+from fer_core.runtime.exported import load_exported  # noqa: E402
+from fer_core.runtime.model import predict_probabilities
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -132,7 +133,7 @@ def main() -> None:
     print("(faces per second; best of", args.repeats, "runs)")
 
     print("\ncold start, `python -m fer_core predict fr_obama.jpg`, command to answer (median of 3):")
-    from fer_core.inference.loading import existing_model_path
+    from fer_core.runtime.loading import existing_model_path
 
     for name, path in (("the .keras model", existing_model_path(args.model)), ("the int8 .onnx model",
                                                                               files["ONNX int8 + multicrop"])):

@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 def int8_export(data: str) -> Path:
-    from fer_core.inference.export import ExportOptions, export_model
+    from fer_core.export.exporting import ExportOptions, export_model
 
     out = Path(tempfile.mkdtemp(prefix="bench_serve-")) / "default-int8.onnx"
     export_model("default", out, ExportOptions(format="onnx", int8=True, data=data))

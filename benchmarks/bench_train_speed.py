@@ -126,7 +126,7 @@ def main() -> None:
     import numpy as np
 
     from fer_core.data.batches import TrainingBatches
-    from fer_core.training.hardware import device_description, dtype_policy, mixed_precision_for_this_machine
+    from fer_core.runs.hardware import device_description, dtype_policy, mixed_precision_for_this_machine
     from fer_core.training.config import TrainConfig
     from fer_core.training.optim import compile_model
 

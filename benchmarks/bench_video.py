@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_video.py [--seconds 60] [--fps 5] [--detector bla
 
 Builds the clip itself (1280x720, 30 fps, MPEG-4 part 2 in .mp4: a 1280x720 window panning slowly
 across a real 1920x1080 photo of one person, so the frames carry a real scene's detail for the
-decoder and the detector; needs ../shared/photos), then times ``fer_core.inference.video_analysis.
+decoder and the detector; needs ../shared/photos), then times ``fer_core.media.video.
 analyze_video`` end to end as the Predict page and ``predict VIDEO`` run it: decoding every frame,
 detecting and classifying the faces of the sampled ones, tracking, and writing the annotated MP4.
 Model loading and the detector's first build are done before the clock starts. Prints the wall
@@ -52,10 +52,10 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
 
-    from fer_core.data.detection import get_detector
+    from fer_core.faces.detectors import get_detector
     from fer_core.data.video_files import open_video, sample_frames
-    from fer_core.inference.answering import AnswerSpec
-    from fer_core.inference.video_analysis import VideoOptions, analyze_video, without_brief_people
+    from fer_core.answering.spec import AnswerSpec
+    from fer_core.media.video import VideoOptions, without_brief_people
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = write_clip(Path(tmp) / "clip.mp4", args.seconds)
@@ -63,14 +63,14 @@ def main() -> None:
         print(f"clip: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.0f} s, "
               f"{clip.stat().st_size / 2**20:.1f} MB; sampled at {args.fps:g} a second, detector {args.detector}")
         spec = AnswerSpec.resolve(args.model, tta="none", detector=args.detector)
-        model = spec.load()
+        answerer = spec.load()
         get_detector(args.detector)  # built once per process, as on a running server
-        analyze_video(model, write_clip(Path(tmp) / "warm.mp4", 1.0), spec, VideoOptions(fps=args.fps))
+        answerer.video(write_clip(Path(tmp) / "warm.mp4", 1.0), VideoOptions(fps=args.fps))
         start = time.perf_counter()
         decoded = sum(1 for _ in sample_frames(clip, args.fps))
         decode_only = time.perf_counter() - start
         start = time.perf_counter()
-        analysis = analyze_video(model, clip, spec, VideoOptions(fps=args.fps), annotated_path=Path(tmp) / "annotated.mp4")
+        analysis = answerer.video(clip, VideoOptions(fps=args.fps), annotated_path=Path(tmp) / "annotated.mp4")
         wall = time.perf_counter() - start
     print(f"sampled frames: {analysis.sampled_frames} ({decoded} when only decoding), with a face: "
           f"{analysis.frames_with_faces}, people followed: {len(analysis.people)} (seen in 3 sampled frames or "

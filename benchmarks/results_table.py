@@ -6,7 +6,7 @@ Usage: python benchmarks/results_table.py [--models models]
 Every figure is what ``python -m fer_core bundle`` measured on PublicTest (our ``val``) when it
 wrote the card: accuracy and macro-F1 without TTA, and accuracy with flip and multicrop TTA.
 Ensemble members that are not shipped on their own (runs) get a row from the ensemble's card.
-95% intervals (``fer_core.inference.statistics``) come from each card's confusion matrix. The
+95% intervals (``fer_core.evaluation.statistics``) come from each card's confusion matrix. The
 accuracy "without copies" (the PublicTest faces with no exact or near copy in Training) is the
 card's when it has one, else measured here by running the model (no TTA) on ``--data``.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fer_core import CLASSES  # noqa: E402
-from fer_core.inference.statistics import metric_intervals, with_interval  # noqa: E402
+from fer_core.evaluation.statistics import metric_intervals, with_interval  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013-train-publictest.zip"
 
@@ -31,9 +31,9 @@ def without_copies(card: dict, model_file: Path, data: Path) -> str:
     if clean is None and data.exists():
         from fer_core.data.loaders import load_dataset
         from fer_core.data.stats import held_out_copies
-        from fer_core.inference.evaluation import metrics_without_copies
-        from fer_core.inference.loading import load_model
-        from fer_core.inference.runtime import predict_probabilities
+        from fer_core.evaluation.metrics import metrics_without_copies
+        from fer_core.runtime.loading import load_model
+        from fer_core.runtime.model import predict_probabilities
 
         dataset = load_dataset(data)
         val = dataset.split("val")

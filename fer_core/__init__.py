@@ -1,26 +1,34 @@
 """FER Studio core library: FER2013 data, Keras models, training, tuning, evaluation, faces.
 
-The public API for notebooks and scripts is the nine functions below; the dashboard and the
-command line (``python -m fer_core``) call the same code.
+The public API for notebooks and scripts is the functions below; the dashboard and the command
+line (``python -m fer_core``) call the same code. They are entry points: each reads the settings
+(``fer_core.settings.Settings.load``: the cache folder, the archive and video limits, the default
+model, the thread count) and hands them down as values.
 
 Layout by concern, each layer importing only the layers below it (``tests/test_layout.py``
-checks this and that there are no import cycles):
+checks this, that there are no import cycles, and each package's size):
 
-    cli, app, serve
-                   the command line (one module per family of commands); the dashboard's glue,
-                   forms made from configs, plotly figures; the HTTP API
-    training       configs, runs, Keras-Tuner searches, presets, time budgets, the run registry, bundling
-    inference      safe loading and saving, TTA, ensembles, evaluation, photos, videos, model cards,
-                   export (ONNX, int8, LiteRT) and the TensorFlow-free runtime for exported models
-    models         the architecture registry (reference CNN, VGG, ResNet) and their layers
-    data           dataset readers and cache, statistics, batches, augmentation, ``.ferpack``, photo
-                   and video files
-    labels, errors, options, fileio, settings
-                   the class order; the one error family (``FerError``); options described once;
-                   atomic files; every path and limit (``Settings``)
+    cli                the command line, one module per family of commands
+    app, serve         the dashboard's glue and widgets; the HTTP API
+    training           the training step, Keras-Tuner searches, presets, time budgets, the job queue
+    runs               what a run leaves on disk: the registry, progress, history, provenance, bundling
+    cluster            collections and videos in chunks on a Dask cluster
+    answering          ``AnswerSpec`` (how a model answers) and ``Answerer`` (a model ready to answer)
+    export             ONNX (float32, int8), LiteRT, SavedModel, checked against Keras
+    evaluation         metrics, intervals, calibration, operating points, labelled photos, heat maps
+    media              photos, photo collections, videos and the live camera, answered
+    runtime            model files: safe loading, cards, TTA, ensembles, exported models without TensorFlow
+    models             the architecture registry (reference CNN, VGG, ResNet) and their layers
+    data               dataset readers and cache, statistics, batches, augmentation, photo and video files
+    faces              decoding photos, face detection, framing a face, tracking
+    labels, errors, options, fileio, settings, charts
+                       the class order; the one error family (``FerError``); options described once;
+                       atomic files; every path and limit (``Settings``); plotly figures
 
 Each function imports its implementation when first called, so ``import fer_core`` stays cheap
-(no TensorFlow until a model is needed). The class order is FER2013's own and is used
+(no TensorFlow until a model is needed) and changes nothing in the process (no environment
+variable is set: TensorFlow's oneDNN switch is the CLI's and the dashboard's start-up, in
+``fer_core.settings.use_onednn``). The class order is FER2013's own and is used
 everywhere (labels are indices into ``CLASSES``).
 """
 
@@ -31,17 +39,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-# TensorFlow turns its oneDNN kernels on only for some Intel CPUs; on this project's AMD EPYC
-# machines turning them on doubles CPU training speed (docs/performance.md).
-# It must be set before TensorFlow is imported; a user's own setting wins.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
-from fer_core.labels import CLASSES, IMAGE_SIZE  # noqa: E402
+from fer_core.labels import CLASSES, IMAGE_SIZE
 from fer_core.errors import ConfigError
 
 __version__ = "0.2.0"
-__all__ = ["CLASSES", "IMAGE_SIZE", "answer_spec", "evaluate", "load_dataset", "load_model", "predict_collection", "predict_photos",
-           "predict_video", "train", "tune"]
+__all__ = ["CLASSES", "IMAGE_SIZE", "answer_spec", "evaluate", "load_dataset", "load_model", "predict_collection",
+           "predict_photos", "predict_video", "train", "tune"]
+
+
+def _settings():
+    from fer_core.settings import Settings
+
+    return Settings.load()
 
 
 def load_dataset(path: str | os.PathLike, *, strict: bool = False, use_cache: bool = True):
@@ -49,10 +58,13 @@ def load_dataset(path: str | os.PathLike, *, strict: bool = False, use_cache: bo
     your own photos, or a ``.ferpack``. Returns a ``FERDataset``: ``.splits`` maps 'train',
     'val', 'test' to ``Split`` objects (uint8 ``images`` (N, 48, 48), ``labels``, ``files``);
     ``.report`` lists skipped items. Decoded datasets are cached on disk."""
+    from fer_core.data.archives import ArchiveLimits
     from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset as load
 
-    return load(path, LoadOptions(strict=strict), use_cache=use_cache)
+    settings = _settings()
+    return load(path, LoadOptions(strict=strict), use_cache=use_cache, cache_dir=settings.cache_dir,
+                limits=ArchiveLimits.from_settings(settings))
 
 
 def train(data: str | os.PathLike, *, preset: str | None = None, runs_dir: str | os.PathLike = "runs",
@@ -85,17 +97,17 @@ def load_model(model: str | os.PathLike = "default", *, tta: str | None = None):
     folder or a ``.keras`` file; ``tta`` 'flip' or 'multicrop' averages over mirrored (and shifted)
     views (None: none). An exported ``.onnx`` or ``.tflite`` file loads without TensorFlow, its TTA
     inside. Either maps (N, 48, 48, 1) pixels 0-255 to 7 probabilities in ``CLASSES`` order."""
-    from fer_core.inference.loading import load_model as load
+    from fer_core.runtime.loading import load_model as load
 
-    return load(model, tta=tta)
+    return load(model, tta=tta, settings=_settings())
 
 
 def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: str = "val",
              tta: str | None = None) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix of a
     model on a split; ``data`` is a dataset path or what ``load_dataset`` returned."""
-    from fer_core.inference.evaluation import compute_metrics
-    from fer_core.inference.runtime import predict_probabilities
+    from fer_core.evaluation.metrics import compute_metrics
+    from fer_core.runtime.model import predict_probabilities
 
     if data is None:
         raise ConfigError("evaluate needs data: a dataset path or a loaded dataset")
@@ -104,28 +116,24 @@ def evaluate(model: str | os.PathLike = "default", data: Any = None, *, split: s
 
 
 def answer_spec(model: str | os.PathLike = "default", **options: Any):
-    """How the Predict paths answer, resolved once (``fer_core.inference.answering.AnswerSpec``):
+    """How the Predict paths answer, resolved once (``fer_core.answering.spec.AnswerSpec``):
     ``model`` and any of ``tta`` ('auto': the TTA that scored highest on PublicTest by the model's
     card), ``detector`` ('blazeface', 'mtcnn', 'haar', 'none' for whole images), ``margin``,
     ``operating_point``, ``calibrated`` (default True: the card's temperature applied)."""
-    from fer_core.inference.answering import AnswerSpec
+    from fer_core.answering.spec import AnswerSpec
 
-    return AnswerSpec.resolve(model, **options)
+    return AnswerSpec.resolve(model, settings=_settings(), **options)
 
 
-def _spec_and_model(spec, options: dict[str, Any]):
-    spec = spec if spec is not None else answer_spec(**options)
-    return spec, spec.load()
+def _answerer(spec, options: dict[str, Any]):
+    return (spec if spec is not None else answer_spec(**options)).load()
 
 
 def predict_photos(photos: Iterable[str | os.PathLike], spec=None, **options: Any) -> list:
     """Find and classify every face in photo files: one ``PhotoResult`` per photo, each with its
     ``faces`` (box, ``top`` class, 7 ``probabilities``) or its ``error``; ``.to_dict()`` for JSON.
     ``spec``: an ``answer_spec(...)``; or its values as keywords (``model='quick', tta='flip'``)."""
-    from fer_core.inference.photos import analyze_files
-
-    spec, model = _spec_and_model(spec, options)
-    return analyze_files(model, list(photos), spec)
+    return _answerer(spec, options).files(list(photos))
 
 
 def predict_video(video: str | os.PathLike, spec=None, *, fps: float = 5.0,
@@ -135,10 +143,11 @@ def predict_video(video: str | os.PathLike, spec=None, *, fps: float = 5.0,
     frame: time, person, box, top, 7 probabilities), ``.shares()`` (share of time per expression
     per person), ``.to_json()``; ``annotated_path`` also writes an annotated MP4. ``spec`` or its
     values as keywords, as ``predict_photos``."""
-    from fer_core.inference.video_analysis import VideoOptions, analyze_video
+    from fer_core.data.video_files import VideoLimits
+    from fer_core.media.video import VideoOptions
 
-    spec, model = _spec_and_model(spec, options)
-    return analyze_video(model, video, spec, VideoOptions(fps=fps), annotated_path=annotated_path)
+    return _answerer(spec, options).video(video, VideoOptions(fps=fps), annotated_path=annotated_path,
+                                          limits=VideoLimits.from_settings(_settings()))
 
 
 def predict_collection(collection: str | os.PathLike, spec=None, **options: Any):
@@ -146,7 +155,4 @@ def predict_collection(collection: str | os.PathLike, spec=None, **options: Any)
     ``.table()`` (one row per face), ``.distribution()`` (faces per class), ``.confidences()``,
     ``.faces_by_class()``, ``.skipped`` (files not read, with the reason). ``spec`` or its values as
     keywords, as ``predict_photos``."""
-    from fer_core.inference.photo_collections import analyze_collection
-
-    spec, model = _spec_and_model(spec, options)
-    return analyze_collection(model, collection, spec)
+    return _answerer(spec, options).collection(collection)

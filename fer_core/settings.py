@@ -38,7 +38,16 @@ def _setting(default: Any, help: str, minimum: float | None = None) -> Any:
     return field(default=default, metadata={"help": help, "min": minimum})
 
 
-def _default_cache_dir() -> Path:
+def use_onednn() -> None:
+    """TensorFlow turns its oneDNN kernels on only for some Intel CPUs; on this project's AMD EPYC
+    machines turning them on doubles CPU training speed (docs/performance.md). It must be set
+    before TensorFlow is imported, so the entry points call this first (``fer_core.cli.main``,
+    ``fer_core.app.startup.start``); a user's own setting wins. Importing fer_core sets nothing."""
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def default_cache_dir() -> Path:
+    """The cache folder when no ``cache_dir`` is set or handed down: ``$XDG_CACHE_HOME/fer_studio``."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fer_studio"
 
 
@@ -106,7 +115,7 @@ class Settings:
         settings = cls(**values, sources=sources)
         return dataclasses.replace(settings, runs_dir=settings.runs_dir.absolute(),
                                    data_root=settings.data_root.absolute(),
-                                   cache_dir=(settings.cache_dir or _default_cache_dir()).absolute(),
+                                   cache_dir=(settings.cache_dir or default_cache_dir()).absolute(),
                                    sources=sources)
 
     def ferplus_votes_file(self) -> Path | None:

@@ -8,8 +8,8 @@ import streamlit as st
 from fer_core import CLASSES
 from fer_core.charts import class_counts_bar, pixel_histogram_chart
 from fer_core.app.cache import cached_duplicates, ferplus_votes
-from fer_core.app.session import (active_dataset_path, load_dataset_with_progress, save_upload, set_active_dataset,
-                                  settings, start_page)
+from fer_core.app.datasets import active_dataset_path, load_dataset_with_progress, save_upload, set_active_dataset
+from fer_core.app.session import settings, start_page
 from fer_core.data.ferplus import label_table
 from fer_core.data.stats import class_count_table, conflicting_label_groups, pixel_histograms
 from fer_core.errors import DataError, FerError

@@ -6,19 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from fer_core.charts import learning_curves
-from fer_core.app.session import dataset_picker, finished_runs, registry, run_label, run_rows, settings, start_page
+from fer_core.app.datasets import dataset_picker
+from fer_core.app.runs import finished_runs, registry, run_label, run_rows
+from fer_core.app.session import settings, start_page
 from fer_core.app.widgets import estimate_words
 from fer_core.app.forms import option_form
 from fer_core.errors import ConfigError, FerError
-from fer_core.inference.loading import bundled_models
+from fer_core.runtime.loading import bundled_models
 from fer_core.models import list_models
 from fer_core.options import defaults
 from fer_core.training.config import TrainConfig, TuneConfig
-from fer_core.training.hardware import default_preset, device_description
-from fer_core.training.history import read_history
+from fer_core.runs.hardware import default_preset, device_description
+from fer_core.runs.history import read_history
 from fer_core.training.jobs import cancel, describe_progress, describe_workers, log_tail, requeue, submit
 from fer_core.training.presets import FINETUNE_START, PRESETS, recipe_values, with_preset
-from fer_core.training.progress import read_progress
+from fer_core.runs.progress import read_progress
 
 start_page("Train & Tune")
 config = settings()

@@ -14,23 +14,24 @@ from fer_core import CLASSES
 from fer_core.app.cache import explain_faces, split_probabilities, val_copies
 from fer_core.app.panels import export_panel, operating_point_panel
 from fer_core.app.photo_panel import photo_evaluation_tab
-from fer_core.app.session import (dataset_candidates, dataset_picker, finished_runs, load_dataset_with_progress,
-                                  model_choices, run_label, save_model_upload, settings, split_picker, start_page)
+from fer_core.app.datasets import dataset_candidates, dataset_picker, load_dataset_with_progress
+from fer_core.app.models import model_choices, save_model_upload
+from fer_core.app.runs import finished_runs, run_label
+from fer_core.app.session import settings, split_picker, start_page
 from fer_core.app.widgets import ferplus_agreement_words, interval_metric
 from fer_core.charts import (compare_curves, confidence_histogram, confusion_heatmap, learning_curves,
                              per_class_bars, reliability_diagram, score_vs_hyperparameter)
 from fer_core.data.dataset import Split
 from fer_core.errors import FerError
-from fer_core.fileio import read_json
-from fer_core.inference.analysis import calibration_report, comparison_row, confidence_by_correctness, confused_pairs
-from fer_core.inference.cards import TTA_MODES
-from fer_core.inference.evaluation import compute_metrics, metrics_without_copies, misclassified_frame, \
+from fer_core.evaluation.analysis import calibration_report, comparison_row, confidence_by_correctness, confused_pairs
+from fer_core.runtime.cards import TTA_MODES
+from fer_core.evaluation.metrics import Figures, compute_metrics, metrics_without_copies, misclassified_frame, \
     per_class_table
-from fer_core.inference.statistics import comparison_table, paired_comparison, verdict, with_interval
-from fer_core.inference.loading import promoted_model_path
-from fer_core.training.bundle import promote_run, restore_bundled_default
-from fer_core.training.history import read_history
-from fer_core.training.runs import across_runs_words, run_comparison_row
+from fer_core.evaluation.statistics import comparison_table, paired_comparison, verdict, with_interval
+from fer_core.runtime.loading import promoted_model_path
+from fer_core.runs.bundle import promote_run, restore_bundled_default
+from fer_core.runs.history import read_history
+from fer_core.runs.registry import across_runs_words, run_comparison_row
 from fer_core.training.tune import best_trial_history, read_trials, searched_hyperparameters
 
 start_page("Results")
@@ -42,29 +43,29 @@ by_label = {run_label(r): r for r in runs}
 def show_analysis(split: Split, probabilities: np.ndarray, metrics: dict, key: str, model_path: Path,
                   has_copy: np.ndarray | None = None) -> None:
     """Every view of a model's answers on one split (the same for a model and for a run)."""
-    intervals = metrics["intervals"]
+    figures = Figures(metrics)
     a, b, c, d = st.columns(4)
-    interval_metric(a, f"Accuracy on {metrics['split']}", metrics["accuracy"], intervals["accuracy"],
-                    help=intervals["method"])
-    interval_metric(b, "Macro-F1", metrics["macro_f1"], intervals["macro_f1"], percent=False)
-    interval_metric(c, "Fear recall", metrics["per_class"]["fear"]["recall"], intervals["per_class"]["fear"]["recall"],
-                    percent=False)
-    d.metric("Images", f"{metrics['n']:,}")
+    interval_metric(a, f"Accuracy on {figures.split}", figures.accuracy, figures.interval("accuracy"),
+                    help=figures.method)
+    interval_metric(b, "Macro-F1", figures.macro_f1, figures.interval("macro_f1"), percent=False)
+    interval_metric(c, "Fear recall", figures.recall("fear"), figures.recall_interval("fear"), percent=False)
+    d.metric("Images", f"{figures.n:,}")
     if has_copy is not None and has_copy.any():
-        clean = metrics_without_copies(split.labels, probabilities, metrics["split"], has_copy)
-        st.caption(f"Without the {clean['left_out']:,} {metrics['split']} faces that have an exact or near copy "
-                   f"in Training: accuracy {with_interval(clean['accuracy'], clean['intervals']['accuracy'])}, "
-                   f"macro-F1 {with_interval(clean['macro_f1'], clean['intervals']['macro_f1'], percent=False)}, "
-                   f"fear recall {with_interval(clean['per_class']['fear']['recall'], clean['intervals']['per_class']['fear']['recall'], percent=False)} "
-                   f"on {clean['n']:,} faces.")
+        report = metrics_without_copies(split.labels, probabilities, figures.split, has_copy)
+        clean = Figures(report)
+        st.caption(f"Without the {report['left_out']:,} {figures.split} faces that have an exact or near copy "
+                   f"in Training: accuracy {with_interval(clean.accuracy, clean.interval('accuracy'))}, "
+                   f"macro-F1 {with_interval(clean.macro_f1, clean.interval('macro_f1'), percent=False)}, "
+                   f"fear recall {with_interval(clean.recall('fear'), clean.recall_interval('fear'), percent=False)} "
+                   f"on {clean.n:,} faces.")
     ferplus = ferplus_agreement_words(config, split, probabilities)
     if ferplus:
         st.caption(ferplus)
-    st.caption(intervals["method"] + ".")
+    st.caption(figures.method + ".")
     normalized = st.toggle("Normalize the confusion matrix by true class", value=False, key=f"{key}-norm")
     left, right = st.columns([3, 2])
-    left.plotly_chart(confusion_heatmap(metrics["confusion_matrix"], normalized), key=f"{key}-confusion")
-    pairs = pd.DataFrame(confused_pairs(metrics["confusion_matrix"], top=10))
+    left.plotly_chart(confusion_heatmap(figures.confusion, normalized), key=f"{key}-confusion")
+    pairs = pd.DataFrame(confused_pairs(figures.confusion, top=10))
     if not pairs.empty:
         right.caption("Confused most: true class taken for another, by faces")
         right.dataframe(pairs.assign(share_of_true=pairs["share_of_true"].map("{:.0%}".format)),
@@ -190,8 +191,8 @@ with run_tab:
     else:
         record = by_label[st.selectbox("Run", list(by_label), key="run")]
         run_dir = Path(record.run_dir)
-        run_config = read_json(run_dir / "config.json") or {}
-        saved_metrics = read_json(run_dir / "metrics.json")
+        run_config = record.folder.config()
+        saved_metrics = record.folder.metrics()
 
         # Learning curves: the run's own history, or for a search the best trial's.
         history = best_trial_history(run_dir) if record.kind == "tune" else read_history(run_dir)
@@ -211,15 +212,16 @@ with run_tab:
             split = dataset.split(split_name)
             tta = st.radio("Test-time augmentation", TTA_MODES, horizontal=True, key="tta",
                            help="flip: average with the mirrored face; multicrop: also 2-pixel shifts (10 views)")
-            probabilities = split_probabilities(run_dir / "model.keras", Path(run_config["data"]), dataset,
+            probabilities = split_probabilities(record.model_path, Path(run_config["data"]), dataset,
                                                 split_name, tta)
             show_analysis(split, probabilities, compute_metrics(split.labels, probabilities, split_name), "run",
-                          run_dir / "model.keras", val_copies(Path(run_config["data"]), dataset, split_name))
+                          record.model_path, val_copies(Path(run_config["data"]), dataset, split_name))
         elif saved_metrics:
             a, b = st.columns(2)
-            a.metric(f"Accuracy on {saved_metrics['split']}", f"{saved_metrics['accuracy']:.2%}")
-            b.metric("Macro-F1", f"{saved_metrics['macro_f1']:.3f}")
-            st.plotly_chart(confusion_heatmap(saved_metrics["confusion_matrix"]), key="saved_confusion")
+            saved = Figures(saved_metrics)
+            a.metric(f"Accuracy on {saved.split}", f"{saved.accuracy:.2%}")
+            b.metric("Macro-F1", f"{saved.macro_f1:.3f}")
+            st.plotly_chart(confusion_heatmap(saved.confusion), key="saved_confusion")
         else:
             st.error("This run has neither a report nor a dataset to compute one from.")
 

@@ -11,48 +11,27 @@ import streamlit as st
 from fer_core.app.cache import analyze_cached, explain_faces, model_gate, warm
 from fer_core.app.live import live_section
 from fer_core.app.media import annotated_path, kept_answer, photo_source, run_collection, run_video, saved_video
-from fer_core.app.session import model_choices, operating_point_of, settings, start_page
+from fer_core.app.controls import answer_controls
+from fer_core.app.models import model_choices
+from fer_core.app.session import settings, start_page
 from fer_core.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
                              top_confidence_histogram)
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTOR_REGISTRY, DETECTORS, decode_photo
+from fer_core.faces.images import decode_photo
 from fer_core.data.photo_files import list_photo_folders
 from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits, read_frame
 from fer_core.errors import DataError, FerError
-from fer_core.inference.answering import AnswerSpec
-from fer_core.inference.cards import TTA_MODES, best_tta
-from fer_core.inference.runtime import is_exported
-from fer_core.inference.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
-from fer_core.inference.video_analysis import VideoOptions, expression_shares, smooth_timeline, without_brief_people
+from fer_core.runtime.model import is_exported
+from fer_core.media.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
+from fer_core.media.video import VideoOptions, expression_shares, smooth_timeline, without_brief_people
 
 start_page("Predict")
 config = settings()
 
-models = model_choices(config, exported=True)
-left, middle, tta_column, right = st.columns([3, 1, 1, 1])
-model_path = models[left.selectbox("Model", list(models))]
-exported = is_exported(model_path)  # its TTA is built in; no heat maps (they need the Keras model's gradients)
-detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
-                            help="; ".join(f"{e.name}: {e.summary}" for e in DETECTOR_REGISTRY.values()))
-tta = tta_column.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(best_tta(model_path)),
-                           help="average over the mirrored face (flip) and shifted crops (multicrop); the "
-                                "default is whichever scored highest on PublicTest for this model (its card)",
-                           key=f"tta-{model_path}", disabled=exported)
-margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, help="extra border around each face")
-if not model_path.exists():
-    st.error(f"No model file at `{model_path}`.")
+spec = answer_controls("", model_choices(config, exported=True), config)  # every answer on this page: one spec
+if spec is None:
     st.stop()
-
-point = operating_point_of(model_path)
-use_point = bool(point) and st.toggle(
-    f"Operating point: {point['target_words']}" if point else "Operating point", key="operating_point",
-    help=(f"offsets fitted on PublicTest, stored in the model's card; cross-fitted: accuracy "
-          f"{point['before']['accuracy']:.1%} -> {point['after_cross_fitted']['accuracy']:.1%}") if point else None)
-try:  # every answer on this page: one spec (fer_core.inference.answering)
-    spec = AnswerSpec.resolve(model_path, tta=None if exported else tta, detector=detector, margin=margin,
-                              operating_point=use_point, settings=config)
-except FerError as exc:
-    st.error(f"{model_path.name}: {exc}")
-    st.stop()
+model_path = spec.model
+exported = is_exported(model_path)  # no heat maps for an export (they need the Keras model's gradients)
 warm(spec)
 mode = st.radio("Analyse", ["Photos", "A video", "A photo collection", "Live camera"], horizontal=True, key="mode")
 

@@ -55,16 +55,17 @@ def main() -> None:
                                                                  "0.05:-0.05", "0.05:0.05", "fitted"])
     args = parser.parse_args()
 
-    from fer_core.data.detection import crop_face, detect_faces
+    from fer_core.faces.cropping import crop_face
+    from fer_core.faces.detectors import detect_faces
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.answering import AnswerSpec
-    from fer_core.inference.runtime import predict_probabilities
+    from fer_core.answering.spec import AnswerSpec
+    from fer_core.runtime.model import predict_probabilities
 
     val = load_dataset(args.data).split("val")
     pick = np.sort(np.random.default_rng(0).choice(len(val), size=min(args.faces, len(val)), replace=False))
     faces, labels = val.images[pick], val.labels[pick]  # seeded: the split is stored class by class
     spec = AnswerSpec.resolve(args.model)
-    model = spec.load()
+    model = spec.load().model
     own = (predict_probabilities(model, faces).argmax(1) == labels).mean()
     print(f"{args.model} ({spec.tta}) on {len(faces)} PublicTest faces (seeded sample) as FER2013 framed them: {own:.2%}")
 

@@ -37,9 +37,18 @@ KAGGLE_FOLDERS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surpri
 def spec_for(model_name: str = "in-memory.keras", **values):
     """An ``AnswerSpec`` for a model the test holds in memory (the file need not exist: only
     ``resolve`` and ``load`` read it)."""
-    from fer_core.inference.answering import AnswerSpec
+    from fer_core.answering.spec import AnswerSpec
 
     return AnswerSpec(model=Path(model_name), **values)
+
+
+def answer_with(model, spec=None):
+    """An ``Answerer`` for a model the test built or loaded itself (``spec``: by default
+    ``spec_for()``), with an empty card: what ``AnswerSpec.load()`` returns for a real file."""
+    from fer_core.answering.answerer import Answerer
+    from fer_core.runtime.cards import ModelCard
+
+    return Answerer(spec if spec is not None else spec_for(), model, ModelCard())
 
 
 def face_image(label: int, seed: int, size: int = 48, mode: str = "L") -> Image.Image:
@@ -104,7 +113,9 @@ def write_fer_csv(path: Path, rows_per_usage: dict[str, int], extra_rows: list[l
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own dataset cache and runs folder, so none sees another's (or a
     developer's promoted model in runs/)."""
-    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    cache_home = tmp_path_factory.mktemp("cache_home")  # the library's default (settings.default_cache_dir)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    monkeypatch.setenv("FER_CACHE_DIR", str(cache_home / "fer_studio"))  # and the setting agree
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
     monkeypatch.delenv("FER_DATA_ROOT", raising=False)
     monkeypatch.delenv("FER_DEFAULT_MODEL", raising=False)
@@ -256,7 +267,7 @@ def camera_clip(path: Path, photo: str = "fr_obama.jpg", seconds: float = 2.0, f
 @pytest.fixture(scope="session")
 def exported_onnx(finished_run, tmp_path_factory) -> Path:
     """``finished_run``'s model exported to ONNX (flip TTA inside), for the runtime and serve tests."""
-    from fer_core.inference.export import ExportOptions, export_model
+    from fer_core.export.exporting import ExportOptions, export_model
 
     out = tmp_path_factory.mktemp("exported") / "tiny.onnx"
     export_model(finished_run, out, ExportOptions(format="onnx", tta="flip"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fer_core.training.history import read_history
+from fer_core.runs.history import read_history
 from tests.conftest import REPO_ROOT, SHARED_PHOTOS, face_image, write_kaggle_folder
 
 TINY_TRAIN = ["--filters", "4,8,8", "--dense-units", "16", "--batch-size", "32", "--augment", "0.25"]

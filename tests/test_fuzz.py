@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fer_core.data.detection import decode_photo
+from fer_core.faces.images import decode_photo
 from fer_core.errors import DataError
-from fer_core.data.images import decode_face_image, read_image_file
+from fer_core.faces.images import decode_face_image, read_image_file
 from fer_core.data.dataset import LoadOptions
 from fer_core.data.loaders import load_dataset
 from tests.conftest import REPO_ROOT, face_image, write_kaggle_folder
@@ -211,21 +211,25 @@ def good_members(count: int = 2) -> dict[str, bytes]:
 
 
 def test_hostile_zips_are_refused_or_loaded_without_their_bad_members(tmp_path, monkeypatch):
+    """Through ``fer_core.load_dataset``, an entry point: it reads the FER_ZIP_* settings and hands
+    the limits down (the data layer reads no settings of its own)."""
+    import fer_core
+
     members = good_members()
     # A member that inflates past the per-member cap (1 MB here; 40 MB by default) is skipped alone.
     monkeypatch.setenv("FER_ZIP_MAX_MEMBER_MB", "1")
     bomb = zip_with(tmp_path / "bomb.zip", {**members, "train/happy/Training_bomb.jpg": bytes(5 * 2**20)})
-    dataset = load_dataset(bomb, use_cache=False)
+    dataset = fer_core.load_dataset(bomb, use_cache=False)
     assert len(dataset.split("train")) + len(dataset.split("val")) == 6
     assert "zip member too large when inflated (5 MB; the limit is 1 MB)" in dataset.report.summary()
     # The whole zip past the total cap is refused before anything is inflated.
     monkeypatch.setenv("FER_ZIP_MAX_TOTAL_MB", "3")
     with pytest.raises(DataError, match="would inflate to 5 MB; the limit is 3 MB"):
-        load_dataset(bomb, use_cache=False)
+        fer_core.load_dataset(bomb, use_cache=False)
     monkeypatch.delenv("FER_ZIP_MAX_TOTAL_MB")
     monkeypatch.setenv("FER_ZIP_MAX_MEMBERS", "4")
     with pytest.raises(DataError, match="holds 7 files; the limit is 4"):
-        load_dataset(bomb, use_cache=False)
+        fer_core.load_dataset(bomb, use_cache=False)
     monkeypatch.delenv("FER_ZIP_MAX_MEMBERS")
 
     # Traversal and absolute names are only names: nothing is written anywhere.

@@ -29,3 +29,8 @@ def test_the_readme_example_runs_and_prints_what_it_says(tmp_path, fer2013_cache
     assert float(lines[1].split()[1].rstrip(",")) > 0.6  # the shipped default model, not an untrained one
     assert lines[2] == "../shared/photos/fr_obama.jpg ['happy']"
     assert any(tmp_path.iterdir())  # the training run's folder
+
+
+def test_the_readme_stays_short():
+    """A user's page: what it is, two commands, a tour, results, the CLI at a glance; the rest is in docs/."""
+    assert len((REPO_ROOT / "README.md").read_bytes()) <= 14_000

@@ -71,7 +71,7 @@ def test_a_broken_secrets_file_is_an_error_not_ignored(tmp_path):
 def test_runs_dir_in_secrets_only_is_where_every_page_looks(tmp_path, monkeypatch):
     """The bug this Settings fixed: with runs_dir set only in secrets.toml, Results promoted a model
     into that folder while Home and Predict (default_model_path) looked in ./runs."""
-    from fer_core.inference.loading import bundled_model_path, default_model_path, promoted_model_path
+    from fer_core.runtime.loading import bundled_model_path, default_model_path, promoted_model_path
 
     runs = tmp_path / "secret-runs"
     monkeypatch.chdir(tmp_path)
@@ -79,11 +79,11 @@ def test_runs_dir_in_secrets_only_is_where_every_page_looks(tmp_path, monkeypatc
     monkeypatch.delenv("FER_DEFAULT_MODEL", raising=False)
     write_secrets(tmp_path, f'runs_dir = "{runs}"\n')
     assert Settings.load().runs_dir == runs
-    assert default_model_path() == bundled_model_path()
+    assert default_model_path(Settings.load()) == bundled_model_path()
     promoted = promoted_model_path(Settings.load().runs_dir)  # where Results promotes to
     promoted.parent.mkdir(parents=True)
     promoted.write_bytes(b"a promoted model")
-    assert default_model_path() == promoted  # where Home and Predict look
+    assert default_model_path(Settings.load()) == promoted  # where Home and Predict look (handed their settings)
 
 
 def test_paths_cannot_leave_the_data_root(tmp_path):

@@ -4,8 +4,9 @@
   ``streamlit_app.py`` and each page's ``start_page``; nothing here changes it at import.
 - ``session``: settings, the page frame, datasets (loading, the active one, pickers, uploads), the
   model list and the run registry as the pages show them.
-- ``cache``: models keyed by ``AnswerSpec``, each photo's answer, probabilities on a split,
+- ``cache``: answerers keyed by ``AnswerSpec``, each photo's answer, probabilities on a split,
   duplicate searches, and the server's ``ModelGate``.
+- ``controls``: ``answer_controls``, the widgets that make an ``AnswerSpec`` (Predict, Your photos).
 - ``widgets``: a figure with its interval, a recipe's time here, an export with its download.
 - ``forms``: form widgets made from config fields.
 - ``media``: video and photo-collection work with progress bars; ``live``: the live camera over WebRTC.

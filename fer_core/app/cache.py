@@ -1,10 +1,11 @@
-"""What the dashboard computes once per server and keeps: models (keyed by ``AnswerSpec``), the
+"""What the dashboard computes once per server and keeps: answerers (keyed by ``AnswerSpec``), the
 answer for each photo, a model's probabilities on a split, duplicate searches; and the one
 ``ModelGate`` every model call of the server goes through.
 
-Models are held with ``st.cache_resource`` under ``AnswerSpec.cache_key()`` (its fields and the
-modification times of the model file and its card), so a retrained or recalibrated model is loaded
-again and nothing else is; the spec itself is passed unhashed.
+Answerers (``AnswerSpec.load()``) are held with ``st.cache_resource`` under ``AnswerSpec.cache_key()``
+(its fields and the modification times of the model file and its card), so a retrained or
+recalibrated model is loaded again and nothing else is; the spec itself is passed unhashed. Each
+is handed out taking its turns through the server's gate.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from fer_core.app.session import dataset_key, settings
+from fer_core.app.datasets import dataset_key
+from fer_core.app.session import settings
 from fer_core.data.dataset import FERDataset
-from fer_core.inference.answering import AnswerSpec
-from fer_core.inference.gate import ModelGate
+from fer_core.answering.answerer import Answerer
+from fer_core.answering.gate import ModelGate
+from fer_core.answering.spec import AnswerSpec
 
 
 @st.cache_resource
@@ -27,38 +30,39 @@ def model_gate() -> ModelGate:
 
 
 @st.cache_resource(show_spinner="Loading model ...", max_entries=8)
-def _model(key: tuple, _spec: AnswerSpec):  # noqa: ARG001  (key: what the spec depends on; _spec: not hashed)
+def _answerer(key: tuple, _spec: AnswerSpec) -> Answerer:  # noqa: ARG001  (key: what the spec depends on; _spec: not hashed)
     return _spec.load()
 
 
-def cached_model(spec: AnswerSpec):
-    """The model as ``spec`` answers with it, loaded once per server (again when its file or card changes)."""
-    return _model(spec.cache_key(), spec)
+def cached_answerer(spec: AnswerSpec, slot=None) -> Answerer:
+    """``spec.load()``, once per server (again when its model file or card changes), taking its
+    turns at the model through the server's gate: ``slot``, by default ``model_gate().slot`` (the
+    live camera's is ``turn_if_free``)."""
+    return _answerer(spec.cache_key(), spec).with_slot(slot or model_gate().slot)
 
 
 @st.cache_resource(show_spinner="Loading the model and the face detector ...", max_entries=8)
 def _warm(key: tuple, _spec: AnswerSpec) -> bool:  # noqa: ARG001
-    _spec.warm(cached_model(_spec))
+    cached_answerer(_spec).warm()
     return True
 
 
 def warm(spec: AnswerSpec) -> None:
-    """Build what answering needs (``AnswerSpec.warm``), once per server and spec: the Predict page
+    """Build what answering needs (``Answerer.warm``), once per server and spec: the Predict page
     calls this before any upload, so the first answer does not pay for it."""
     _warm(spec.cache_key(), spec)
 
 
 @st.cache_data(show_spinner="Finding and classifying faces ...", max_entries=256)
 def _analyze_photo(key: tuple, name: str, data: bytes, _spec: AnswerSpec):  # noqa: ARG001
-    from fer_core.inference.photos import analyze_photos
-
-    with model_gate().slot():
-        (result,) = analyze_photos(cached_model(_spec), [(name, data)], _spec)
+    answerer = cached_answerer(_spec)
+    with answerer.slot():
+        (result,) = answerer.photos([(name, data)])
     return result
 
 
 def analyze_cached(spec: AnswerSpec, photos: list[tuple[str, bytes]], whole_image_names: set[str] = frozenset()):
-    """``analyze_photos`` photo by photo, each cached on its bytes and the spec, so adding a photo to
+    """``Answerer.photos`` photo by photo, each cached on its bytes and the spec, so adding a photo to
     the uploads classifies only that one; those named in ``whole_image_names`` are one face each
     (the page's "Classify the whole image" button)."""
     import dataclasses
@@ -70,12 +74,10 @@ def analyze_cached(spec: AnswerSpec, photos: list[tuple[str, bytes]], whole_imag
 
 def explain_faces(model_path: Path, crops: list[np.ndarray], classes: list[str]) -> list[np.ndarray]:
     """Heat-map pictures (HiResCAM over each 48x48 crop) for the named classes, through the model gate."""
-    from fer_core.inference.explain import explain_faces as explain
     from fer_core.labels import CLASSES
 
-    spec = AnswerSpec.resolve(model_path, tta="none", calibrated=False)
-    with model_gate().slot():
-        explained = explain(cached_model(spec), np.stack(crops), np.array([CLASSES.index(c) for c in classes]))
+    spec = AnswerSpec.resolve(model_path, tta="none", calibrated=False, settings=settings())
+    explained = cached_answerer(spec).explain_crops(np.stack(crops), np.array([CLASSES.index(c) for c in classes]))
     return [entry["picture"] for entry in explained]
 
 
@@ -107,10 +109,11 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
     """A model's class probabilities on one split: from fer_core's disk cache (keyed by the model
     file's hash, the dataset, split and TTA: instant after the first time, across restarts), or
     computed with a progress bar."""
-    from fer_core.inference.analysis import cached_probabilities, predictions_cache_file
+    from fer_core.evaluation.analysis import cached_probabilities, predictions_cache_file
 
-    if predictions_cache_file(Path(model_path), Path(dataset_path), split_name, tta).exists():
-        return cached_probabilities(model_path, dataset_path, dataset, split_name, tta)
+    cache_dir = settings().cache_dir
+    if predictions_cache_file(Path(model_path), Path(dataset_path), split_name, tta, cache_dir).exists():
+        return cached_probabilities(model_path, dataset_path, dataset, split_name, tta, cache_dir=cache_dir)
     bar = st.progress(0.0, text=f"Classifying {split_name} with {Path(model_path).name} ...")
 
     def report(done: int, total: int) -> None:
@@ -118,7 +121,8 @@ def split_probabilities(model_path: Path, dataset_path: Path, dataset: FERDatase
 
     try:
         with model_gate().slot():
-            return cached_probabilities(model_path, dataset_path, dataset, split_name, tta, progress=report)
+            return cached_probabilities(model_path, dataset_path, dataset, split_name, tta, progress=report,
+                                        cache_dir=cache_dir)
     finally:
         bar.empty()
 

@@ -18,12 +18,13 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.cache import cached_model, model_gate
+from fer_core.app.cache import cached_answerer, model_gate
+from fer_core.app.media import kept_answer
 from fer_core.charts import emotion_timeline
 from fer_core.errors import FerError
-from fer_core.inference.answering import AnswerSpec
-from fer_core.inference.live import LiveAnalyzer, LiveStatus
-from fer_core.inference.video_analysis import VideoOptions, smooth_timeline
+from fer_core.answering.spec import AnswerSpec
+from fer_core.media.live import LiveAnalyzer, LiveStatus
+from fer_core.media.video import VideoOptions, smooth_timeline
 from fer_core.settings import Settings
 
 LIVE_KEY = "live_analyzer"
@@ -32,12 +33,8 @@ CAMERA_SIZE = {"width": {"ideal": 640}, "height": {"ideal": 480}, "frameRate": {
 
 def live_analyzer(spec: AnswerSpec) -> LiveAnalyzer:
     """This session's analyzer, made again when the spec (or its model's file) changes."""
-    key = spec.cache_key()
-    held = st.session_state.get(LIVE_KEY)
-    if held is None or held[0] != key:
-        analyzer = LiveAnalyzer(cached_model(spec), spec, VideoOptions(), model_slot=model_gate().turn_if_free)
-        held = st.session_state[LIVE_KEY] = (key, analyzer)
-    return held[1]
+    return kept_answer(LIVE_KEY, spec.cache_key(), lambda: LiveAnalyzer(
+        cached_answerer(spec, model_gate().turn_if_free), VideoOptions()))  # a frame takes a turn only if free
 
 
 def frame_callback(analyzer: LiveAnalyzer):

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_core.app.cache import cached_model, model_gate
+from fer_core.app.cache import cached_answerer
 from fer_core.app.session import settings
 from fer_core.errors import DataError
 from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits
 from fer_core.fileio import save_by_content
-from fer_core.inference.answering import AnswerSpec
-from fer_core.inference.photo_collections import CollectionAnalysis, analyze_collection
-from fer_core.inference.video_analysis import VideoAnalysis, VideoOptions, analyze_video
+from fer_core.answering.spec import AnswerSpec
+from fer_core.media.collections import CollectionAnalysis
+from fer_core.media.video import VideoAnalysis, VideoOptions
 
 KEEP_VIDEOS = 5
 
@@ -100,8 +100,8 @@ def run_video(spec: AnswerSpec, video: Path, name: str, options: VideoOptions) -
     """Analyse a saved video with a progress bar; the annotated MP4 lands beside it (``annotated_path``)."""
     progress = EtaProgress("sampled frames")
     try:
-        return analyze_video(cached_model(spec), video, spec, options, annotated_path=annotated_path(video, spec, options),
-                             name=name, progress=progress, model_slot=model_gate().slot)
+        return cached_answerer(spec).video(video, options, annotated_path=annotated_path(video, spec, options),
+                                           name=name, progress=progress, limits=VideoLimits.from_settings(settings()))
     finally:
         progress.clear()
 
@@ -113,9 +113,9 @@ def run_collection(spec: AnswerSpec, source: Path | bytes, name: str) -> Collect
         return run_collection_on_cluster(spec, source, name)
     progress = EtaProgress("photos")
     try:
-        return analyze_collection(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
-                                  spec, progress=progress, model_slot=model_gate().slot,
-                                  max_photos=settings().max_collection_photos, name=name)
+        return cached_answerer(spec).collection(io.BytesIO(source) if isinstance(source, bytes) else source,
+                                                progress=progress, max_photos=settings().max_collection_photos,
+                                                name=name)
     finally:
         progress.clear()
 
@@ -124,8 +124,8 @@ def run_collection_on_cluster(spec: AnswerSpec, source: Path | bytes, name: str)
     """A collection in chunks on the cluster, with a progress bar per chunk. Its chunks are kept
     under the cache folder by content and spec, so the same collection asked again after a
     stopped run (a closed tab, a restarted server) answers only the chunks it had not finished."""
-    from fer_core.inference.cluster import analyze_collection_on_cluster, connect
-    from fer_core.inference.cluster_options import ClusterOptions
+    from fer_core.cluster.chunks import analyze_collection_on_cluster, connect
+    from fer_core.cluster.options import ClusterOptions
 
     config = settings()
     run_key = hashlib.sha256(repr((name, hashlib.sha256(source).hexdigest() if isinstance(source, bytes)

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from fer_core.app.session import operating_point_of
+from fer_core.app.session import settings
 from fer_core.app.widgets import export_for_download
 from fer_core.charts import operating_point_curve
 from fer_core.data.dataset import Split
 from fer_core.errors import FerError
-from fer_core.inference.analysis import store_operating_point
-from fer_core.inference.cards import TTA_MODES
-from fer_core.inference.export import EXPORT_FORMATS, ExportOptions, parity_words
-from fer_core.inference.operating_points import OperatingTarget, tradeoff_curve
+from fer_core.evaluation.analysis import store_operating_point
+from fer_core.export.exporting import EXPORT_FORMATS, ExportOptions
+from fer_core.runtime.cards import TTA_MODES, ModelCard
+from fer_core.evaluation.operating_points import OperatingTarget, tradeoff_curve
 from fer_core.labels import CLASSES
 
 
@@ -28,11 +28,10 @@ def operating_point_panel(model_path: Path, dataset_path: Path, split: Split, pr
         target = b.slider("Recall to reach", 0.05, 0.95, 0.60, 0.05, key="point_recall")
         st.plotly_chart(operating_point_curve(tradeoff_curve(split.labels, probabilities, class_name), class_name),
                         key="point_curve")
-        point = operating_point_of(model_path)
+        point = ModelCard.read(model_path).operating_point
         if point:
-            st.caption(f"In the card now: {point['target_words']} (cross-fitted on {point['split']}: accuracy "
-                       f"{point['before']['accuracy']:.2%} -> {point['after_cross_fitted']['accuracy']:.2%}). "
-                       "The Predict page applies it when its switch is on; `predict --operating-point` too.")
+            st.caption(f"In the card now: {point.words()}. The Predict page applies it when its switch is on; "
+                       "`predict --operating-point` too.")
         left, right = st.columns(2)
         chosen = OperatingTarget("recall", class_name, float(target))
         if left.button(f"Fit {chosen.describe()} on {dataset_path.name}'s val and store it", key="point_fit"):
@@ -43,15 +42,15 @@ def operating_point_panel(model_path: Path, dataset_path: Path, split: Split, pr
 
 def show_stored_point(model_path: Path, dataset_path: Path, target: OperatingTarget) -> None:
     try:
-        report, card = store_operating_point(model_path, dataset_path, target)
+        point, card = store_operating_point(model_path, dataset_path, target, cache_dir=settings().cache_dir)
     except (FerError, OSError) as exc:
         st.error(f"Could not fit an operating point: {exc}")
         return
-    before, after = report["before"], report["after_cross_fitted"]
+    before, after = point.before, point.after
     st.success(f"Stored in {card.name}: {target.describe()}. Cross-fitted (fitted on one half of val, measured on "
-               f"the other): accuracy {before['accuracy']:.2%} -> {after['accuracy']:.2%}, macro-F1 "
-               f"{before['macro_f1']:.3f} -> {after['macro_f1']:.3f}, balanced recall "
-               f"{before['balanced_recall']:.3f} -> {after['balanced_recall']:.3f}.")
+               f"the other): accuracy {before.accuracy:.2%} -> {after.accuracy:.2%}, macro-F1 "
+               f"{before.macro_f1:.3f} -> {after.macro_f1:.3f}, balanced recall "
+               f"{before.balanced_recall:.3f} -> {after.balanced_recall:.3f}.")
 
 
 def export_panel(model_path: Path, dataset_path: Path) -> None:
@@ -74,11 +73,11 @@ def export_panel(model_path: Path, dataset_path: Path) -> None:
                 st.error(f"Could not export {model_path.name}: {exc}")
         if "export" in st.session_state:
             out, card, data = st.session_state["export"]
-            st.success(f"{parity_words(card)} It is in the Predict page's model list.")
+            st.success(f"{card.parity_words()} It is in the Predict page's model list.")
             st.download_button(f"Download {out.name}{'' if out.is_file() else '.zip'}", data,
                                file_name=out.name if out.is_file() else f"{out.name}.zip", key="export_download")
             import json
 
-            st.download_button("Download its card (JSON)", json.dumps(card, indent=2), file_name=f"{out.name}.json",
-                               key="export_card_download")
-            st.code(card["command"], language="bash")
+            st.download_button("Download its card (JSON)", json.dumps(dict(card.data), indent=2),
+                               file_name=f"{out.name}.json", key="export_card_download")
+            st.code(card.command, language="bash")

@@ -9,18 +9,19 @@ import json
 import pandas as pd
 import streamlit as st
 
-from fer_core.app.cache import cached_model, model_gate
+from fer_core.app.cache import cached_answerer
+from fer_core.app.controls import answer_controls
 from fer_core.app.media import EtaProgress, kept_answer, photo_source
 from fer_core.app.session import settings
 from fer_core.app.widgets import interval_metric
 from fer_core.charts import confusion_heatmap
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DETECTORS
+from fer_core.faces.detectors import DETECTORS
 from fer_core.data.photo_files import list_labelled_photo_sets
 from fer_core.errors import FerError
-from fer_core.inference.answering import AnswerSpec
-from fer_core.inference.evaluation import per_class_table
-from fer_core.inference.photo_evaluation import LABELS_FILE, PhotoEvaluation, evaluate_photos, mistakes_grid
-from fer_core.inference.statistics import with_interval
+from fer_core.answering.spec import AnswerSpec
+from fer_core.evaluation.metrics import per_class_table
+from fer_core.evaluation.photo_evaluation import LABELS_FILE, PhotoEvaluation, evaluate_photos, mistakes_grid
+from fer_core.evaluation.statistics import with_interval
 
 
 def photo_evaluation_tab(models: dict) -> None:
@@ -29,11 +30,9 @@ def photo_evaluation_tab(models: dict) -> None:
                f"`{LABELS_FILE}` at the top (columns `file,label`, optional `ambiguous`). Each is answered as the "
                "Predict page answers it; its largest face counts. Command line: `python -m fer_core evaluate "
                "--data PHOTOS --detector blazeface --out DIR`.")
-    left, middle, right = st.columns([3, 1, 1])
-    model_path = models[left.selectbox("Model", list(models), key="photos_model")]
-    detector = middle.selectbox("Face detector", DETECTORS, index=DETECTORS.index(DEFAULT_DETECTOR),
-                                key="photos_detector")
-    margin = right.slider("Crop margin", 0.0, 0.5, DEFAULT_MARGIN, 0.05, key="photos_margin")
+    spec = answer_controls("photos", models, config)
+    if spec is None:
+        return
     picked = photo_source("photos", list_labelled_photo_sets(config.data_root),
                           "A zip of labelled photos (read in memory)",
                           "Upload a zip of labelled photos to measure the model on them.",
@@ -41,7 +40,7 @@ def photo_evaluation_tab(models: dict) -> None:
                           f"folders of photos, or photos with a `{LABELS_FILE}`.")
     if picked is None:
         return
-    also = st.multiselect("Also count the faces found by", [d for d in DETECTORS if d != detector],
+    also = st.multiselect("Also count the faces found by", [d for d in DETECTORS if d != spec.detector_words],
                           key="photos_also_detectors",
                           help="Detection only, no model: the share of photos each detector finds a face in.")
     source, name, key = picked
@@ -49,7 +48,6 @@ def photo_evaluation_tab(models: dict) -> None:
             st.session_state.get("photos_answer", (None,))[0] is None:
         return
     try:
-        spec = AnswerSpec.resolve(model_path, detector=detector, margin=margin, settings=config)
         evaluation, summary = kept_answer("photos_answer", (key, spec.cache_key(), tuple(also)),
                                           lambda: _run(spec, source, name, tuple(also)))
     except FerError as exc:
@@ -63,9 +61,9 @@ def _run(spec: AnswerSpec, source, name: str, also: tuple[str, ...]) -> tuple[Ph
     drawn again on every rerun."""
     progress = EtaProgress("photos")
     try:
-        evaluation = evaluate_photos(cached_model(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
-                                     spec, name=name, progress=progress, model_slot=model_gate().slot,
-                                     max_photos=settings().max_collection_photos, also_detectors=also)
+        evaluation = evaluate_photos(cached_answerer(spec), io.BytesIO(source) if isinstance(source, bytes) else source,
+                                     name=name, progress=progress, max_photos=settings().max_collection_photos,
+                                     also_detectors=also)
     finally:
         progress.clear()
     return evaluation, evaluation.summary()

@@ -12,9 +12,12 @@ import logging
 import os
 import sys
 
+from fer_core.settings import use_onednn
+
 
 def start() -> None:
     """Everything below, once per process (later calls return at once)."""
+    use_onednn()
     _share_the_gpu()
     _load_srtp_before_tensorflow()
     _keep_keras_state_between_runs()

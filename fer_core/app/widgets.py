@@ -8,13 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 from fer_core.app.cache import model_gate
-from fer_core.app.session import exports_dir, settings
+from fer_core.app.models import exports_dir
+from fer_core.app.session import settings
+from fer_core.runtime.cards import ModelCard
 
 
 def interval_metric(container, label: str, value: float, interval: list[float] | None, percent: bool = True,
                     help: str | None = None) -> None:
     """A figure with its 95% interval on the line under it (grey, no arrow)."""
-    from fer_core.inference.statistics import interval_words
+    from fer_core.evaluation.statistics import interval_words
 
     container.metric(label, f"{100 * value:.2f}%" if percent else f"{value:.3f}", interval_words(interval, percent),
                      delta_color="off", delta_arrow="off", help=help)
@@ -23,7 +25,7 @@ def interval_metric(container, label: str, value: float, interval: list[float] |
 def estimate_words(job) -> str:
     """A training job's time on this machine, measured now (``fer_core.training.train.estimate``), in
     one sentence; one model call at a time, as every page's."""
-    from fer_core.training.hardware import device_description
+    from fer_core.runs.hardware import device_description
     from fer_core.training.train import estimate
 
     with st.spinner("Timing 32 training steps of this recipe here ..."), model_gate().slot():
@@ -37,19 +39,20 @@ def estimate_words(job) -> str:
             "besides loading the dataset the first time and any other job sharing the machine.")
 
 
-def export_for_download(model_path: Path, options, dataset_path: Path | None) -> tuple[Path, dict, bytes]:
+def export_for_download(model_path: Path, options, dataset_path: Path | None) -> tuple[Path, ModelCard, bytes]:
     """Export a model into ``exports_dir`` (one model call at a time, as every page's): the file,
     its card and the bytes to download (a SavedModel folder as a zip)."""
     import dataclasses
     import io
     import zipfile
 
-    from fer_core.inference.export import default_export_path, export_command, export_model
+    from fer_core.export.exporting import default_export_path, export_command, export_model
 
     options = dataclasses.replace(options, data=str(dataset_path) if dataset_path else None)
     out = default_export_path(model_path, options, exports_dir(settings()))
     with st.spinner(f"Exporting {model_path.name} to {options.format} ..."), model_gate().slot():
-        card = export_model(model_path, out, options, command=export_command(model_path, out, options))
+        card = export_model(model_path, out, options, command=export_command(model_path, out, options),
+                            cache_dir=settings().cache_dir)
     if out.is_file():
         return out, card, out.read_bytes()
     buffer = io.BytesIO()
@@ -65,8 +68,8 @@ def ferplus_agreement_words(config, split, probabilities) -> str | None:
     is at hand (the ``ferplus_file`` setting, or ``<data_root>/ferplus/``) and names them; else None."""
     from fer_core.app.cache import ferplus_votes
     from fer_core.errors import DataError
-    from fer_core.inference.evaluation import ferplus_agreement
-    from fer_core.inference.statistics import with_interval
+    from fer_core.evaluation.metrics import ferplus_agreement
+    from fer_core.evaluation.statistics import with_interval
 
     try:
         votes = ferplus_votes(config)

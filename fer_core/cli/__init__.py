@@ -26,7 +26,7 @@ from fer_core.cli.predict import cmd_predict
 from fer_core.cli.training import (cmd_bundle, cmd_ensemble, cmd_run_job, cmd_runs, cmd_train, cmd_tune,
                                    cmd_tune_worker)
 from fer_core.errors import FerError
-from fer_core.settings import Settings
+from fer_core.settings import Settings, use_onednn
 
 COMMANDS = {"train": cmd_train, "tune": cmd_tune, "tune-worker": cmd_tune_worker, "run-job": cmd_run_job,
             "runs": cmd_runs, "bundle": cmd_bundle, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
@@ -44,6 +44,7 @@ def cmd_settings(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the way
+    use_onednn()
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.load(runs_dir=getattr(args, "runs_dir", None))

@@ -1,5 +1,5 @@
 """Commands about one model's answers: evaluate (metrics on a split), explain (heat maps) and
-calibrate (a temperature in its card). Each is a thin layer over fer_core.inference."""
+calibrate (a temperature in its card). Each is a thin layer over fer_core.evaluation and fer_core.answering."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fer_core.data.loaders import existing_dataset_path
 from fer_core.errors import ConfigError
-from fer_core.inference.loading import existing_model_path
+from fer_core.runtime.loading import existing_model_path
 from fer_core.settings import Settings
 
 
@@ -23,9 +23,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset
     from fer_core.data.stats import held_out_copies
-    from fer_core.inference.evaluation import write_report
-    from fer_core.inference.runtime import predict_probabilities
-    from fer_core.inference.loading import load_model
+    from fer_core.evaluation.metrics import write_report
+    from fer_core.runtime.model import predict_probabilities
+    from fer_core.runtime.loading import load_model
 
     dataset = load_dataset(args.data, LoadOptions(strict=args.strict))
     split = dataset.split(args.split)
@@ -34,8 +34,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     metrics = write_report(args.out, args.split, split, probabilities, has_copy=held_out_copies(dataset, args.split))
     if args.ferplus:
         from fer_core.data.ferplus import read_ferplus
-        from fer_core.inference.evaluation import ferplus_agreement
-        from fer_core.inference.statistics import with_interval
+        from fer_core.evaluation.metrics import ferplus_agreement
+        from fer_core.evaluation.statistics import with_interval
 
         ferplus = ferplus_agreement(read_ferplus(args.ferplus), split.files, probabilities)
         print(f"agreement with FER+ majority labels: {with_interval(ferplus['agreement'], ferplus['agreement_95'])} "
@@ -55,19 +55,19 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
     """``evaluate --detector``: a model on labelled whole photos, as ``predict`` answers them."""
-    from fer_core.inference.answering import AnswerSpec
+    from fer_core.answering.spec import AnswerSpec
 
     spec = AnswerSpec.resolve(args.model, tta=args.tta or "auto", detector=args.detector, margin=args.margin,
                               shift_y=args.shift_y, settings=settings)
     if not Path(args.data).exists():
         raise ConfigError(f"{args.data}: no such folder or zip of photos")
-    from fer_core.inference.photo_evaluation import evaluate_photos, write_photo_report
-    from fer_core.inference.statistics import with_interval
+    from fer_core.evaluation.photo_evaluation import evaluate_photos, write_photo_report
+    from fer_core.evaluation.statistics import with_interval
 
     def progress(done: int, total: int) -> None:
         print(f"{Path(args.data).name}: {done}/{total} photos", file=sys.stderr)
 
-    evaluation = evaluate_photos(spec.load(), args.data, spec, labels_file=args.photo_labels, progress=progress,
+    evaluation = evaluate_photos(spec.load(), args.data, labels_file=args.photo_labels, progress=progress,
                                  max_photos=settings.max_collection_photos,
                                  also_detectors=tuple(args.also_detectors))
     summary = write_photo_report(evaluation, args.out)
@@ -93,7 +93,7 @@ def _evaluate_photos(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_metrics(metrics: dict) -> None:
-    from fer_core.inference.statistics import with_interval
+    from fer_core.evaluation.statistics import with_interval
 
     intervals = metrics["intervals"]
     print(f"{metrics['split']}: n={metrics['n']} accuracy={with_interval(metrics['accuracy'], intervals['accuracy'])} "
@@ -112,10 +112,10 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     from fer_core.data.dataset import LoadOptions
     from fer_core.data.loaders import load_dataset
     from fer_core.fileio import write_json_atomic
-    from fer_core.inference.evaluation import compute_metrics
-    from fer_core.inference.loading import load_model
-    from fer_core.inference.runtime import predict_probabilities
-    from fer_core.inference.statistics import comparison_table, paired_comparison, verdict
+    from fer_core.evaluation.metrics import compute_metrics
+    from fer_core.runtime.loading import load_model
+    from fer_core.runtime.model import predict_probabilities
+    from fer_core.evaluation.statistics import comparison_table, paired_comparison, verdict
 
     split = load_dataset(args.data, LoadOptions(strict=args.strict)).split(args.split)
     answers = []
@@ -145,17 +145,17 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
         existing_dataset_path(args.data)
     elif not Path(args.target).exists():
         raise ConfigError(f"{args.target}: no such photo (or give an index with --data)")
-    from fer_core.inference.explain import explain_dataset_face, explain_photo, write_explanations
-    from fer_core.inference.loading import load_model
+    from fer_core.evaluation.explain import explain_dataset_face, write_explanations
+    from fer_core.runtime.loading import load_model
 
-    model = load_model(path)
     if index is not None:
-        entries = explain_dataset_face(model, args.data, args.split, index)
+        entries = explain_dataset_face(load_model(path), args.data, args.split, index, cache_dir=settings.cache_dir)
     else:
-        from fer_core.inference.answering import AnswerSpec
+        from fer_core.answering.spec import AnswerSpec
 
-        spec = AnswerSpec.resolve(path, tta="none", calibrated=False, detector=args.detector, settings=settings)
-        entries = explain_photo(model, args.target, spec)
+        answerer = AnswerSpec.resolve(path, tta="none", calibrated=False, detector=args.detector,
+                                      settings=settings).load()
+        entries = answerer.explain(args.target)
     for k, entry in enumerate(write_explanations(entries, Path(args.out), path), 1):
         print(f"face {k}: {entry['explained']} ({entry['probabilities'][entry['explained']]:.0%}); map in "
               f"{Path(args.out) / entry['map']}")
@@ -163,10 +163,10 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from fer_core.inference.analysis import calibrate_model
+    from fer_core.evaluation.analysis import calibrate_model
 
     existing_model_path(args.model, settings, keras_only=True)  # refused before TensorFlow loads
-    report, card = calibrate_model(args.model, args.data, args.split, args.strict)
+    report, card = calibrate_model(args.model, args.data, args.split, args.strict, cache_dir=settings.cache_dir)
     before, after = report["before"], report["after_cross_fitted"]
     print(f"temperature {report['temperature']:.3f}: ECE {before['ece']:.4f} -> {after['ece']:.4f}, NLL "
           f"{before['nll']:.4f} -> {after['nll']:.4f}, Brier {before['brier']:.4f} -> {after['brier']:.4f} "
@@ -175,20 +175,21 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_operating_point(args: argparse.Namespace, settings: Settings) -> int:
-    from fer_core.inference.analysis import store_operating_point
-    from fer_core.inference.operating_points import OperatingTarget
+    from fer_core.evaluation.analysis import store_operating_point
+    from fer_core.evaluation.operating_points import OperatingTarget
 
     target = OperatingTarget("balanced") if args.balanced else OperatingTarget("recall", args.class_name, args.recall)
     target.check()
     existing_model_path(args.model, settings, keras_only=True)  # refused before TensorFlow loads
-    report, card = store_operating_point(args.model, args.data, target, args.split, args.strict)
-    before, after = report["before"], report["after_cross_fitted"]
+    point, card = store_operating_point(args.model, args.data, target, args.split, args.strict,
+                                        cache_dir=settings.cache_dir)
+    before, after = point.before, point.after
     watched = args.class_name if not args.balanced else None
     print(f"operating point {target.describe()}: offsets "
-          + ", ".join(f"{c} {b:+.2f}" for c, b in report["offsets"].items() if abs(b) > 1e-9))
-    print(f"cross-fitted on {args.split} (fitted on one half, measured on the other): accuracy {before['accuracy']:.2%} "
-          f"-> {after['accuracy']:.2%}, macro-F1 {before['macro_f1']:.3f} -> {after['macro_f1']:.3f}, balanced "
-          f"recall {before['balanced_recall']:.3f} -> {after['balanced_recall']:.3f}"
-          + (f", {watched} recall {before['recall'][watched]:.3f} -> {after['recall'][watched]:.3f}" if watched else ""))
+          + ", ".join(f"{c} {b:+.2f}" for c, b in point.offsets.items() if abs(b) > 1e-9))
+    print(f"cross-fitted on {args.split} (fitted on one half, measured on the other): accuracy {before.accuracy:.2%} "
+          f"-> {after.accuracy:.2%}, macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f}, balanced "
+          f"recall {before.balanced_recall:.3f} -> {after.balanced_recall:.3f}"
+          + (f", {watched} recall {before.recall[watched]:.3f} -> {after.recall[watched]:.3f}" if watched else ""))
     print(f"wrote {card}; predict --operating-point and the Predict page's switch apply it")
     return 0

@@ -8,22 +8,23 @@ import shlex
 import sys
 
 from fer_core.data.loaders import existing_dataset_path
-from fer_core.inference.loading import existing_model_path
+from fer_core.runtime.loading import existing_model_path
 from fer_core.settings import Settings
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from fer_core.inference.export import ExportOptions, export_command, parity_words
+    from fer_core.export.exporting import ExportOptions, export_command
 
     options = ExportOptions(format=args.format, int8=args.int8, tta=args.tta, data=args.calibration_data)
     options.check(args.out)
-    existing_model_path(args.model, settings, keras_only=True)  # refused before TensorFlow loads
+    source = existing_model_path(args.model, settings, keras_only=True)  # refused before TensorFlow loads
     if options.data:
         existing_dataset_path(options.data)
-    from fer_core.inference.export import export_model
+    from fer_core.export.exporting import export_model
 
-    card = export_model(args.model, args.out, options, command=export_command(args.model, args.out, options))
-    print(f"wrote {args.out} and its card {args.out}.json. {parity_words(card)}")
+    card = export_model(source, args.out, options, command=export_command(args.model, args.out, options),
+                        cache_dir=settings.cache_dir)
+    print(f"wrote {args.out} and its card {args.out}.json. {card.parity_words()}")
     return 0
 
 

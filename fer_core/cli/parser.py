@@ -9,10 +9,11 @@ import os
 
 from fer_core.data.dataset import SPLITS
 from fer_core.labels import CLASSES
-from fer_core.data.detection import DEFAULT_DETECTOR, DEFAULT_MARGIN, DEFAULT_SHIFT_Y, DETECTORS, WHOLE_IMAGE
-from fer_core.inference.cards import TTA_MODES
-from fer_core.inference.cluster_options import CHUNK_TIMEOUT_S, PHOTOS_PER_TASK, RETRIES, SEGMENT_SECONDS
-from fer_core.inference.export import EXPORT_FORMATS
+from fer_core.faces.detectors import DEFAULT_DETECTOR, DETECTORS, WHOLE_IMAGE
+from fer_core.faces.cropping import DEFAULT_MARGIN, DEFAULT_SHIFT_Y
+from fer_core.runtime.cards import TTA_MODES
+from fer_core.cluster.options import CHUNK_TIMEOUT_S, PHOTOS_PER_TASK, RETRIES, SEGMENT_SECONDS
+from fer_core.export.exporting import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
 from fer_core.training.config import TrainConfig, TuneConfig
 from fer_core.training.presets import PRESETS
@@ -68,14 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ferplus", metavar="CSV",
                           help="also the agreement with FER+'s majority labels (the FER+ votes file), overall and "
                                "per FER+ class")
-    evaluate.add_argument("--detector", choices=DETECTOR_CHOICES, default=None,
-                          help="the data are whole photos, labelled by class folder (or --photo-labels): each is "
-                               "answered as predict answers it, with this detector, its largest face counted "
-                               "(default: the data are face crops)")
-    evaluate.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
-                          help="with --detector: crop margin around a face, share of its size")
-    evaluate.add_argument("--shift-y", type=float, default=DEFAULT_SHIFT_Y,
-                          help="with --detector: move the crop down by this share of the face's size")
+    add_answer_flags(evaluate, photos_of_a_dataset=True)
     evaluate.add_argument("--photo-labels", metavar="CSV",
                           help="with --detector: a labels file (columns file,label; optional ambiguous yes/no) "
                                "for photos that are not in class folders")
@@ -145,19 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
     serve.add_argument("--queue", type=int, default=16,
                        help="requests one process holds at once (answering or waiting); more get 503 with Retry-After")
-    for command in (predict, serve):  # how they answer: one AnswerSpec (fer_core.inference.answering)
-        command.add_argument("--detector", choices=DETECTOR_CHOICES, default=DEFAULT_DETECTOR,
-                             help="face detector (blazeface: fast, with landmarks for level crops and head pose); "
-                                  "'none' classifies each whole image as one face crop")
-        command.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
-                             help="crop margin around a face, share of its size")
-        command.add_argument("--shift-y", type=float, default=DEFAULT_SHIFT_Y,
-                             help="move the crop down by this share of the face's size (up when negative)")
-        command.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
-                             help="test-time augmentation; auto (the default): whichever scored highest on "
-                                  "PublicTest for this model (its card); flip averages with the mirrored face")
-        command.add_argument("--operating-point", action="store_true",
-                             help="apply the per-class offsets in the model's card (python -m fer_core operating-point)")
+    for command in (predict, serve):
+        add_answer_flags(command)
 
     ensemble = sub.add_parser("ensemble", help="combine models into one .keras file that averages them")
     ensemble.add_argument("models", nargs="+", help=".keras files or run directories (two or more)")
@@ -223,3 +206,28 @@ def build_parser() -> argparse.ArgumentParser:
                       help="whole photos: crop each one's largest face as Predict does")
     data.add_argument("--duplicates", action="store_true", help="also count exact duplicates and cross-split leaks")
     return parser
+
+
+def add_answer_flags(command: argparse.ArgumentParser, photos_of_a_dataset: bool = False) -> None:
+    """The flags that say how faces are answered (one ``AnswerSpec``, fer_core.answering.spec):
+    --detector, --margin, --shift-y and, for predict and serve, --tta and --operating-point. With
+    ``photos_of_a_dataset`` (evaluate) they apply to data that are whole photos, and only when
+    --detector is given (evaluate has its own --tta for face crops)."""
+    when = "with --detector: " if photos_of_a_dataset else ""
+    command.add_argument("--detector", choices=DETECTOR_CHOICES, default=None if photos_of_a_dataset else DEFAULT_DETECTOR,
+                         help="the data are whole photos, labelled by class folder (or --photo-labels): each is "
+                              "answered as predict answers it, with this detector, its largest face counted "
+                              "(default: the data are face crops)" if photos_of_a_dataset else
+                         "face detector (blazeface: fast, with landmarks for level crops and head pose); "
+                         "'none' classifies each whole image as one face crop")
+    command.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                         help=f"{when}crop margin around a face, share of its size")
+    command.add_argument("--shift-y", type=float, default=DEFAULT_SHIFT_Y,
+                         help=f"{when}move the crop down by this share of the face's size (up when negative)")
+    if photos_of_a_dataset:
+        return
+    command.add_argument("--tta", choices=["auto", *TTA_CHOICES], default="auto",
+                         help="test-time augmentation; auto (the default): whichever scored highest on "
+                              "PublicTest for this model (its card); flip averages with the mirrored face")
+    command.add_argument("--operating-point", action="store_true",
+                         help="apply the per-class offsets in the model's card (python -m fer_core operating-point)")

@@ -17,7 +17,7 @@ from fer_core.settings import Settings
 def answer_spec_from(args: argparse.Namespace, settings: Settings):
     """The ``AnswerSpec`` that ``predict`` and ``serve`` answer with, from their shared flags
     (checked before any backend loads: a wrong model path or option fails in one line, fast)."""
-    from fer_core.inference.answering import AnswerSpec
+    from fer_core.answering.spec import AnswerSpec
 
     return AnswerSpec.resolve(args.model, tta=args.tta, detector=args.detector, margin=args.margin,
                               shift_y=args.shift_y, operating_point=args.operating_point, settings=settings)
@@ -26,7 +26,6 @@ def answer_spec_from(args: argparse.Namespace, settings: Settings):
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
     spec = answer_spec_from(args, settings)
     from fer_core.data.video_files import is_video_name
-    from fer_core.inference.photos import analyze_files
 
     inputs = [Path(p) for p in args.images]
     videos = [p for p in inputs if is_video_name(p) and not p.is_dir()]
@@ -39,8 +38,9 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
     cluster = _cluster_options(args, settings)
     answers: dict[Path, dict] = {}
     failed = False
+    answerer = spec.load() if photos or ((videos or collections) and cluster is None) else None
     if photos:
-        for photo, result in zip(photos, analyze_files(spec.load(), photos, spec, args.whole_image_if_no_face)):
+        for photo, result in zip(photos, answerer.files(photos, args.whole_image_if_no_face)):
             answers[photo] = result.to_dict()
             failed |= result.error is not None
             if result.no_face:
@@ -48,11 +48,10 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
     if cluster is not None and (videos or collections):
         answers.update(_predict_on_cluster(spec, videos, collections, Path(args.out), args, settings, cluster))
     else:
-        model = spec.load() if videos or collections else None
         for video in videos:
-            answers[video] = _predict_video(model, spec, video, Path(args.out), args)
+            answers[video] = _predict_video(answerer, video, Path(args.out), args, settings)
         for collection in collections:
-            answers[collection] = _predict_collection(model, spec, collection, Path(args.out), args, settings)
+            answers[collection] = _predict_collection(answerer, collection, Path(args.out), args, settings)
     failed |= any("error" in answers[p] for p in (*videos, *collections))
     print(json.dumps([answers[p] for p in inputs], indent=2))
     return 1 if failed else 0
@@ -65,7 +64,7 @@ def _cluster_options(args: argparse.Namespace, settings: Settings):
         if args.resume:
             raise ConfigError("--resume goes with --cluster (or the cluster setting, FER_CLUSTER)")
         return None
-    from fer_core.inference.cluster_options import ClusterOptions
+    from fer_core.cluster.options import ClusterOptions
 
     return ClusterOptions(address, chunk_timeout=args.chunk_timeout, retries=args.retries,
                           photos_per_task=args.photos_per_task, segment_seconds=args.segment_seconds)
@@ -86,8 +85,8 @@ def _predict_on_cluster(spec, videos: list[Path], collections: list[Path], out: 
     """Videos and collections in chunks on one cluster: the same files as one process writes
     (``predictions.csv``, ``predictions.json``, charts; ``frames.csv``, ``video.json``), no annotated video."""
     from fer_core.data.video_files import VideoLimits
-    from fer_core.inference.cluster import analyze_collection_on_cluster, analyze_video_on_cluster, connect
-    from fer_core.inference.video_analysis import VideoOptions, write_video_outputs
+    from fer_core.cluster.chunks import analyze_collection_on_cluster, analyze_video_on_cluster, connect
+    from fer_core.media.video import VideoOptions, write_video_outputs
 
     answers: dict[Path, dict] = {}
     with connect(options) as client:
@@ -127,8 +126,9 @@ def _unique_folder(out: Path, stem: str) -> Path:
     return folder
 
 
-def _predict_video(model, spec, video: Path, out: Path, args: argparse.Namespace) -> dict:
-    from fer_core.inference.video_analysis import VideoOptions, analyze_video, write_video_outputs
+def _predict_video(answerer, video: Path, out: Path, args: argparse.Namespace, settings: Settings) -> dict:
+    from fer_core.data.video_files import VideoLimits
+    from fer_core.media.video import VideoOptions, write_video_outputs
 
     folder = _unique_folder(out, video.stem)
     started = time.perf_counter()
@@ -140,8 +140,8 @@ def _predict_video(model, spec, video: Path, out: Path, args: argparse.Namespace
                   f"{elapsed / done * (total - done):.0f} s left", file=sys.stderr)
 
     try:
-        analysis = analyze_video(model, video, spec, VideoOptions(fps=args.fps), annotated_path=folder / "annotated.mp4",
-                                 progress=progress)
+        analysis = answerer.video(video, VideoOptions(fps=args.fps), annotated_path=folder / "annotated.mp4",
+                                  progress=progress, limits=VideoLimits.from_settings(settings))
     except DataError as exc:
         print(f"error: {video}: {exc}", file=sys.stderr)
         return {"video": str(video), "error": str(exc)}
@@ -152,19 +152,16 @@ def _predict_video(model, spec, video: Path, out: Path, args: argparse.Namespace
             "outputs": [str(p) for p in [*written, folder / "annotated.mp4"]]}
 
 
-def _predict_collection(model, spec, collection: Path, out: Path, args: argparse.Namespace,
+def _predict_collection(answerer, collection: Path, out: Path, args: argparse.Namespace,
                         settings: Settings) -> dict:
-    from fer_core.inference.photo_collections import analyze_collection
-
     folder = _unique_folder(out, _collection_stem(collection))
 
     def progress(done: int, total: int) -> None:
         print(f"{collection.name}: {done}/{total} photos", file=sys.stderr)
 
     try:
-        analysis = analyze_collection(model, collection, spec, whole_image_if_no_face=args.whole_image_if_no_face,
-                                      progress=progress,
-                                      max_photos=settings.max_collection_photos)
+        analysis = answerer.collection(collection, whole_image_if_no_face=args.whole_image_if_no_face,
+                                       progress=progress, max_photos=settings.max_collection_photos)
     except DataError as exc:
         print(f"error: {collection}: {exc}", file=sys.stderr)
         return {"collection": str(collection), "error": str(exc)}
@@ -180,7 +177,7 @@ def _write_collection(analysis, collection: Path, folder: Path) -> dict:
     and its JSON answer; the skipped files noted on stderr."""
     from fer_core.charts import class_distribution_bar, figures_html, top_confidence_histogram
     from fer_core.fileio import atomic_path, write_text_atomic
-    from fer_core.inference.photo_collections import faces_grid, write_collection_outputs
+    from fer_core.media.collections import faces_grid, write_collection_outputs
 
     for name, why in analysis.skipped:
         print(f"note: skipped {name}: {why}", file=sys.stderr)

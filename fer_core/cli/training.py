@@ -12,11 +12,12 @@ from pathlib import Path
 
 from fer_core.data.loaders import existing_dataset_path
 from fer_core.errors import ConfigError
-from fer_core.inference.loading import existing_model_path
+from fer_core.runtime.loading import existing_model_path
 from fer_core.options import given_options
 from fer_core.settings import Settings
 from fer_core.training.config import TrainConfig, TuneConfig
 from fer_core.training.presets import with_preset
+from fer_core.run_files import CONFIG_FILE, METRICS_FILE
 
 
 def _checked_data(args: argparse.Namespace) -> str:
@@ -44,7 +45,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_run_summary(run_dir: str | os.PathLike) -> None:
-    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    metrics = json.loads((Path(run_dir) / METRICS_FILE).read_text())
     intervals = metrics.get("intervals") or {}
     print(json.dumps({"run_dir": str(run_dir), "split": metrics["split"], "accuracy": metrics["accuracy"],
                       "accuracy_95": intervals.get("accuracy"), "macro_f1": metrics["macro_f1"],
@@ -68,7 +69,7 @@ def cmd_tune_worker(args: argparse.Namespace, settings: Settings) -> int:
     from fer_core.training.distributed import parse_oracle
 
     parse_oracle(args.oracle)  # a malformed address is refused before TensorFlow loads
-    if not (Path(args.run_dir) / "config.json").exists():
+    if not (Path(args.run_dir) / CONFIG_FILE).exists():
         raise ConfigError(f"{args.run_dir}: not a run folder (no config.json); give the chief's run folder")
     from fer_core.training.tune import run_worker
 
@@ -82,7 +83,7 @@ def cmd_run_job(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
-    from fer_core.training.runs import RunRegistry
+    from fer_core.runs.registry import RunRegistry
 
     registry = RunRegistry(settings.runs_dir)
     registry.reconcile()
@@ -96,11 +97,12 @@ def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace, settings: Settings) -> int:
-    from fer_core.training.bundle import bundle_ensemble, bundle_run
+    from fer_core.runs.bundle import bundle_ensemble, bundle_run
 
     if len(args.sources) == 1:
         given = {"command": args.train_command, "keras_backend": args.keras_backend, "hardware": args.hardware}
-        card = bundle_run(args.sources[0], args.out, args.data, {k: v for k, v in given.items() if v})
+        card = bundle_run(args.sources[0], args.out, args.data, {k: v for k, v in given.items() if v},
+                          cache_dir=settings.cache_dir)
     else:
         missing = [s for s in args.sources if not Path(s).is_dir() and not (Path(s).is_file()
                                                                          and Path(s).suffix == ".keras")]
@@ -108,10 +110,11 @@ def cmd_bundle(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(f"an ensemble is built from run folders and .keras files; not either: "
                              f"{', '.join(missing)}")
         card = bundle_ensemble(args.sources, args.out, args.data,
-                               command=args.train_command or "python -m fer_core " + " ".join(sys.argv[1:]))
-    from fer_core.inference.statistics import with_interval
+                               command=args.train_command or "python -m fer_core " + " ".join(sys.argv[1:]),
+                               cache_dir=settings.cache_dir)
+    from fer_core.evaluation.statistics import with_interval
 
-    by_tta, metrics = card["publictest_accuracy_by_tta"], card["publictest_metrics"]
+    by_tta, metrics = card.accuracy_by_tta, card.metrics
     clean = metrics.get("without_copies")
     print(f"wrote {args.out} and its card: PublicTest accuracy "
           f"{with_interval(metrics['accuracy'], metrics['intervals']['accuracy'])} "
@@ -123,7 +126,7 @@ def cmd_bundle(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace, settings: Settings) -> int:
-    from fer_core.inference.ensemble import save_ensemble
+    from fer_core.runtime.ensemble import save_ensemble
 
     out = save_ensemble(args.models, args.out)
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB), the mean of {len(args.models)} models")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable
 
-from fer_core.data.images import MAX_IMAGE_BYTES, read_image_file
+from fer_core.faces.images import MAX_IMAGE_BYTES, read_image_file
 from fer_core.errors import DataError
 from fer_core.settings import Settings
 
@@ -41,7 +41,7 @@ class ArchiveLimits:
 def zip_entries(zf: zipfile.ZipFile, limits: ArchiveLimits | None = None) -> list[ArchiveEntry]:
     """The zip's files, each read only when asked for; members over the size limit, encrypted,
     compressed with an unknown method or damaged fail alone, as bad items (``DataError``)."""
-    limits = limits or ArchiveLimits.from_settings(Settings.load())
+    limits = limits or ArchiveLimits()  # the entry point passes ArchiveLimits.from_settings(its settings)
     infos = [info for info in zf.infolist() if not info.is_dir()]
     if len(infos) > limits.max_members:
         raise DataError(f"the zip holds {len(infos):,} files; the limit is {limits.max_members:,} "

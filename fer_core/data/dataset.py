@@ -88,7 +88,7 @@ class LoadOptions:
     val_fraction: float = 0.1  # used only where the source names no validation split
     seed: int = 1234
     # Whole photos rather than face crops: crop each image's largest face with the detector, as the
-    # Predict page does (fer_core.data.detection); an image with no face found is used whole and listed.
+    # Predict page does (fer_core.faces.detectors); an image with no face found is used whole and listed.
     detect_faces: bool = False
 
 

@@ -22,14 +22,14 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from fer_core.data.archives import folder_entries, open_zip, zip_entries
+from fer_core.data.archives import ArchiveLimits, folder_entries, open_zip, zip_entries
 from fer_core.data.cache import content_key, load_cache, save_cache
 from fer_core.data.dataset import FERDataset, LoadOptions
 from fer_core.data.readers.csv_table import load_csv
 from fer_core.data.readers.ferpack import load_pack
 from fer_core.data.readers.image_tree import load_image_tree
 from fer_core.errors import DataError
-from fer_core.settings import Settings
+from fer_core.settings import default_cache_dir
 
 
 def existing_dataset_path(path: str | os.PathLike) -> Path:
@@ -51,13 +51,16 @@ def load_dataset(
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> FERDataset:
-    """Load a FER dataset from a CSV file, a zip, or a folder; see the module docstring."""
+    """Load a FER dataset from a CSV file, a zip, or a folder; see the module docstring.
+    ``cache_dir`` and ``limits`` (a zip's): the entry point's settings (``Settings.load``) as values;
+    None: the defaults."""
     options = options or LoadOptions()
     path = existing_dataset_path(path)
     cache_file = None
     if use_cache:
-        cache_root = Path(cache_dir) if cache_dir else Settings.load().cache_dir
+        cache_root = Path(cache_dir) if cache_dir else default_cache_dir()  # entry points pass theirs
         cache_file = cache_root / content_key(path, options)
         cached = load_cache(cache_file)
         if cached is not None:
@@ -76,7 +79,7 @@ def load_dataset(
             raise DataError(f"{path}: {exc}") from None
         try:
             with zf:
-                entries = zip_entries(zf)
+                entries = zip_entries(zf, limits)
                 if not entries:
                     raise DataError(f"{path}: the zip file holds no files")
                 dataset = load_image_tree(entries, str(path), options, progress)

@@ -19,10 +19,10 @@ from typing import BinaryIO
 
 from fer_core.errors import DataError
 from fer_core.data.naming import IMAGE_EXTENSIONS
-from fer_core.data.archives import folder_entries, open_zip, zip_entries
+from fer_core.data.archives import ArchiveLimits, folder_entries, open_zip, zip_entries
 
 
-LABELS_FILE = "labels.csv"  # a labelled photo set's labels, at its top (fer_core.inference.photo_evaluation)
+LABELS_FILE = "labels.csv"  # a labelled photo set's labels, at its top (fer_core.evaluation.photo_evaluation)
 TEXT_FILES = (LABELS_FILE,)
 
 
@@ -40,7 +40,8 @@ class PhotoSet:
 
 
 @contextlib.contextmanager
-def open_photo_set(source: str | os.PathLike | BinaryIO, max_photos: int | None = None) -> Iterator[PhotoSet]:
+def open_photo_set(source: str | os.PathLike | BinaryIO, max_photos: int | None = None,
+                   limits: ArchiveLimits | None = None) -> Iterator[PhotoSet]:
     """The photos in a ``.zip`` or a folder (a path), or in an uploaded zip (a binary file object, read
     in memory), readable while the context is open; ``DataError`` for a source that is none of
     these, a zip the archive limits refuse, or a collection with no image file."""
@@ -51,7 +52,7 @@ def open_photo_set(source: str | os.PathLike | BinaryIO, max_photos: int | None 
             entries = folder_entries(path)
         elif in_memory or (path.suffix.lower() == ".zip" and path.is_file()):
             archive = stack.enter_context(open_zip(source))
-            entries = zip_entries(archive)
+            entries = zip_entries(archive, limits)
         else:
             raise DataError("a photo collection is a folder or a .zip of photos")
         collection = PhotoSet()

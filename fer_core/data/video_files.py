@@ -84,7 +84,7 @@ def open_video(path: str | os.PathLike, limits: VideoLimits | None = None) -> Vi
     """Check ``path`` is a readable video within ``limits``; what its container says about it."""
     import cv2
 
-    limits = limits or VideoLimits.from_settings(Settings.load())
+    limits = limits or VideoLimits()  # the entry point passes VideoLimits.from_settings(its settings)
     path = Path(path)
     try:
         info = os.stat(path)
@@ -141,7 +141,7 @@ def sample_frames(path: str | os.PathLike, fps: float, info: VideoInfo | None = 
 
     if not fps > 0:
         raise DataError(f"the sampling rate must be above 0 frames per second, got {fps}")
-    limits = limits or VideoLimits.from_settings(Settings.load())
+    limits = limits or VideoLimits()  # the entry point passes VideoLimits.from_settings(its settings)
     info = info or open_video(path, limits)
     wanted_indices = itertools.dropwhile(lambda i: i < start_frame, _sampled_indices(info.fps, fps))
     capture = _capture(Path(path))

@@ -17,9 +17,7 @@ import keras
 from keras import layers
 
 from fer_core.models.registry import register_model
-from fer_core.models.common import class_probabilities, face_input
-
-BN_MOMENTUM = 0.9
+from fer_core.models.common import BN_MOMENTUM, InputOptions, class_probabilities, face_input
 
 
 @register_model("reference", tiny={"filters": [4, 8, 8], "dense_units": 8})
@@ -27,15 +25,9 @@ def reference_cnn(
     filters: Sequence[int] = (32, 64, 128),
     dense_units: int = 256,
     dropout: float = 0.5,
-    augment_strength: float = 0.0,
-    erasing: float = 0.0,
-    photo_style: float = 0.0,
-    crop_size: int = 0,
-    crop_padding: int = 0,
-    flip: bool = False,
-    seed: int | None = None,
+    inputs: InputOptions = InputOptions(),
 ) -> keras.Model:
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip, photo_style)
+    image, x = face_input(inputs)
     for block, n_filters in enumerate(filters, start=1):
         x = layers.Conv2D(n_filters, 3, padding="same", use_bias=False, name=f"block{block}_conv")(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"block{block}_bn")(x)
@@ -47,4 +39,4 @@ def reference_cnn(
     x = layers.ReLU(name="dense_relu")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = class_probabilities(x)
-    return keras.Model(inputs, outputs, name="reference_cnn")
+    return keras.Model(image, outputs, name="reference_cnn")

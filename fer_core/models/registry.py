@@ -42,4 +42,8 @@ def list_models() -> list[str]:
 def build_model(name: str, **kwargs) -> keras.Model:
     if name not in _REGISTRY:
         raise UnknownNameError(f"unknown model '{name}'; registered models: {', '.join(list_models())}")
-    return _REGISTRY[name](**kwargs)
+    from fer_core.models.common import InputOptions
+
+    kwargs = dict(kwargs)
+    inputs = InputOptions.take(kwargs)  # the options every architecture's input shares, handed down as one
+    return _REGISTRY[name](inputs=inputs, **kwargs)

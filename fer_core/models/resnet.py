@@ -15,9 +15,7 @@ import keras
 from keras import layers
 
 from fer_core.models.registry import register_model
-from fer_core.models.common import class_probabilities, face_input
-
-BN_MOMENTUM = 0.9
+from fer_core.models.common import BN_MOMENTUM, InputOptions, class_probabilities, face_input
 
 
 def basic_block(x, width: int, stride: int, name: str):
@@ -39,15 +37,9 @@ def resnet(
     blocks_per_stage: int = 2,
     dense_units: int = 0,
     dropout: float = 0.3,
-    augment_strength: float = 0.0,
-    erasing: float = 0.0,
-    photo_style: float = 0.0,
-    crop_size: int = 0,
-    crop_padding: int = 0,
-    flip: bool = False,
-    seed: int | None = None,
+    inputs: InputOptions = InputOptions(),
 ) -> keras.Model:
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip, photo_style)
+    image, x = face_input(inputs)
     x = layers.Conv2D(filters[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
@@ -60,4 +52,4 @@ def resnet(
         x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = class_probabilities(x)
-    return keras.Model(inputs, outputs, name="resnet")
+    return keras.Model(image, outputs, name="resnet")

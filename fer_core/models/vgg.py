@@ -18,10 +18,8 @@ import keras
 from keras import layers
 
 from fer_core.models.registry import register_model
-from fer_core.models.common import class_probabilities, face_input
+from fer_core.models.common import BN_MOMENTUM, InputOptions, class_probabilities, face_input
 from fer_core.errors import ConfigError
-
-BN_MOMENTUM = 0.9
 
 
 @register_model("vgg", tiny={"filters": [4, 8, 8, 16], "dense_units": 8})
@@ -31,19 +29,13 @@ def vgg_net(
     dense_units: int = 512,
     dropout: float = 0.4,
     stage_dropout: float = 0.1,
-    augment_strength: float = 0.0,
-    erasing: float = 0.0,
-    photo_style: float = 0.0,
-    crop_size: int = 0,
-    crop_padding: int = 0,
-    flip: bool = False,
-    seed: int | None = None,
+    inputs: InputOptions = InputOptions(),
 ) -> keras.Model:
     depths = [convs_per_stage] * len(filters) if isinstance(convs_per_stage, int) else list(convs_per_stage)
     if len(depths) != len(filters) or min(depths) < 1:
         raise ConfigError(f"convs_per_stage must be a positive number or one per stage ({len(filters)}), "
                          f"got {convs_per_stage}")
-    inputs, x = face_input(augment_strength, erasing, seed, crop_size, crop_padding, flip, photo_style)
+    image, x = face_input(inputs)
     for stage, (width, depth) in enumerate(zip(filters, depths), start=1):
         for conv in range(1, depth + 1):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv{conv}")(x)
@@ -59,4 +51,4 @@ def vgg_net(
         x = layers.ReLU(name=f"dense{k}_relu")(x)
         x = layers.Dropout(dropout, name=f"dense{k}_dropout")(x)
     outputs = class_probabilities(x)
-    return keras.Model(inputs, outputs, name="vgg")
+    return keras.Model(image, outputs, name="vgg")

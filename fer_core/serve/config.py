@@ -7,7 +7,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 
-from fer_core.data.detection import MAX_PHOTO_BYTES
+from fer_core.faces.images import MAX_PHOTO_BYTES
 from fer_core.errors import ConfigError
 
 API_KEY_ENV = "FER_API_KEY"

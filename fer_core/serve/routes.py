@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, 
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
-from fer_core.inference.answering import AnswerSpec
-from fer_core.inference.gate import ModelGate
+from fer_core.answering.answerer import Answerer
+from fer_core.answering.spec import AnswerSpec
+from fer_core.answering.gate import ModelGate
 from fer_core.serve.config import API_KEY_HEADER, PREDICT_PATH, QueueState, ServeOptions
 from fer_core.serve.schemas import ErrorAnswer, Health, ModelInfo, PhotoAnswer
 
@@ -25,8 +26,8 @@ log = logging.getLogger("fer_core.serve")
 
 @dataclass
 class Serving:
-    """One server process's state: its options, spec, key, gate and queue count; the model and its
-    card once loaded and warmed (the app's lifespan)."""
+    """One server process's state: its options, spec, key, gate and queue count; the ``Answerer``
+    (model and card) and what ``/v1/model`` says, once loaded and warmed (the app's lifespan)."""
 
     options: ServeOptions
     spec: AnswerSpec
@@ -34,7 +35,7 @@ class Serving:
     gate: ModelGate
     queue: QueueState
     metrics: Any = None  # ServeMetrics (fer_core.serve.metrics)
-    model: Any = None
+    answerer: Answerer | None = None
     card: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,10 +97,8 @@ router.include_router(keyed)
 
 
 def _analyze(state: Serving, photos: list[tuple[str, bytes]], whole_image_if_no_face: bool):
-    from fer_core.inference.photos import analyze_photos
-
     with state.gate.slot():
-        return analyze_photos(state.model, photos, state.spec, whole_image_if_no_face)
+        return state.answerer.photos(photos, whole_image_if_no_face)
 
 
 def _checked_count(files: list, options: ServeOptions) -> list:

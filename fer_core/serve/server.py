@@ -5,7 +5,7 @@ Endpoints:
   (a list, one entry per image: its faces with box, top class, 7 probabilities, landmarks, pose).
 - ``GET /v1/model``: the model's card; ``GET /health``: alive, the queue's state; ``/docs``: OpenAPI,
   with each answer's schema (``fer_core.serve.schemas``). The routes are in ``fer_core.serve.routes``.
-- How it answers is one ``AnswerSpec`` (``fer_core.inference.answering``), as for ``predict`` and
+- How it answers is one ``AnswerSpec`` (``fer_core.answering.spec``), as for ``predict`` and
   the Predict page: the same photo and spec give the same JSON in all three.
 
 What keeps it serving:
@@ -24,12 +24,14 @@ What keeps it serving:
 """
 
 
+import dataclasses
 import json
 import logging
 import os
 from dataclasses import asdict
 
-from fer_core.inference.answering import AnswerSpec
+from fer_core.answering.answerer import Answerer
+from fer_core.answering.spec import AnswerSpec, share_cores
 from fer_core.serve.config import (API_KEY_ENV, OPTIONS_ENV, PREDICT_PATH, RETRY_AFTER_SECONDS, QueueState,
                                    ServeOptions, required_api_key)
 
@@ -75,9 +77,10 @@ async def _send_json(send, status: int, body: dict, headers: list | None = None)
     await send({"type": "http.response.body", "body": data})
 
 
-def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = None, model=None):
-    """The FastAPI app. ``model``: an already loaded model (tests); else ``spec.load()`` once, at
-    start, then ``spec.warm``: ``/health`` answers only after both."""
+def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = None,
+               answerer: Answerer | None = None):
+    """The FastAPI app. ``answerer``: one already loaded (tests); else ``spec.load()`` once, at
+    start, then ``Answerer.warm``: ``/health`` answers only after both."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, Request
@@ -86,7 +89,7 @@ def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = No
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as AnyHTTPException  # also routing's 404 and 405
 
-    from fer_core.inference.gate import ModelGate
+    from fer_core.answering.gate import ModelGate
     from fer_core.serve.routes import Serving, router
 
     from fer_core.serve.metrics import MetricsMiddleware, ServeMetrics
@@ -98,9 +101,9 @@ def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = No
 
     @asynccontextmanager
     async def lifespan(app):
-        loaded = model if model is not None else await run_in_threadpool(spec.load)
-        await run_in_threadpool(spec.warm, loaded)
-        serving.model, serving.card = loaded, model_info(spec)
+        loaded = answerer if answerer is not None else await run_in_threadpool(spec.load)
+        await run_in_threadpool(loaded.warm)
+        serving.answerer, serving.card = loaded, model_info(loaded)
         app.state.serving = serving
         yield
 
@@ -130,12 +133,14 @@ def create_app(options: ServeOptions, spec: AnswerSpec, api_key: str | None = No
     return app
 
 
-def model_info(spec: AnswerSpec) -> dict:
+def model_info(answerer: Answerer) -> dict:
     """What ``GET /v1/model`` returns: the model's card (an export's own, or the ``.keras`` file's),
     what runs it and the spec it answers with."""
-    from fer_core.inference.export import runtime_of
+    from fer_core.export.exporting import runtime_of
 
-    return {**spec.card().data, "file": spec.model.name, "runtime": runtime_of(spec.model), "answer": spec.describe()}
+    spec = answerer.spec
+    return {**answerer.card.data, "file": spec.model.name, "runtime": runtime_of(spec.model),
+            "answer": spec.describe()}
 
 
 def app_from_environment():
@@ -161,13 +166,12 @@ def run_server(options: ServeOptions, spec: AnswerSpec) -> int:
 
         from fer_core.serve.metrics import MULTIPROC_ENV
 
+        # each worker its share of the cores (unless the spec's threads, the cpu_threads setting, say
+        # otherwise), inside the spec it is handed: processes that each spread a model call over
+        # every core only wait for each other. uvicorn's workers take no arguments: its factory
+        # reads the options and the spec from the one variable it can (OPTIONS_ENV).
+        spec = dataclasses.replace(spec, threads=share_cores(options.workers, spec.threads))
         os.environ[OPTIONS_ENV] = json.dumps({"options": asdict(options), "spec": spec.describe()})
-        # each worker its share of the cores (unless the cpu_threads setting says otherwise): two
-        # processes that each spread a model call over every core only wait for each other
-        from fer_core.settings import Settings
-
-        if not Settings.load().cpu_threads:
-            os.environ["FER_CPU_THREADS"] = str(max(1, (os.cpu_count() or 1) // options.workers))
         # the workers' metrics, summed by any worker's /metrics: a fresh folder per server (the library asks it)
         os.environ[MULTIPROC_ENV] = metrics_dir = tempfile.mkdtemp(prefix="fer-serve-metrics-")
         uvicorn.run("fer_core.serve.server:app_from_environment", factory=True, host=options.host,

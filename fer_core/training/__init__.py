@@ -1,4 +1,5 @@
-"""Training: runs, searches and everything that records or schedules them.
+"""Training: the training step, searches, and the job queue that schedules them. What a run
+leaves on disk (registry, progress, history, provenance, bundling) is ``fer_core.runs``.
 
 - ``config``: ``TrainConfig`` and ``TuneConfig``, each option with its help, bounds and choices
   (the command line's flags and the Train & Tune form are made from them); no Keras.
@@ -8,12 +9,10 @@
   ``lifecycle`` (logging, SIGTERM, the outcome), ``finetune`` (a parent model, freezing).
 - ``tune``: Keras-Tuner searches; ``distributed``: the chief and its worker processes.
 - ``presets``: named recipes; ``time_budget``: epochs that fit in minutes.
-- ``hardware``: GPU, bfloat16, mixed precision, the preset for this machine; ``provenance``: where
-  and how a run ran.
-- ``runs`` (the run registry), ``progress`` (``progress.json``), ``history`` (``history.csv``),
-  ``jobs`` (the dashboard's background queue: each job in its own ``run-job`` process).
-- ``bundle``: shipping a run's model with its card, ensembles of runs, promotion.
+- ``jobs``: the dashboard's background queue, each job in its own ``run-job`` process.
 
-May import: ``fer_core.inference``, ``fer_core.models``, ``fer_core.data`` and the base modules.
-Never ``fer_core.app`` or ``fer_core.cli``.
+A training job is an entry point: it reads the settings it needs (the cache folder) itself.
+
+May import: ``fer_core.runs``, ``fer_core.answering`` and everything below it. Never
+``fer_core.app`` or ``fer_core.cli``.
 """

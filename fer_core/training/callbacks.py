@@ -15,9 +15,10 @@ import keras
 import numpy as np
 
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
-from fer_core.inference.saving import save_inference_model
-from fer_core.training.history import history_csv
-from fer_core.training.progress import ProgressFile
+from fer_core.runtime.saving import save_inference_model
+from fer_core.runs.history import history_csv
+from fer_core.runs.progress import ProgressFile
+from fer_core.run_files import MODEL_FILE
 
 
 def save_checkpoint(model: keras.Model, path: str | os.PathLike) -> None:
@@ -98,7 +99,7 @@ class RunMonitor(keras.callbacks.Callback):
         if improved:
             self.best_val_accuracy = val_accuracy
             if self.checkpoint:
-                save_inference_model(self.model, self.run_dir / "model.keras")
+                save_inference_model(self.model, self.run_dir / MODEL_FILE)
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds or epoch + 1 >= self.epochs
         if self.checkpoint and due:
             save_checkpoint(self.model, self.run_dir / "checkpoint.keras")

@@ -16,7 +16,7 @@ from typing import Any
 
 from fer_core.data.ferplus import LABEL_SOURCES
 from fer_core.errors import ConfigError
-from fer_core.inference.cards import TTA_MODES
+from fer_core.runtime.cards import TTA_MODES
 from fer_core.labels import IMAGE_SIZE
 from fer_core.options import check_options, option
 

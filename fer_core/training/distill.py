@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_core.fileio import atomic_path, file_sha256
-from fer_core.inference.loading import checked_face_model, existing_model_path, load_model
-from fer_core.inference.runtime import predict_probabilities
+from fer_core.runtime.loading import checked_face_model, existing_model_path, load_model
+from fer_core.runtime.model import predict_probabilities
 from fer_core.settings import Settings
 
 def soft_labels_file(teacher_path: Path, images: np.ndarray, cache_dir: Path, tta: str = "flip") -> Path:

@@ -35,7 +35,7 @@ from typing import Any
 
 from fer_core.fileio import read_json, write_json_atomic
 from fer_core.settings import PROJECT_ROOT, child_process_env
-from fer_core.training.progress import PROGRESS_FILENAME
+from fer_core.runs.progress import PROGRESS_FILENAME
 from fer_core.errors import ConfigError
 
 WORKERS_DIR = "workers"

@@ -28,8 +28,8 @@ from typing import Any
 import keras
 
 from fer_core.data.augmentation import FaceAugment
-from fer_core.inference.cards import read_model_card
-from fer_core.inference.loading import existing_model_path, load_face_model
+from fer_core.runtime.cards import ModelCard
+from fer_core.runtime.loading import existing_model_path, load_face_model
 from fer_core.fileio import file_sha256
 from fer_core.labels import IMAGE_SIZE
 from fer_core.errors import ModelError
@@ -45,10 +45,7 @@ def load_parent(model: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
     a model that does not map 48x48 grey faces to FER's 7 classes (``loading.load_face_model``)."""
     path = existing_model_path(model, keras_only=True)
     parent = load_face_model(path, label=str(model))
-    card = read_model_card(path) or {}
-    info = {"model": str(model), "file": str(path), "sha256": file_sha256(path), "architecture": card.get("architecture"),
-            "publictest_accuracy": (card.get("publictest_metrics") or {}).get("accuracy")}
-    return parent, info
+    return parent, ModelCard.read(path).parent_record(str(model), path, file_sha256(path))
 
 
 def _is_augmentation(layer: keras.layers.Layer) -> bool:

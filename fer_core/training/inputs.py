@@ -12,7 +12,7 @@ from fer_core.data.dataset import FERDataset, LoadOptions, Split, stratified_fra
 from fer_core.data.loaders import load_dataset
 from fer_core.labels import CLASSES
 from fer_core.training.config import TrainConfig
-from fer_core.training.progress import ProgressFile
+from fer_core.runs.progress import ProgressFile
 
 
 @dataclass

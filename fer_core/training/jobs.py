@@ -21,9 +21,10 @@ from pathlib import Path
 
 from fer_core.fileio import read_json
 from fer_core.settings import PROJECT_ROOT, child_process_env
-from fer_core.training.progress import ProgressFile
-from fer_core.training.runs import RunRegistry, _pid_alive, start_run
+from fer_core.runs.progress import ProgressFile
+from fer_core.runs.registry import RunRegistry, _pid_alive, start_run
 from fer_core.errors import ConfigError
+from fer_core.run_files import CONFIG_FILE
 
 JOB_LOG = "job.log"  # the job process's own output (a crash before the run log exists)
 
@@ -106,7 +107,7 @@ def queue_position(registry: RunRegistry, run_id: str) -> int | None:
 def run_job(run_dir: str | os.PathLike, max_running: int = 1, poll_seconds: float = 1.0) -> int:
     """The job's own process: wait for a slot, then train or tune. Returns an exit status."""
     run_dir = Path(run_dir).absolute()
-    saved = read_json(run_dir / "config.json")
+    saved = read_json(run_dir / CONFIG_FILE)
     if not saved or saved.get("kind") not in ("train", "tune"):
         raise ConfigError(f"{run_dir} is not a run directory (no config.json)")
     run_id, kind = saved["run_id"], saved["kind"]

@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from fer_core.inference.evaluation import write_report
-from fer_core.inference.runtime import predict_probabilities
-from fer_core.inference.loading import load_model
+from fer_core.evaluation.metrics import write_report
+from fer_core.runtime.model import predict_probabilities
+from fer_core.runtime.loading import load_model
 from fer_core.training.inputs import PreparedData
-from fer_core.training.progress import ProgressFile
-from fer_core.training.runs import RunRegistry
+from fer_core.runs.progress import ProgressFile
+from fer_core.runs.registry import RunRegistry
+from fer_core.run_files import MODEL_FILE
 
 LOGGER_NAME = "fer_core"
 
@@ -108,7 +109,7 @@ def run_managed(run_dir: Path, run_id: str, kind: str, registry: RunRegistry, pr
 
 def report_best_model(run_dir: Path, data: PreparedData) -> dict[str, Any]:
     """Evaluate the run's saved ``model.keras`` on val, write the report files, return headline metrics."""
-    model = load_model(run_dir / "model.keras")
+    model = load_model(run_dir / MODEL_FILE)
     metrics = write_report(run_dir, data.val_name, data.val, predict_probabilities(model, data.val.images))
     logging.getLogger(LOGGER_NAME).info("best model on %s: accuracy %.4f, macro-F1 %.4f", data.val_name,
                                         metrics["accuracy"], metrics["macro_f1"])

@@ -40,16 +40,17 @@ from fer_core.training.config import TrainConfig
 from fer_core.training.distill import distillation_targets
 from fer_core.training.finetune import finetune_model, freeze_layers, frozen_layers, layers_to_freeze, load_parent, \
     unfreeze_all
-from fer_core.training.hardware import dtype_policy, mixed_precision_for_this_machine, training_devices
-from fer_core.training.history import read_history
+from fer_core.runs.hardware import dtype_policy, mixed_precision_for_this_machine, training_devices
+from fer_core.runs.history import read_history
 from fer_core.training.inputs import prepare_data, to_model_inputs
 from fer_core.training.lifecycle import report_best_model, run_managed
 from fer_core.training.optim import compile_model, validation_epochs
-from fer_core.training.progress import ProgressFile
-from fer_core.training.runs import RunRegistry, reopen_run, start_run
+from fer_core.runs.progress import ProgressFile
+from fer_core.runs.registry import RunRegistry, reopen_run, start_run
 from fer_core.training.time_budget import (EPOCH_OVERHEAD_SECONDS, EPOCH_OVERHEAD_WITHOUT_CHECKPOINT_SECONDS,
                                            EpochPlan, StepTiming, measure_step_timing, plan_epochs,
                                            planned_seconds, validated_epochs)
+from fer_core.run_files import CONFIG_FILE
 
 
 def run_record(config: TrainConfig) -> tuple[str, dict[str, Any]]:
@@ -274,8 +275,8 @@ def _record_plan(run_dir: Path, config: TrainConfig, plan: EpochPlan) -> TrainCo
 
 def _update_config(run_dir: Path, **values: Any) -> None:
     """Add ``values`` to the run's config.json (the run's record), atomically."""
-    saved = read_json(run_dir / "config.json", default={}) or {}
-    write_json_atomic(run_dir / "config.json", {**saved, **values})
+    saved = read_json(run_dir / CONFIG_FILE, default={}) or {}
+    write_json_atomic(run_dir / CONFIG_FILE, {**saved, **values})
 
 
 def _fit_verbosity(verbose: int | str) -> int | str:

@@ -27,15 +27,16 @@ from fer_core.fileio import read_json, write_json_atomic, write_text_atomic
 from fer_core.models import build_model
 from fer_core.training.distributed import (ChiefWatch, LocalWorkers, free_port, oracle_env, parse_oracle,
                                            worker_progress_dir, write_oracle_address)
-from fer_core.training.progress import ProgressFile
-from fer_core.training.runs import RunRegistry, reopen_run, start_run
+from fer_core.runs.progress import ProgressFile
+from fer_core.runs.registry import RunRegistry, reopen_run, start_run
 from fer_core.training.callbacks import RunMonitor
 from fer_core.training.config import TuneConfig
 from fer_core.training.inputs import PreparedData, prepare_data, to_model_inputs
 from fer_core.training.lifecycle import report_best_model, run_managed
 from fer_core.training.optim import compile_model
-from fer_core.training.history import read_history
-from fer_core.inference.saving import save_inference_model
+from fer_core.runs.history import read_history
+from fer_core.runtime.saving import save_inference_model
+from fer_core.run_files import CONFIG_FILE, MODEL_FILE
 
 class FERHyperModel(kt.HyperModel):
     def __init__(self, config: TuneConfig):
@@ -215,7 +216,7 @@ def _execute(run_dir: Path, run_id: str, config: TuneConfig, registry: RunRegist
         best_hp = tuner.get_best_hyperparameters(1)[0]
         write_json_atomic(run_dir / "best_hyperparameters.json", best_hp.values)
         log.info("best trial: %s", best_hp.values)
-        save_inference_model(tuner.get_best_models(1)[0], run_dir / "model.keras")
+        save_inference_model(tuner.get_best_models(1)[0], run_dir / MODEL_FILE)
         return report_best_model(run_dir, data)
 
     return run_managed(run_dir, run_id, "tune", registry, progress, body)
@@ -261,7 +262,7 @@ def run_worker(run_dir: str | os.PathLike, oracle: str, worker_id: str, verbose:
     trials and run them until it says the search is done. Needs the run folder (shared with the
     chief: the tuner's trial files go there) and the dataset at the same path as the chief."""
     run_dir = Path(run_dir)
-    saved = read_json(run_dir / "config.json")
+    saved = read_json(run_dir / CONFIG_FILE)
     if not saved or saved.get("kind") != "tune":
         raise ConfigError(f"{run_dir} is not a tuning run (no tuning config.json)")
     config = TuneConfig.from_dict(saved)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fer_core.app.live import status_words
-from fer_core.inference.live import LiveStatus
+from fer_core.media.live import LiveStatus
 
 
 def test_each_state_of_the_stream_has_its_message():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from fer_core.inference.gate import ModelGate
+from fer_core.answering.gate import ModelGate
 
 
 def test_at_most_n_calls_run_at_once_and_the_rest_wait_their_turn():

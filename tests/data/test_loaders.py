@@ -11,7 +11,7 @@ from fer_core import CLASSES
 from fer_core.errors import DataError, SplitNotFoundError
 from fer_core.data.dataset import LoadOptions, stratified_fraction
 from fer_core.data.loaders import load_dataset
-from fer_core.data.images import decode_face_image
+from fer_core.faces.images import decode_face_image
 from tests.conftest import (
     SHARED_PHOTOS,
     SHARED_ZIP,
@@ -256,7 +256,8 @@ def test_full_fer2013_counts_and_warm_load(fer2013_cache):
 def test_detect_faces_crops_whole_photos_as_predict_does(tmp_path):
     from PIL import Image
 
-    from fer_core.data.detection import decode_photo, largest_face_crop
+    from fer_core.faces.images import decode_photo
+    from fer_core.faces.cropping import largest_face_crop
 
     root = tmp_path / "own"
     for folder, photo in (("happy", "fr_obama.jpg"), ("neutral", "fr_biden.jpg")):

@@ -63,12 +63,15 @@ def test_the_caps_on_duration_and_size(tmp_path, monkeypatch):
         open_video(path, VideoLimits(max_seconds=2))
     with pytest.raises(DataError, match="too large"):
         open_video(path, VideoLimits(max_bytes=100))
-    monkeypatch.setenv("FER_MAX_VIDEO_SECONDS", "2")
+    from fer_core.settings import Settings
+
+    open_video(path)  # the defaults: 600 s
+    monkeypatch.setenv("FER_MAX_VIDEO_SECONDS", "2")  # what an entry point reads and hands down
     with pytest.raises(DataError, match="FER_MAX_VIDEO_SECONDS"):
-        open_video(path)
+        open_video(path, VideoLimits.from_settings(Settings.load()))
     monkeypatch.setenv("FER_MAX_VIDEO_SECONDS", "soon")
     with pytest.raises(ConfigError, match="max_video_seconds .FER_MAX_VIDEO_SECONDS. must be a number"):
-        open_video(path)
+        VideoLimits.from_settings(Settings.load())
 
 
 def test_read_frame_finds_the_frame_by_its_index(tmp_path):

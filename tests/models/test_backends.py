@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_core.inference.loading import load_model
+from fer_core.runtime.loading import load_model
 from tests.conftest import REPO_ROOT, face_image
 
 

@@ -12,11 +12,11 @@ import pytest
 
 from fer_core import CLASSES
 from fer_core.errors import ModelError
-from fer_core.inference.loading import load_model
+from fer_core.runtime.loading import load_model
 from fer_core.models import build_model, list_models, register_model, tiny_kwargs
 from fer_core.training.config import TrainConfig
 from fer_core.training.optim import compile_model
-from fer_core.inference.saving import save_inference_model
+from fer_core.runtime.saving import save_inference_model
 
 
 def test_registry_lists_reference_and_rejects_unknown():

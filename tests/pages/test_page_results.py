@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from fer_core.inference.loading import promoted_model_path
+from fer_core.runtime.loading import promoted_model_path
 from fer_core.training.config import TuneConfig
 from fer_core.training.tune import tune
 from tests.conftest import app_page

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fer_core.training.runs import RunRegistry
+from fer_core.runs.registry import RunRegistry
 from tests.conftest import app_page
 from tests.training.test_jobs import wait_status
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from fer_core.inference.evaluation import compute_metrics
-from fer_core.training.runs import RunRegistry
+from fer_core.evaluation.metrics import compute_metrics
+from fer_core.runs.registry import RunRegistry
 from tests.conftest import REPO_ROOT
 
 

@@ -170,7 +170,7 @@ def test_serving_beyond_loopback_needs_a_key(exported_onnx):
 def test_the_app_answers_json_for_unknown_paths_too_many_files_and_has_docs(exported_onnx):
     from fastapi.testclient import TestClient
 
-    from fer_core.inference.answering import AnswerSpec
+    from fer_core.answering.spec import AnswerSpec
 
     spec = AnswerSpec.resolve(exported_onnx, detector="none")
     with TestClient(create_app(ServeOptions(max_photos=2), spec)) as client:
@@ -202,7 +202,7 @@ def metric(text: str, name: str, **labels) -> float:
 def test_metrics_count_requests_latency_faces_and_errors(exported_onnx):
     from fastapi.testclient import TestClient
 
-    from fer_core.inference.answering import AnswerSpec
+    from fer_core.answering.spec import AnswerSpec
 
     with TestClient(create_app(ServeOptions(), AnswerSpec.resolve(exported_onnx, detector="none"))) as client:
         assert client.post("/v1/predict", files=[("files", ("a.jpg", grey_jpeg(), "image/jpeg"))]).status_code == 200

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fer_core.training.finetune import finetune_model, layers_to_freeze, leaf_layers, load_parent
-from fer_core.training.history import read_history
+from fer_core.runs.history import read_history
 from fer_core.training.config import TrainConfig
 from fer_core.training.train import resume, train
 from tests.conftest import REPO_ROOT, TINY_TRAIN_CONFIG
@@ -34,9 +34,9 @@ def test_init_from_each_kind_of_model(train_folder, tmp_path):
         assert config["init_from"] == spec and config["parent_model"]["sha256"]
         assert config["parent_model"]["file"].endswith(".keras")
         assert json.loads((run_dir / "metrics.json").read_text())["n"] == 56
-    from fer_core.training.bundle import bundle_run
+    from fer_core.runs.bundle import bundle_run
 
-    card = bundle_run(run_dir, tmp_path / "shipped" / "mine.keras", str(train_folder))
+    card = bundle_run(run_dir, tmp_path / "shipped" / "mine.keras", str(train_folder)).data
     assert card["parent_model"]["file"] == str(parent_run / "model.keras") and card["hyperparameters"]["freeze"] == "body"
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fer_core.training.jobs import cancel, describe_progress, log_tail, queue_position, requeue, submit
-from fer_core.training.progress import read_progress
-from fer_core.training.runs import RunRegistry, _pid_alive
+from fer_core.runs.progress import read_progress
+from fer_core.runs.registry import RunRegistry, _pid_alive
 from fer_core.training.config import TrainConfig
 from tests.conftest import REPO_ROOT, TINY_TRAIN_CONFIG, write_kaggle_folder
 

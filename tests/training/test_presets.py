@@ -41,14 +41,21 @@ def test_gpu_preset_is_a_time_budgeted_bfloat16_recipe_whose_file_stays_small():
     assert augmentation.flip and augmentation.rotation > 0 and augmentation.erasing > 0
 
 
-def test_importing_fer_core_turns_on_onednn_unless_the_user_chose():
-    code = "import fer_core, os; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+def test_the_entry_points_turn_on_onednn_unless_the_user_chose_and_importing_changes_nothing():
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "1"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"},
-                         capture_output=True, text=True)
-    assert out.stdout.strip() == "0"
+
+    def run(code: str, **extra: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env={**env, **extra}, capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip()
+
+    imports = ("import os; before = dict(os.environ); import fer_core, fer_core.app, fer_core.cli, fer_core.serve; "
+               "print(dict(os.environ) == before)")
+    assert run(imports) == "True"
+    entry = "import os; from fer_core.cli import main; main(['settings']); print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    assert run(entry).splitlines()[-1] == "1"
+    assert run(entry, TF_ENABLE_ONEDNN_OPTS="0").splitlines()[-1] == "0"
 
 
 def test_one_merge_rule_for_a_preset_and_given_values():

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from fer_core.training.progress import read_progress
-from fer_core.training.runs import RunRegistry
+from fer_core.runs.progress import read_progress
+from fer_core.runs.registry import RunRegistry
 from fer_core.training.config import TrainConfig
 from fer_core.training.train import resume, train
-from fer_core.training.history import read_history
+from fer_core.runs.history import read_history
 from tests.conftest import face_image
 
 TINY = dict(filters=[4, 8, 8], dense_units=16, batch_size=32, augment_strength=0.25)
@@ -148,10 +148,10 @@ def test_a_mixed_precision_model_is_saved_computing_in_float32(tmp_path):
     import keras
     import numpy as np
 
-    from fer_core.training.hardware import dtype_policy
-    from fer_core.inference.loading import load_model
+    from fer_core.runs.hardware import dtype_policy
+    from fer_core.runtime.loading import load_model
     from fer_core.models import build_model
-    from fer_core.inference.saving import save_inference_model
+    from fer_core.runtime.saving import save_inference_model
 
     with dtype_policy("mixed_bfloat16"):
         model = build_model("vgg", filters=[4, 8], dense_units=8, augment_strength=0.0)
@@ -186,8 +186,8 @@ def test_distillation_mixes_the_teachers_probabilities_into_the_labels(train_fol
     import numpy as np
 
     from fer_core.data.loaders import load_dataset
-    from fer_core.inference.runtime import predict_probabilities
-    from fer_core.inference.loading import load_model
+    from fer_core.runtime.model import predict_probabilities
+    from fer_core.runtime.loading import load_model
     from fer_core.training.distill import distillation_targets
 
     teacher = train(TrainConfig(data=str(train_folder), epochs=1, **TINY), tmp_path / "t", verbose=0)

@@ -8,7 +8,7 @@ import keras_tuner as kt
 import pandas as pd
 import pytest
 
-from fer_core.training.progress import read_progress
+from fer_core.runs.progress import read_progress
 from fer_core.training.config import TuneConfig
 from fer_core.training.tune import make_tuner, tune
 

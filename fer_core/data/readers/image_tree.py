@@ -12,7 +12,7 @@ import numpy as np
 
 from fer_core.data.archives import ZIP_OPEN_ERRORS, ArchiveEntry, folder_entries, open_zip, zip_entries
 from fer_core.data.dataset import FERDataset, LoadOptions, LoadReport, Split, carve_val, order_splits, record_problem
-from fer_core.data.images import decode_face_image, image_to_face_array
+from fer_core.faces.images import decode_face_image, image_to_face_array
 from fer_core.data.naming import classify_entries, strip_common_root
 from fer_core.errors import DataError
 
@@ -52,7 +52,8 @@ def _decode_all(
 
 def _face_of_photo(data: bytes) -> tuple[np.ndarray, bool]:
     """The photo's largest face cropped as Predict crops it, or the whole photo if none is found."""
-    from fer_core.data.detection import decode_photo, largest_face_crop
+    from fer_core.faces.images import decode_photo
+    from fer_core.faces.cropping import largest_face_crop
 
     image = decode_photo(data)
     face = largest_face_crop(image)
