@@ -74,6 +74,8 @@ class Settings:
                                 "page): local (a worker a core), local:N or tcp://HOST:PORT; empty: one process")
     cpu_threads: int = _setting(0, "CPU threads one model call uses in onnxruntime and BlazeFace (0: onnxruntime's "
                                    "one a core, BlazeFace's 2); a local cluster gives each worker cores / workers", 0)
+    face_crops_whole: bool = _setting(True, "a small near-square photo (96-256 px a side) with no face found is "
+                                            "answered whole, as the face crop it looks to be (off: no answer)")
     max_cluster_photos: int = _setting(1_000_000, "photos in one photo collection analysed on a cluster", 1)
     max_video_mb: float = _setting(500.0, "the largest video file accepted, in MB", 0)
     max_video_seconds: float = _setting(600.0, "the longest video accepted, in seconds", 0)
@@ -154,6 +156,13 @@ def env_name(setting: str) -> str:
 
 def _parse(f: dataclasses.Field, raw: Any, where: str) -> Any:
     kind = {"int": int, "float": float}.get(str(f.type).split(" ")[0])
+    if str(f.type) == "bool":
+        words = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).strip().lower() not in words:
+            raise ConfigError(f"{f.name} ({where}) must be true or false, got '{raw}'")
+        return words[str(raw).strip().lower()]
     if str(f.type) == "str":  # (secrets.toml may give a TOML table or array where JSON is meant)
         return raw if isinstance(raw, str) else json.dumps(raw)
     if kind is None:

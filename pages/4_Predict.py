@@ -226,7 +226,7 @@ for (name, data), result in zip(photos, results):
         continue
     image = decode_photo(data)  # decoded fine during analysis (result.error is None)
     if result.whole_image:
-        st.caption("Classified as one face (no face detection).")
+        st.caption(f"Classified as one face: {result.whole_image_reason or 'no face detection'}.")
     picture, faces = st.columns([3, 2])
     picture.image(annotate(image, result, max_side=DISPLAY_MAX_SIDE), width="stretch")
     heat_maps = explain_faces(model_path, [f.crop for f in result.faces], [f.top for f in result.faces]) \

@@ -51,7 +51,7 @@ def test_flags_win_over_the_environment(tmp_path):
 def test_every_setting_has_an_environment_variable_and_help():
     for f in setting_fields():
         assert f.metadata["help"]
-        value = "7" if f.type in ("int", "float") else "[]" if f.type == "str" else "/tmp/x"
+        value = {"int": "7", "float": "7", "str": "[]", "bool": "false"}.get(f.type, "/tmp/x")
         assert getattr(Settings.load(secrets={}, environ={"FER_" + f.name.upper(): value}), f.name) is not None
 
 

@@ -140,6 +140,16 @@ class BlazeFace:
                 raw.extend(self._raw(rgb[y0:y0 + tile_h, x0:x0 + tile_w], x0, y0))
         return self._merge(raw)
 
+    def best_score(self, rgb: np.ndarray) -> float:
+        """The highest score any anchor gives the whole image (no threshold, no tiles): how much the
+        model takes the image for a face, for the face-crop rule (``faces.detectors.face_likeness``)."""
+        canvas, _, _, _ = self._letterbox(rgb)
+        with self._lock:
+            self._interpreter.set_tensor(self._input, canvas[None])
+            self._interpreter.invoke()
+            logits = self._interpreter.get_tensor(self._scores)[0, :, 0].copy()
+        return float(1.0 / (1.0 + np.exp(-np.clip(logits.max(), -80.0, 80.0))))
+
     def _raw(self, rgb: np.ndarray, x_offset: int, y_offset: int) -> list[tuple[np.ndarray, float, np.ndarray]]:
         """Every anchor above the score threshold: (box x0 y0 x1 y1, score, keypoints) in the full
         image's pixels (``rgb`` is a tile of it at the offsets)."""

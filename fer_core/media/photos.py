@@ -42,6 +42,7 @@ class PhotoResult:
     faces: list[FaceResult] = field(default_factory=list)
     whole_image: bool = False
     error: str | None = None
+    whole_image_reason: str | None = None  # why the whole image was answered as one face
 
     @property
     def no_face(self) -> bool:
@@ -55,6 +56,7 @@ class PhotoResult:
             "width": self.width,
             "height": self.height,
             "whole_image": self.whole_image,
+            "whole_image_reason": self.whole_image_reason,
             "faces": [
                 {"box": f.box.box_dict() if f.box else None, "top": f.top, "probabilities": f.probabilities,
                  **face_geometry(f.box)}
@@ -69,7 +71,8 @@ def result_record(result: PhotoResult) -> tuple[dict, list[np.ndarray]]:
     faces = [{"box": None if f.box is None else dataclasses.asdict(f.box), "probabilities": f.probabilities}
              for f in result.faces]
     record = {"name": result.name, "width": result.width, "height": result.height,
-              "whole_image": result.whole_image, "error": result.error, "faces": faces}
+              "whole_image": result.whole_image, "error": result.error, "faces": faces,
+              "whole_image_reason": result.whole_image_reason}
     return record, [f.crop for f in result.faces]
 
 
@@ -86,7 +89,7 @@ def result_from_record(record: dict, crops: list[np.ndarray]) -> PhotoResult:
                              "nose": point(box.get("nose")), "mouth": point(box.get("mouth"))})
         faces.append(FaceResult(box, face["probabilities"], crop))
     return PhotoResult(record["name"], record["width"], record["height"], faces, record["whole_image"],
-                       record["error"])
+                       record["error"], record.get("whole_image_reason"))
 
 
 def face_geometry(box: FaceBox | None) -> dict:
@@ -154,8 +157,9 @@ def analyze_photos(answerer: "Answerer", photos: list[tuple[str, bytes]],
             continue
         result.width, result.height = image.size
         boxes: list[FaceBox | None] = list(spec.find_faces(image))
-        if not boxes and (spec.whole_image or whole_image_if_no_face):
-            result.whole_image = True
+        reason = None if boxes else spec.whole_image_reason(image, whole_image_if_no_face)
+        if reason is not None:
+            result.whole_image, result.whole_image_reason = True, reason
             boxes = [None]
         for box in boxes:
             crops.append(spec.crop(image, box))

@@ -44,6 +44,8 @@ class PhotoAnswer(BaseModel):
     width: int
     height: int
     whole_image: bool = Field(description="no detection: the image was classified as one face")
+    whole_image_reason: str | None = Field(None, description="why: detector 'none', asked, or a face-crop-sized "
+                                                             "photo with no face found")
     faces: list[Face]
 
 

@@ -86,6 +86,55 @@ def test_analyze_photos_answers_every_photo(tiny_model):
     assert whole.whole_image and whole.faces[0].top in CLASSES
 
 
+def test_a_face_crop_with_no_face_found_is_answered_whole_and_says_why(tiny_model, monkeypatch):
+    """The face-crop rule (``AnswerSpec.whole_image_reason``): a small near-square photo that
+    BlazeFace takes for a face somewhat is answered whole; a larger one, a long strip, one it does
+    not take for a face or one with the setting off is not. Haar finds no face in these synthetic
+    faces, and the face likeness is pinned here, so the rule alone decides."""
+    import fer_core.answering.spec as spec_module
+
+    likeness = {"value": 0.9}
+    monkeypatch.setattr(spec_module, "face_likeness", lambda image, threads=0: likeness["value"])
+    crop = encode(face_image(3, 1, 100, "RGB"))  # 100x100, as aligned datasets ship faces
+    tall = encode(face_image(3, 1, 100, "RGB").resize((100, 180)))
+    big = encode(face_image(3, 1, 100, "RGB").resize((300, 300)))
+    spec = spec_for(detector="haar")
+    answered = analyze_photos(answer_with(tiny_model, spec), [("crop.png", crop), ("tall.png", tall), ("big.png", big)])
+    assert [r.whole_image for r in answered] == [True, False, False]
+    assert "100x100 photo: answered whole" in answered[0].whole_image_reason and len(answered[0].faces) == 1
+    assert answered[0].to_dict()["whole_image_reason"] == answered[0].whole_image_reason
+    assert answered[1].no_face and answered[2].no_face
+    off = analyze_photos(answer_with(tiny_model, spec_for(detector="haar", face_crops_whole=False)), [("crop.png", crop)])
+    assert off[0].no_face and off[0].whole_image_reason is None
+    likeness["value"] = 0.1  # a wall, a texture
+    assert analyze_photos(answer_with(tiny_model, spec), [("crop.png", crop)])[0].no_face
+
+
+@needs_photos
+def test_face_likeness_tells_a_real_face_crop_from_a_flat_one():
+    from fer_core.answering.spec import FACE_CROP_MIN_LIKENESS
+    from fer_core.faces.detectors import detect_faces, face_likeness
+
+    image = decode_photo((SHARED_PHOTOS / "fr_obama.jpg").read_bytes())
+    box = detect_faces(image)[0]
+    face = image.crop((box.x, box.y, box.x + box.width, box.y + box.height)).resize((100, 100))
+    assert face_likeness(face) >= FACE_CROP_MIN_LIKENESS
+    assert face_likeness(Image.new("RGB", (100, 100), (90, 120, 200))) < FACE_CROP_MIN_LIKENESS
+
+
+def test_the_face_crop_rule_is_a_setting_the_entry_points_hand_down(monkeypatch):
+    from fer_core.answering.spec import AnswerSpec
+    from fer_core.errors import ConfigError
+    from fer_core.settings import Settings
+
+    assert AnswerSpec.resolve("quick", settings=Settings.load()).face_crops_whole
+    monkeypatch.setenv("FER_FACE_CROPS_WHOLE", "off")
+    assert not AnswerSpec.resolve("quick", settings=Settings.load()).face_crops_whole
+    monkeypatch.setenv("FER_FACE_CROPS_WHOLE", "maybe")
+    with pytest.raises(ConfigError, match="face_crops_whole .FER_FACE_CROPS_WHOLE. must be true or false"):
+        Settings.load()
+
+
 def test_whole_image_crop_matches_the_dataset_conversion(tiny_model):
     from fer_core.faces.images import decode_face_image
     from fer_core.runtime.model import predict_probabilities
