@@ -83,3 +83,14 @@ def read_json(path: str | os.PathLike, default: Any = None) -> Any:
             return json.load(f)
     except FileNotFoundError:
         return default
+
+
+def taken_folders(out: Path, stem: str) -> tuple[list[Path], Path]:
+    """The folders ``out/stem``, ``out/stem-2``, ``out/stem-3``, ... that already hold something, in
+    order, and the first one that does not (empty or new): where ``predict`` writes a video's or a
+    collection's files, and where a cluster run keeps its chunks."""
+    taken, folder, k = [], out / stem, 2
+    while folder.exists() and any(folder.iterdir()):
+        taken.append(folder)
+        folder, k = out / f"{stem}-{k}", k + 1
+    return taken, folder

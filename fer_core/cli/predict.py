@@ -120,10 +120,9 @@ def _predict_on_cluster(spec, videos: list[Path], collections: list[Path], out: 
 
 
 def _unique_folder(out: Path, stem: str) -> Path:
-    folder, k = out / stem, 2
-    while folder.exists() and any(folder.iterdir()):
-        folder, k = out / f"{stem}-{k}", k + 1
-    return folder
+    from fer_core.fileio import taken_folders
+
+    return taken_folders(out, stem)[1]
 
 
 def _predict_video(answerer, video: Path, out: Path, args: argparse.Namespace, settings: Settings) -> dict:

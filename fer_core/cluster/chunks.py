@@ -46,7 +46,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from fer_core.data.photo_files import open_photo_set
 from fer_core.data.video_files import VideoLimits, open_video
 from fer_core.errors import ConfigError, DataError
-from fer_core.fileio import atomic_path, write_json_atomic
+from fer_core.fileio import atomic_path, taken_folders, write_json_atomic
 from fer_core.answering.answerer import Answerer
 from fer_core.answering.spec import AnswerSpec, share_cores
 from fer_core.runtime.cards import card_path
@@ -73,6 +73,7 @@ def connect(options: ClusterOptions) -> Iterator[Any]:
             client = stack.enter_context(Client(cluster))
         else:
             try:
+                _check_scheduler(options)
                 client = stack.enter_context(Client(options.address, timeout=options.connect_timeout))
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(f"cannot reach the Dask scheduler at {options.address} within "
@@ -85,6 +86,33 @@ def connect(options: ClusterOptions) -> Iterator[Any]:
                                   f"{options.connect_timeout:g} s): start some with `dask worker "
                                   f"{options.address}`") from None
         yield client
+
+
+def _check_scheduler(options: ClusterOptions) -> None:
+    """Ask the address who it is (Dask's ``identity`` call) within the connect timeout, before a
+    ``Client`` is made: a port that accepts connections but is not a Dask scheduler (another
+    program's) never answers the client's handshake, and ``Client`` then waits for ever, its own
+    timeout notwithstanding. ``OSError`` when nothing listens; ``ConfigError`` for a non-scheduler."""
+    import asyncio
+
+    from distributed.comm import connect as open_comm
+
+    async def identity() -> Any:
+        comm = await open_comm(options.address, timeout=options.connect_timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        who = asyncio.run(asyncio.wait_for(identity(), options.connect_timeout))
+    except (TimeoutError, asyncio.TimeoutError):
+        who = None
+    if not isinstance(who, dict) or who.get("type") != "Scheduler":
+        raise ConfigError(f"{options.address} answers, but not as a Dask scheduler (no reply to its identity call "
+                          f"within {options.connect_timeout:g} s): is the address another program's port? Start a "
+                          "scheduler with `dask scheduler`")
 
 
 # --------------------------------------------------------------------------- the model on each worker
@@ -182,11 +210,7 @@ class ChunkStore:
     def open(cls, out: Path, stem: str, plan: dict, resume: bool) -> "ChunkStore":
         """The run's folder under ``out``: with ``resume``, the newest of ``stem``, ``stem-2``, ...
         whose plan is this one (its finished chunks are kept); else the first that is empty or new."""
-        folders, k = [], 2
-        candidate = out / stem
-        while candidate.exists() and any(candidate.iterdir()):
-            folders.append(candidate)
-            candidate, k = out / f"{stem}-{k}", k + 1
+        folders, candidate = taken_folders(out, stem)
         if resume:
             for folder in reversed(folders):
                 if _kept_plan(folder) == plan:
@@ -247,8 +271,8 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
 
     if progress is not None:
         progress(done_count, total, None)
+    threads = _cluster_threads(client)
     while queue or pending:
-        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
         while queue and len(pending) < threads + 1:
             index = queue.popleft()
             pending[watched(submit(index, 1))] = (index, time.monotonic(), 1)
@@ -272,6 +296,8 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
                 raise stop(f"chunk {index + 1} failed on its worker ({type(exc).__name__}: {exc})") from None
             store.save(index, answer)
             done_count, fresh_done = done_count + 1, fresh_done + 1
+            if queue and len(pending) < threads:  # a round's chunk came back: the cluster may have grown or shrunk
+                threads = _cluster_threads(client)
             if progress is not None:
                 rate = (time.monotonic() - started) / fresh_done
                 progress(done_count, total, rate * (total - done_count))
@@ -283,6 +309,26 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
                     raise stop(f"chunk {index + 1} did not finish in {options.chunk_timeout:g} s "
                                f"({attempt} tries; a longer --chunk-timeout?)")
                 pending[watched(submit(index, attempt + 1))] = (index, now, attempt + 1)
+
+
+def _cluster_threads(client) -> int:
+    """The threads of the cluster's workers now (the scheduler's answer; at least 1)."""
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
+
+
+def _model_plugin(client, spec: AnswerSpec, options: ClusterOptions) -> str:
+    """The name of the plugin that holds the spec's model on every worker, registered only where a
+    worker lacks it: one ``predict`` call with several inputs loads the model once per worker,
+    not once per input."""
+    plugin = ModelPlugin(worker_spec(spec, options))
+    present = client.run(_has_plugin, plugin.name)
+    if not present or not all(present.values()):
+        client.register_plugin(plugin, name=plugin.name)
+    return plugin.name
+
+
+def _has_plugin(name: str, dask_worker=None) -> bool:
+    return name in dask_worker.plugins
 
 
 def _input_identity(source) -> dict:
@@ -325,8 +371,7 @@ def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, sp
         chunks = [[n for n, _ in photos[k:k + step]] for k in range(0, len(photos), step)]
         store = ChunkStore.open(Path(out), stem, _plan("collection", path, spec, chunks,
                                                        {"whole_image_if_no_face": whole_image_if_no_face}), resume)
-        plugin = ModelPlugin(worker_spec(spec, options))
-        client.register_plugin(plugin, name=plugin.name)
+        plugin_name = _model_plugin(client, spec, options)
         run_id = uuid.uuid4().hex[:8]
 
         def submit(index: int, attempt: int):
@@ -336,7 +381,7 @@ def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, sp
                     shipped.append((photo_name, read()))
                 except DataError as exc:
                     shipped.append((photo_name, str(exc)))
-            return client.submit(_answer_photos, plugin.name, shipped, whole_image_if_no_face,
+            return client.submit(_answer_photos, plugin_name, shipped, whole_image_if_no_face,
                                  key=f"fer-photos-{run_id}-{index}-{attempt}", retries=options.retries, pure=False)
 
         todo = [k for k in range(len(chunks)) if not store.done(k)]
@@ -372,13 +417,12 @@ def analyze_video_on_cluster(client, path: str | os.PathLike, spec: AnswerSpec, 
         segments = [[0, None]]
     store = ChunkStore.open(Path(out), stem, _plan("video", path, spec, segments,
                                                    {"video_options": video_options.__dict__}), resume)
-    plugin = ModelPlugin(worker_spec(spec, options))
-    client.register_plugin(plugin, name=plugin.name)
+    plugin_name = _model_plugin(client, spec, options)
     run_id = uuid.uuid4().hex[:8]
 
     def submit(index: int, attempt: int):
         start, end = segments[index]
-        return client.submit(_answer_segment, plugin.name, str(path), video_options, start, end, limits,
+        return client.submit(_answer_segment, plugin_name, str(path), video_options, start, end, limits,
                              key=f"fer-video-{run_id}-{index}-{attempt}", retries=options.retries, pure=False)
 
     todo = [k for k in range(len(segments)) if not store.done(k)]

@@ -135,6 +135,21 @@ def test_an_unreachable_scheduler_or_a_bad_address_is_one_message():
         with pytest.raises(ConfigError, match="has no workers .none joined within 2 s.: start some with `dask worker"):
             with connect(ClusterOptions(empty.scheduler_address, connect_timeout=2)):
                 pass
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()  # a port that accepts connections and never says a word: another program's
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="answers, but not as a Dask scheduler .no reply to its identity call within 2 s"):
+        with connect(ClusterOptions(f"tcp://127.0.0.1:{listener.getsockname()[1]}", connect_timeout=2)):
+            pass
+    assert time.monotonic() - started < 10  # it used to hang for ever
+    listener.close()
     with pytest.raises(ConfigError, match="unknown cluster address 'lokal'"):
         ClusterOptions("lokal")
     with pytest.raises(ConfigError, match="multiple of 8"):
