@@ -125,8 +125,12 @@ def answer_spec(model: str | os.PathLike = "default", **options: Any):
     return AnswerSpec.resolve(model, settings=_settings(), **options)
 
 
-def _answerer(spec, options: dict[str, Any]):
-    return (spec if spec is not None else answer_spec(**options)).load()
+def _answerer(spec, options: dict[str, Any], settings=None):
+    from fer_core.answering.spec import AnswerSpec
+
+    if spec is None:
+        spec = AnswerSpec.resolve(settings=settings or _settings(), **options)
+    return spec.load()
 
 
 def predict_photos(photos: Iterable[str | os.PathLike], spec=None, **options: Any) -> list:
@@ -146,8 +150,9 @@ def predict_video(video: str | os.PathLike, spec=None, *, fps: float = 5.0,
     from fer_core.data.video_files import VideoLimits
     from fer_core.media.video import VideoOptions
 
-    return _answerer(spec, options).video(video, VideoOptions(fps=fps), annotated_path=annotated_path,
-                                          limits=VideoLimits.from_settings(_settings()))
+    settings = _settings()
+    return _answerer(spec, options, settings).video(video, VideoOptions(fps=fps), annotated_path=annotated_path,
+                                                    limits=VideoLimits.from_settings(settings))
 
 
 def predict_collection(collection: str | os.PathLike, spec=None, **options: Any):

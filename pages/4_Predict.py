@@ -20,7 +20,7 @@ from fer_core.faces.images import decode_photo
 from fer_core.data.photo_files import list_photo_folders
 from fer_core.data.video_files import VIDEO_EXTENSIONS, VideoLimits, read_frame
 from fer_core.errors import DataError, FerError
-from fer_core.runtime.model import is_exported
+from fer_core.runtime.cards import is_exported
 from fer_core.media.photos import DISPLAY_MAX_SIDE, annotate, pose_words, results_json, results_rows
 from fer_core.media.video import VideoOptions, expression_shares, smooth_timeline, without_brief_people
 

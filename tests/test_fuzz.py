@@ -25,9 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fer_core.faces.images import decode_photo
 from fer_core.errors import DataError
-from fer_core.faces.images import decode_face_image, read_image_file
+from fer_core.faces.images import decode_face_image, decode_photo, read_image_file
 from fer_core.data.dataset import LoadOptions
 from fer_core.data.loaders import load_dataset
 from tests.conftest import REPO_ROOT, face_image, write_kaggle_folder

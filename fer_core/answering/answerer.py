@@ -24,9 +24,9 @@ import numpy as np
 
 from fer_core.errors import ModelError
 from fer_core.labels import IMAGE_SIZE
-from fer_core.runtime.cards import ModelCard
+from fer_core.runtime.cards import ModelCard, is_exported
 from fer_core.runtime.loading import answering_model
-from fer_core.runtime.model import FaceModel, is_exported, predict_probabilities
+from fer_core.runtime.model import FaceModel, predict_probabilities
 
 if TYPE_CHECKING:
     from fer_core.answering.spec import AnswerSpec

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 FRAME_MAX_SIDE = 640  # 720p frames are detected at 640x360: many frames, and MTCNN's time grows with pixels
 MIN_FRAME_FACE = 24  # pixels; smaller boxes in frames are dropped: mostly false detections, too small to read
 # A photo this small and this near-square is what expression datasets ship as face crops (aligned
-# 96-256 px faces): with no face found in it, it is answered whole (``face_crop_reason``).
+# 96-256 px faces): with no face found in it, it is answered whole (``whole_image_reason``).
 FACE_CROP_SIDES = (96, 256)
 FACE_CROP_ASPECT = 1.25  # longer side over shorter side at most
 # ... and BlazeFace must take it for a face at least this much (``faces.detectors.face_likeness``):
@@ -96,9 +96,6 @@ class AnswerSpec:
                    shift_y=float(shift_y), **more)
 
     # ------------------------------------------------------------------ the model
-
-    def card(self) -> ModelCard:
-        return ModelCard.read(self.model)
 
     def cache_key(self) -> tuple:
         """What a cached answer or a cached model depends on: every field, and the modification

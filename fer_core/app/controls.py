@@ -14,8 +14,7 @@ from fer_core.answering.spec import AnswerSpec
 from fer_core.errors import FerError
 from fer_core.faces.cropping import DEFAULT_MARGIN
 from fer_core.faces.detectors import DEFAULT_DETECTOR, DETECTOR_REGISTRY, DETECTORS
-from fer_core.runtime.cards import TTA_MODES, ModelCard
-from fer_core.runtime.model import is_exported
+from fer_core.runtime.cards import TTA_MODES, ModelCard, is_exported
 from fer_core.settings import Settings
 
 

@@ -3,9 +3,9 @@ the workers, merged in order into the same files as one process writes, resumabl
 
 Why: ``predict`` on 100,000 photos or hours of video runs for hours in one process, and a crash
 loses the place. Here the work is cut into chunks (photos by the ``photos_per_task``, 96 by
-default: twelve of ``photo_collections.CHUNK``, so each model call holds the same photos as in one
+default: twelve of ``media.collections.CHUNK``, so each model call holds the same photos as in one
 process and the answers are the same; a video by ``segment_seconds`` of time, 60 by default, each
-segment's tracker re-seeded at its edge, ``video_analysis.analyze_segment``). Each finished chunk
+segment's tracker re-seeded at its edge, ``media.video.analyze_segment``). Each finished chunk
 is written at once (atomically) under the run's folder, in ``.chunks/``, beside ``plan.json``
 that says what was asked; a run started again with ``resume`` answers only the chunks missing.
 
@@ -53,8 +53,7 @@ from fer_core.runtime.cards import card_path
 from fer_core.cluster.options import ClusterOptions, local_workers
 from fer_core.media.collections import CollectionAnalysis, answer_in_chunks
 from fer_core.media.photos import result_from_record, result_record
-from fer_core.media.video import (SegmentAnswer, VideoAnalysis, VideoOptions, analyze_segment,
-                                               merge_segments)
+from fer_core.media.video import SegmentAnswer, VideoAnalysis, VideoOptions, analyze_segment, merge_segments
 
 CHUNKS_FOLDER = ".chunks"
 
@@ -296,7 +295,7 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
                 raise stop(f"chunk {index + 1} failed on its worker ({type(exc).__name__}: {exc})") from None
             store.save(index, answer)
             done_count, fresh_done = done_count + 1, fresh_done + 1
-            if queue and len(pending) < threads:  # a round's chunk came back: the cluster may have grown or shrunk
+            if queue:  # a chunk came back and more wait: the cluster may have grown or shrunk since
                 threads = _cluster_threads(client)
             if progress is not None:
                 rate = (time.monotonic() - started) / fresh_done
@@ -360,7 +359,7 @@ def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, sp
                                   progress: Progress | None = None, max_photos: int | None = None,
                                   resume: bool = False,
                                   name: str | None = None) -> tuple[CollectionAnalysis, Path]:
-    """``photo_collections.analyze_collection`` on the cluster ``client`` talks to: the same
+    """``media.collections.analyze_collection`` on the cluster ``client`` talks to: the same
     analysis (results and skipped files in the same order), and the run's folder under ``out``
     (``ChunkStore.open``) where its chunks are kept."""
     analysis = CollectionAnalysis(name or Path(getattr(path, "name", None) or str(path)).name)
@@ -401,7 +400,7 @@ def analyze_video_on_cluster(client, path: str | os.PathLike, spec: AnswerSpec, 
                              video_options: VideoOptions = VideoOptions(), options: ClusterOptions = ClusterOptions(),
                              progress: Progress | None = None, limits: VideoLimits | None = None,
                              resume: bool = False, name: str | None = None) -> tuple[VideoAnalysis, Path]:
-    """``video_analysis.analyze_video`` on the cluster, by time segments (no annotated video: its
+    """``media.video.analyze_video`` on the cluster, by time segments (no annotated video: its
     frames would have to travel back). The same rows as one pass; person ids too where the
     tracker's warm-up at each edge matches (see ``analyze_segment``)."""
     started = time.perf_counter()

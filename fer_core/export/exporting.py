@@ -163,7 +163,7 @@ def export_model(model: str | os.PathLike, out: str | os.PathLike, options: Expo
             _refuse_broken(card, what)
             if options.format == "onnx":
                 _write_onnx_metadata(tmp, card)
-    card = card.with_file(out, _size(out))._with(file_sha256=file_sha256(out) if out.is_file() else None)
+    card = card.with_file(out, _size(out), file_sha256(out) if out.is_file() else None)
     card.write(out)
     return card
 

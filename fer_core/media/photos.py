@@ -15,9 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
 from fer_core.faces.boxes import FaceBox
-from fer_core.faces.images import decode_photo
 from fer_core.errors import DataError
-from fer_core.faces.images import read_image_file
+from fer_core.faces.images import decode_photo, read_image_file
 
 if TYPE_CHECKING:
     from fer_core.answering.answerer import Answerer

@@ -48,11 +48,10 @@ def card_path(model_path: str | os.PathLike) -> Path:
     return path.with_suffix(".json") if path.suffix == ".keras" else path.with_name(path.name + ".json")
 
 
-def is_export(path: str | os.PathLike) -> bool:
-    """An exported model (``.onnx``, ``.tflite`` or a SavedModel folder): its TTA and temperature
-    are inside its graph."""
-    path = Path(path)
-    return path.suffix.lower() in EXPORTED_SUFFIXES or path.is_dir()
+def is_exported(path: str | os.PathLike) -> bool:
+    """An exported model file (``.onnx``, ``.tflite``): one that answers without TensorFlow, its
+    TTA and temperature inside its graph."""
+    return Path(path).suffix.lower() in EXPORTED_SUFFIXES
 
 
 def _read_json(path: Path) -> dict | None:
@@ -146,7 +145,7 @@ class ModelCard:
         data = _read_json(card_path(path))
         if data is None and path.suffix.lower() == ONNX_SUFFIX and path.is_file():
             data = _embedded_card(path, session)
-        return cls(data or {}, is_export(path))
+        return cls(data or {}, is_exported(path) or path.is_dir())  # a folder: a SavedModel export
 
     def __bool__(self) -> bool:
         return bool(self.data)
@@ -278,8 +277,8 @@ class ModelCard:
     def with_parity(self, parity: Mapping[str, Any]) -> "ModelCard":
         return self._with(parity=dict(parity))
 
-    def with_file(self, path: Path, size: int) -> "ModelCard":
-        return self._with(file=path.name, file_bytes=size)
+    def with_file(self, path: Path, size: int, sha256: str | None) -> "ModelCard":
+        return self._with(file=path.name, file_bytes=size, file_sha256=sha256)
 
     def _with(self, **values: Any) -> "ModelCard":
         return replace(self, data={**self.data, **values})

@@ -2,7 +2,7 @@
 
 Both average softmax outputs inside one functional model, so they run wherever a model runs
 (``evaluate``, ``predict``, the dashboard) and an ensemble saves as a single ``.keras`` file
-that ``inference.load_model`` loads in safe mode like any other (its layers are registered
+that ``runtime.loading.load_model`` loads in safe mode like any other (its layers are registered
 in ``fer_core.models.layers``).
 
 TTA views: ``flip`` = the face and its mirror image; ``multicrop`` = those two, each also

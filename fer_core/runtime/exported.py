@@ -89,17 +89,19 @@ class LiteRTModel(ExportedModel):
             return self.interpreter.get_tensor(self.output_index).copy()
 
 
-def load_exported(path: str | os.PathLike, label: str | None = None, threads: int = 0) -> ExportedModel:
+def load_exported(path: str | os.PathLike, label: str | None = None, threads: int = 0,
+                  card: ModelCard | None = None) -> ExportedModel:
     """An ``.onnx`` or ``.tflite`` face model, checked: it must load, take (N, 48, 48, 1) and give 7
     outputs. A damaged or foreign file is a ``ModelError`` in one line. ``threads``: onnxruntime's
-    intra-op threads (0: its own choice, all cores)."""
+    intra-op threads (0: its own choice, all cores); ``card``: the file's card when the caller has
+    read it already (else it is read here, an ONNX file's from its open session)."""
     path = Path(path)
     label = label or path.name
     try:
         if path.suffix.lower() == ONNX_SUFFIX:
-            model = _load_onnx(path, threads)
+            model = _load_onnx(path, threads, card)
         elif path.suffix.lower() == LITERT_SUFFIX:
-            model = _load_litert(path)
+            model = _load_litert(path, card)
         else:
             raise ModelError(f"{label}: expected an exported .onnx or .tflite model")
     except ModelError:
@@ -111,7 +113,7 @@ def load_exported(path: str | os.PathLike, label: str | None = None, threads: in
     return model
 
 
-def _load_onnx(path: Path, threads: int) -> OnnxModel:
+def _load_onnx(path: Path, threads: int, card: ModelCard | None) -> OnnxModel:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -123,13 +125,13 @@ def _load_onnx(path: Path, threads: int) -> OnnxModel:
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(f"{path.name}: has {len(inputs)} inputs and {len(outputs)} outputs; a face model has one "
                          f"of each")
-    model = OnnxModel(path, session, ModelCard.read(path, session))
+    model = OnnxModel(path, session, card if card is not None else ModelCard.read(path, session))
     model.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
     model.output_shape = tuple(d if isinstance(d, int) else None for d in outputs[0].shape)
     return model
 
 
-def _load_litert(path: Path) -> LiteRTModel:
+def _load_litert(path: Path, card: ModelCard | None) -> LiteRTModel:
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path))
@@ -137,7 +139,7 @@ def _load_litert(path: Path) -> LiteRTModel:
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(f"{path.name}: has {len(inputs)} inputs and {len(outputs)} outputs; a face model has one "
                          f"of each")
-    model = LiteRTModel(path, interpreter, ModelCard.read(path))
+    model = LiteRTModel(path, interpreter, card if card is not None else ModelCard.read(path))
     model.input_shape = (None, *(int(d) for d in inputs[0]["shape_signature"][1:]))
     model.output_shape = (None, *(int(d) for d in outputs[0]["shape_signature"][1:]))
     return model

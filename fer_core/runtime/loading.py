@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fer_core.errors import ConfigError, ModelError, first_line
-from fer_core.runtime.cards import EXPORTED_SUFFIXES, ModelCard
+from fer_core.runtime.cards import EXPORTED_SUFFIXES, ModelCard, is_exported
 from fer_core.runtime.exported import load_exported
-from fer_core.runtime.model import is_exported
 from fer_core.labels import CLASSES, IMAGE_SIZE
 from fer_core.settings import PROJECT_ROOT, Settings
 from fer_core.run_files import MODEL_FILE
@@ -138,7 +137,7 @@ def answering_model(path: Path, card: ModelCard, tta: str, calibrated: bool, ope
     ``operating_point``. An export (``.onnx``, ``.tflite``) has its TTA and temperature inside and
     runs without TensorFlow (``threads``: onnxruntime's)."""
     if is_exported(path):
-        loaded = load_exported(path, threads=threads)
+        loaded = load_exported(path, threads=threads, card=card)
     else:
         loaded = inference_graph(safe_load(path), card, tta, calibrated)
     if not operating_point:

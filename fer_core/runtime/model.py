@@ -4,13 +4,10 @@ operating-point offsets (``offsets.WithOffsets``) and a SavedModel export all an
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from fer_core.runtime.cards import EXPORTED_SUFFIXES
 from fer_core.labels import IMAGE_SIZE
 
 
@@ -29,10 +26,6 @@ class FaceModel(Protocol):
     output_shape: tuple
 
     def predict_on_batch(self, x: np.ndarray) -> np.ndarray: ...
-
-
-def is_exported(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in EXPORTED_SUFFIXES
 
 
 def predict_probabilities(model: FaceModel, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
