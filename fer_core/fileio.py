@@ -46,12 +46,17 @@ def file_sha256(path: str | os.PathLike) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def content_name(data: bytes, suffix: str, name: str = "", digits: int = 16) -> str:
+    """The file name ``save_by_content`` keeps ``data`` under (without keeping it)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return f"{hashlib.sha256(data).hexdigest()[:digits]}{'-' + safe if safe else ''}{suffix}"
+
+
 def save_by_content(folder: str | os.PathLike, data: bytes, suffix: str, name: str = "", digits: int = 16) -> Path:
     """``data`` kept in ``folder`` under a name made of its SHA-256 (then ``-name``, then ``suffix``),
     written atomically once: an upload saved twice is stored once, and a user's file name never
     becomes a path (only its suffix, or a sanitised ``name``, is kept)."""
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-    path = Path(folder) / f"{hashlib.sha256(data).hexdigest()[:digits]}{'-' + safe if safe else ''}{suffix}"
+    path = Path(folder) / content_name(data, suffix, name, digits)
     if not path.exists():
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)

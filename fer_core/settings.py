@@ -30,6 +30,7 @@ from typing import Any
 from fer_core.errors import ConfigError, DataError, OutsideDataRootError
 
 DATASET_SUFFIXES = (".zip", ".csv", ".ferpack")
+PHOTO_SET_LABELS = "labels.csv"  # a labelled photo set's labels (fer_core.data.photo_files), not a dataset
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds fer_core/, models/ and pages/
 SECRETS_FILES = (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
 
@@ -64,6 +65,10 @@ class Settings:
     ferplus_file: Path | None = _setting(None, "FER+ votes for the dataset's images (Results: agreement with FER+ on "
                                                "PublicTest; default: <data_root>/ferplus/ferplus-train-publictest.csv "
                                                "if it exists)")
+    corrections_dir: Path | None = _setting(None, "the faces whose class a user set on the Predict page, kept as a "
+                                                  "labelled photo set (default: <data_root>/corrections)")
+    replay_data: Path | None = _setting(None, "the FER2013 dataset adapt replays and measures PublicTest on (default: "
+                                              "the first dataset under data_root named like fer2013, else the first)")
     max_jobs: int = _setting(1, "training and tuning jobs that run at once; the rest wait as queued", 1)
     # On a 2-core machine one at a time is fastest: two model calls would only share the cores.
     model_slots: int = _setting(1, "model calls (face detection and classification) the dashboard runs at once "
@@ -126,6 +131,19 @@ class Settings:
             if candidate is not None and Path(candidate).is_file():
                 return Path(candidate)
         return None
+
+    def corrections_folder(self) -> Path:
+        """Where the Predict page keeps corrections: the setting, else ``<data_root>/corrections``."""
+        return Path(self.corrections_dir) if self.corrections_dir else self.data_root / "corrections"
+
+    def replay_dataset(self) -> Path | None:
+        """The FER2013 dataset ``adapt`` replays (and measures PublicTest on): the setting, else the
+        first dataset under the data folder whose name says fer2013, else the first; None if none."""
+        if self.replay_data:
+            return Path(self.replay_data)
+        found = list_datasets(self.data_root)
+        named = [f for f in found if "fer2013" in Path(f).name.lower()]
+        return self.data_root / (named or found)[0] if found else None
 
     def ice_servers(self) -> list[dict[str, Any]]:
         """``webrtc_ice_servers`` parsed: a list of RTCIceServer objects (``urls``, ``username``,
@@ -221,7 +239,7 @@ def list_datasets(root: str | os.PathLike, max_depth: int = 3) -> list[str]:
             dirnames[:] = []
             continue
         found.extend(str((here / f).relative_to(root)) for f in sorted(filenames)
-                     if f.lower().endswith(DATASET_SUFFIXES))
+                     if f.lower().endswith(DATASET_SUFFIXES) and f != PHOTO_SET_LABELS)
     return sorted(found)
 
 

@@ -12,6 +12,7 @@ from fer_core.app.cache import analyze_cached, explain_faces, model_gate, warm
 from fer_core.app.live import live_section
 from fer_core.app.media import annotated_path, kept_answer, photo_source, run_collection, run_video, saved_video
 from fer_core.app.controls import answer_controls
+from fer_core.app.corrections import adapt_panel, collection_corrections, correction_store, face_correction
 from fer_core.app.models import model_choices
 from fer_core.app.session import settings, start_page
 from fer_core.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
@@ -150,8 +151,7 @@ def collection_section() -> None:
     if analysis.skipped:
         with st.expander(f"Skipped files ({len(analysis.skipped):,})"):
             st.dataframe(pd.DataFrame(analysis.skipped, columns=["file", "why"]), hide_index=True)
-    table = analysis.table()
-    st.dataframe(table, hide_index=True, key="collection_table")
+    table = collection_corrections(correction_store(config), analysis.table(), source, model_path)
     a, b = st.columns(2)
     a.download_button("Download the table (CSV)", table.to_csv(index=False), "fer_collection.csv", "text/csv")
     b.download_button("Download everything (JSON)", analysis.to_json(), "fer_collection.json", "application/json")
@@ -177,6 +177,7 @@ if mode == "Live camera":
     st.stop()
 if mode == "A photo collection":
     collection_section()
+    adapt_panel(spec, config)
     st.stop()
 
 explain = st.toggle("Explain: show a heat map of what made the model answer as it did (HiResCAM)", key="explain",
@@ -191,6 +192,7 @@ if st.toggle("Take a snapshot with the camera"):
         photos.append(("camera snapshot", snapshot.getvalue()))
 if not photos:
     st.info("Upload one or more photos to classify the expressions on their faces.")
+    adapt_panel(spec, config)
     st.stop()
 
 if len(photos) > config.max_photos:
@@ -211,6 +213,7 @@ a, b = st.columns(2)
 a.download_button("Download results (CSV)", pd.DataFrame(results_rows(results)).to_csv(index=False),
                   "fer_predictions.csv", "text/csv")
 b.download_button("Download results (JSON)", results_json(results), "fer_predictions.json", "application/json")
+store = correction_store(config)
 
 for (name, data), result in zip(photos, results):
     st.divider()
@@ -225,6 +228,7 @@ for (name, data), result in zip(photos, results):
             st.rerun()
         continue
     image = decode_photo(data)  # decoded fine during analysis (result.error is None)
+    kept = store.labels_for(data, name)
     if result.whole_image:
         st.caption(f"Classified as one face: {result.whole_image_reason or 'no face detection'}.")
     picture, faces = st.columns([3, 2])
@@ -244,3 +248,5 @@ for (name, data), result in zip(photos, results):
             pose = face.box.pose() if face.box else None
             if pose is not None:
                 c2.caption(f"head pose: {pose_words(pose)} (estimated from four landmarks)")
+            face_correction(c2, store, kept, name, data, result, k, face, model_path)
+adapt_panel(spec, config)

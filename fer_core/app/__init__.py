@@ -9,6 +9,8 @@
 - ``controls``: ``answer_controls``, the widgets that make an ``AnswerSpec`` (Predict, Your photos).
 - ``widgets``: a figure with its interval, a recipe's time here, an export with its download.
 - ``forms``: form widgets made from config fields.
+- ``corrections``: the Predict page's corrections (per face, a collection's label column) and
+  its Adapt button.
 - ``media``: video and photo-collection work with progress bars; ``live``: the live camera over WebRTC.
 
 The pages in ``pages/`` only lay out widgets and call these and the library below. Plotly figures

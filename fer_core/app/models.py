@@ -17,9 +17,14 @@ def exports_dir(config: Settings) -> Path:
     return config.runs_dir / "exports"
 
 
+def adapted_dir(config: Settings) -> Path:
+    """Where the Predict page's Adapt button writes adapted models (newest listed first)."""
+    return config.runs_dir / "adapted"
+
+
 def model_choices(config: Settings, exported: bool = False) -> dict[str, Path]:
     """Every model a page can show: the default (a promoted run's, if any), the bundled ones,
-    finished runs', and models uploaded in this server, by a label (Results and Predict alike);
+    finished runs', models adapted to the user's corrections, and models uploaded in this server, by a label (Results and Predict alike);
     with ``exported``, also the exported ``.onnx`` and ``.tflite`` models (Predict: they answer,
     but Results' analyses and heat maps need the Keras model)."""
     from fer_core.runtime.cards import EXPORTED_SUFFIXES, ModelCard
@@ -38,6 +43,9 @@ def model_choices(config: Settings, exported: bool = False) -> dict[str, Path]:
     if uploads.is_dir():
         choices.update({f"Uploaded: {p.name.split('-', 1)[-1]}": p for p in sorted(uploads.iterdir())
                         if p.suffix in suffixes})
+    adapted = adapted_dir(config)
+    if adapted.is_dir():
+        choices.update({with_accuracy(f"Adapted: {p.name}", p): p for p in sorted(adapted.glob("*.keras"), reverse=True)})
     if exported and exports_dir(config).is_dir():
         choices.update({with_accuracy(f"Exported: {p.name}", p): p for p in sorted(exports_dir(config).iterdir())
                         if p.suffix in EXPORTED_SUFFIXES})

@@ -2,7 +2,7 @@
 
 Each command is a thin layer over the library functions the dashboard also calls, one module per
 family: ``training`` (train, tune, tune-worker, run-job, runs, bundle, ensemble), ``evaluation``
-(evaluate, compare, explain, calibrate, operating-point), ``predict``, ``export`` (export, serve), ``data`` (data, pack);
+(evaluate, compare, explain, calibrate, operating-point), ``predict``, ``adapt``, ``export`` (export, serve), ``data`` (data, pack);
 ``parser`` holds the flags.
 
 The error boundary is here and only here: a ``FerError`` (a problem the user can fix: a missing
@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
+from fer_core.cli.adapt import cmd_adapt
 from fer_core.cli.data import cmd_data, cmd_pack
 from fer_core.cli.evaluation import cmd_calibrate, cmd_compare, cmd_evaluate, cmd_explain, cmd_operating_point
 from fer_core.cli.export import cmd_export, cmd_serve
@@ -32,7 +33,7 @@ COMMANDS = {"train": cmd_train, "tune": cmd_tune, "tune-worker": cmd_tune_worker
             "runs": cmd_runs, "bundle": cmd_bundle, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "explain": cmd_explain, "calibrate": cmd_calibrate, "predict": cmd_predict, "data": cmd_data,
             "pack": cmd_pack, "export": cmd_export, "serve": cmd_serve,
-            "compare": cmd_compare, "operating-point": cmd_operating_point}
+            "compare": cmd_compare, "operating-point": cmd_operating_point, "adapt": cmd_adapt}
 
 
 def cmd_settings(settings: Settings) -> int:

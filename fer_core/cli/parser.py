@@ -15,7 +15,7 @@ from fer_core.runtime.cards import TTA_MODES
 from fer_core.cluster.options import CHUNK_TIMEOUT_S, PHOTOS_PER_TASK, RETRIES, SEGMENT_SECONDS
 from fer_core.export.exporting import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
-from fer_core.training.config import TrainConfig, TuneConfig
+from fer_core.training.config import AdaptOptions, TrainConfig, TuneConfig
 from fer_core.training.presets import PRESETS
 
 SPLIT_CHOICES = list(SPLITS)
@@ -200,12 +200,35 @@ def build_parser() -> argparse.ArgumentParser:
     point.add_argument("--recall", type=float, default=0.6, help="the recall to reach for --class on the split")
     point.add_argument("--balanced", action="store_true", help="instead: maximise the mean recall of the 7 classes")
 
+    _add_adapt_parser(sub)
+
     data = sub.add_parser("data", help="load a dataset (filling the cache) and print its splits")
     _add_data_args(data)
     data.add_argument("--detect-faces", action="store_true",
                       help="whole photos: crop each one's largest face as Predict does")
     data.add_argument("--duplicates", action="store_true", help="also count exact duplicates and cross-split leaks")
     return parser
+
+
+def _add_adapt_parser(sub) -> None:
+    defaults = AdaptOptions()
+    adapt = sub.add_parser("adapt", help="fine-tune a model on your own labelled photos in about a minute, "
+                                         "without forgetting FER2013; writes the model and its card")
+    adapt.add_argument("--model", default="default", help="the .keras model to adapt: a file, a run folder, "
+                                                          "'default' or a bundled name")
+    adapt.add_argument("--data", required=True, help="labelled photos: class folders, a folder or zip with a "
+                                                     "labels.csv (the corrections folder), or any with --labels")
+    adapt.add_argument("--labels", default=None, metavar="CSV",
+                       help="a labels file (file,label; optional x,y,width,height of the face), e.g. a "
+                            "collection's predictions.csv with its label column filled in")
+    adapt.add_argument("--out", required=True, help="the adapted model, a .keras file (its card beside it)")
+    add_answer_flags(adapt)
+    adapt.add_argument("--time-budget", type=float, default=defaults.time_budget_minutes, metavar="MIN",
+                       help="minutes for the whole adaptation; the cross-validation's folds shrink to fit")
+    adapt.add_argument("--folds", type=int, default=defaults.folds, help="k of the k-fold cross-validation")
+    adapt.add_argument("--replay-data", default=None, metavar="DATASET",
+                       help="FER2013 (Training replayed, PublicTest measured); default: the replay_data "
+                            "setting, else the first fer2013 dataset under the data folder; 'none': without")
 
 
 def add_answer_flags(command: argparse.ArgumentParser, photos_of_a_dataset: bool = False) -> None:

@@ -11,6 +11,7 @@ in-model augmentation, the compact ``.ferpack`` format, and the photo and video 
 - ``video_files``: checking a video (format, size, duration caps) and sampling its frames (OpenCV's FFmpeg).
 - ``photo_files``: the photos of a zip (read in memory) or a folder, for a photo collection, and the
   labelled photo sets under a folder.
+- ``corrections``: the faces whose class a user set on Predict, kept as a labelled photo set.
 - ``ferplus``: FER+'s ten-annotator votes for FER2013's images: majority and soft targets, agreement.
 - ``packfile`` (the format) and ``pack`` (packing a dataset).
 

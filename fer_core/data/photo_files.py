@@ -18,11 +18,12 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from fer_core.errors import DataError
+from fer_core.settings import PHOTO_SET_LABELS
 from fer_core.data.naming import IMAGE_EXTENSIONS
 from fer_core.data.archives import ArchiveLimits, folder_entries, open_zip, zip_entries
 
 
-LABELS_FILE = "labels.csv"  # a labelled photo set's labels, at its top (fer_core.evaluation.photo_evaluation)
+LABELS_FILE = PHOTO_SET_LABELS  # a labelled photo set's labels, at its top (fer_core.evaluation.photo_evaluation)
 TEXT_FILES = (LABELS_FILE,)
 
 

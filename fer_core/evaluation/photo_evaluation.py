@@ -4,7 +4,11 @@ A photo dataset is a folder or a ``.zip`` of photos whose label is their class f
 class or a synonym: ``happy/``, ``happiness/``, ...), or a flat set with a labels CSV (columns
 ``file`` and ``label``; optional ``ambiguous`` yes/no and any others, e.g. who labelled it). Each
 photo goes through the ``AnswerSpec`` exactly as on the Predict page (its detector, framing, TTA,
-calibration); its largest face is the answer. A photo where no face is found is a miss: counted,
+calibration); its largest face is the answer. A labels file may also give a face's box
+(``x,y,width,height``, as the Predict page's corrections and a collection's ``predictions.csv``
+have them): then the labelled face is the one found there (the detected face overlapping it most,
+at least 0.3 IoU), and a photo may hold several labelled faces. Rows with an empty label (a
+``predictions.csv`` not filled in everywhere) are left out. A photo where no face is found is a miss: counted,
 listed, never silently dropped. The figures are FER2013's (accuracy, macro-F1, per-class recall,
 the confusion matrix, each with its 95% interval) over the photos answered, beside the share of
 photos answered. A user's set rarely holds all seven classes (the shared photos hold three), so the
@@ -28,14 +32,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from fer_core.faces.boxes import FaceBox
 from fer_core.faces.detectors import check_detector, detect_faces
 from fer_core.faces.images import decode_photo
+from fer_core.faces.tracking import iou
+from fer_core.data.corrections import box_of
 from fer_core.data.naming import CLASS_SYNONYMS
 from fer_core.data.photo_files import LABELS_FILE, open_photo_set
 from fer_core.errors import DataError
 from fer_core.fileio import atomic_path, write_json_atomic, write_text_atomic
 from fer_core.evaluation.metrics import compute_metrics
-from fer_core.media.photos import FaceResult
+from fer_core.media.photos import FaceResult, PhotoResult
 from fer_core.evaluation.statistics import wilson
 from fer_core.labels import CLASSES
 from fer_core.run_files import METRICS_FILE
@@ -44,16 +51,28 @@ if TYPE_CHECKING:
     from fer_core.answering.answerer import Answerer
     from fer_core.answering.spec import AnswerSpec
 
+MIN_BOX_IOU = 0.3  # a labelled box and a detected face this much overlapped are the same face
+
+
+@dataclass(frozen=True)
+class PhotoLabel:
+    """A labelled face of a photo: its class index, whether labelled ambiguous, and its box in the
+    photo (None: the photo's largest face)."""
+
+    label: int
+    ambiguous: bool = False
+    box: tuple[int, int, int, int] | None = None
 
 
 @dataclass
 class LabelledAnswer:
-    """One labelled photo and what the model made of its largest face (None: no face found)."""
+    """One labelled face and what the model made of it (None: no face found there)."""
 
     name: str
     label: int
     ambiguous: bool = False
     face: FaceResult | None = None
+    box: tuple[int, int, int, int] | None = None  # the labelled box, if the labels gave one
 
     @property
     def predicted(self) -> int | None:
@@ -115,7 +134,8 @@ class PhotoEvaluation:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per labelled photo: its label, the answer (or none), and each class's probability."""
-        return [{"file": a.name, "label": CLASSES[a.label], "ambiguous": a.ambiguous,
+        return [{"file": a.name, "box": " ".join(map(str, a.box)) if a.box else None,
+                 "label": CLASSES[a.label], "ambiguous": a.ambiguous,
                  "predicted": a.face.top if a.face else None,
                  "correct": None if a.face is None else a.predicted == a.label,
                  **{c: (a.face.probabilities[c] if a.face else None) for c in CLASSES}} for a in self.answers]
@@ -149,12 +169,25 @@ def evaluate_photos(answerer: "Answerer", source: str | os.PathLike | BinaryIO,
             raise DataError(f"no labelled photo in {evaluation.name}: put photos in class folders ({', '.join(CLASSES)} "
                             f"or a synonym) or give a labels CSV (file,label)")
         for result in answer_in_chunks(answerer, photos, evaluation.skipped, progress=progress):
-            label, ambiguous = labels[result.name]
-            evaluation.answers.append(LabelledAnswer(result.name, label, ambiguous,
-                                                     result.faces[0] if result.faces else None))
+            for labelled in labels[result.name]:
+                evaluation.answers.append(LabelledAnswer(result.name, labelled.label, labelled.ambiguous,
+                                                         labelled_face(result, labelled.box), labelled.box))
         if others:
             evaluation.found_by = _found_by(dict(photos), [a.name for a in evaluation.answers], others)
     return evaluation
+
+
+def labelled_face(result: PhotoResult, box: tuple[int, int, int, int] | None) -> FaceResult | None:
+    """The face a label means: the largest for a label without a box, else the answered face that
+    overlaps the box most (a whole-image answer counts as the whole photo's box), if by
+    ``MIN_BOX_IOU`` at least."""
+    if box is None or not result.faces:
+        return result.faces[0] if result.faces else None
+    target = FaceBox(*box)
+    overlaps = [(iou(face.box or FaceBox(0, 0, result.width, result.height), target), face)
+                for face in result.faces]
+    best, face = max(overlaps, key=lambda pair: pair[0])
+    return face if best >= MIN_BOX_IOU else None
 
 
 def _found_by(reads: dict[str, Callable[[], bytes]], names: list[str], detectors: list[str]) -> dict[str, int]:
@@ -168,9 +201,9 @@ def _found_by(reads: dict[str, Callable[[], bytes]], names: list[str], detectors
     return counts
 
 
-def _labels(collection, labels_file: str | os.PathLike | None) -> dict[str, tuple[int, bool]]:
-    """Photo name -> (class index, ambiguous): from a labels CSV (given, or ``labels.csv`` at the
-    set's top), else from each photo's class folder."""
+def _labels(collection, labels_file: str | os.PathLike | None) -> dict[str, list[PhotoLabel]]:
+    """Photo name -> its labelled faces: from a labels CSV (given, or ``labels.csv`` at the set's
+    top), else from each photo's class folder (one label, its largest face)."""
     text = None
     try:
         if labels_file is not None:
@@ -190,21 +223,23 @@ def _labels(collection, labels_file: str | os.PathLike | None) -> dict[str, tupl
         if label is None:
             unknown.add(parts[-2])
         else:
-            labels[photo_name] = (label, False)
+            labels[photo_name] = [PhotoLabel(label)]
     if unknown:
         raise DataError(f"class folder{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in sorted(unknown))} "
                         f"name{'' if len(unknown) > 1 else 's'} no class (expected {', '.join(CLASSES)} or a synonym)")
     return labels
 
 
-def _labels_from_csv(text: str, names: set[str], where: str) -> dict[str, tuple[int, bool]]:
+def _labels_from_csv(text: str, names: set[str], where: str) -> dict[str, list[PhotoLabel]]:
     rows = list(csv.DictReader(io.StringIO(text)))
     if not rows or not {"file", "label"} <= set(rows[0]):
         raise DataError(f"{where}: a labels file has a header with the columns file and label")
     by_base = {PurePosixPath(n).name: n for n in names}
     labels, missing = {}, []
     for line, row in enumerate(rows, start=2):
-        label = CLASS_SYNONYMS.get((row.get("label") or "").strip().lower())
+        if not (row.get("label") or "").strip():
+            continue  # not labelled (yet): a predictions.csv filled in for some faces only
+        label = CLASS_SYNONYMS.get(row["label"].strip().lower())
         if label is None:
             raise DataError(f"{where}, line {line}: '{row.get('label')}' is not a class ({', '.join(CLASSES)})")
         photo = row["file"].strip()
@@ -212,7 +247,14 @@ def _labels_from_csv(text: str, names: set[str], where: str) -> dict[str, tuple[
         if name is None:
             missing.append(photo)
             continue
-        labels[name] = (label, (row.get("ambiguous") or "").strip().lower() in ("yes", "true", "1"))
+        try:
+            box = box_of(row)
+        except DataError as exc:
+            raise DataError(f"{where}, line {line}: {exc}") from None
+        ambiguous = (row.get("ambiguous") or "").strip().lower() in ("yes", "true", "1")
+        faces = labels.setdefault(name, [])
+        faces[:] = [f for f in faces if f.box != box]  # a face labelled twice: the later row holds
+        faces.append(PhotoLabel(label, ambiguous, box))
     if missing:
         raise DataError(f"{where} names {len(missing)} photo(s) the set does not have: {', '.join(missing[:5])}"
                         + (" ..." if len(missing) > 5 else ""))

@@ -43,9 +43,13 @@ class CollectionAnalysis:
         return [(r.name, f) for r in self.results for f in r.faces]
 
     def table(self) -> pd.DataFrame:
-        """One row per face (file, face, box, detector score, top, the 7 probabilities); photos with
-        no face have a row with an empty face and 'no face found'."""
-        return pd.DataFrame(results_rows(self.results))
+        """One row per face (file, face, box, detector score, top, an empty ``label``, the 7
+        probabilities); photos with no face have a row with an empty face and 'no face found'.
+        ``label`` is for the user: a ``predictions.csv`` with some labels filled in is a labels file
+        that ``evaluate --photo-labels`` and ``adapt --labels`` read beside the collection."""
+        table = pd.DataFrame(results_rows(self.results))
+        table.insert(table.columns.get_loc("top") + 1 if "top" in table else len(table.columns), "label", None)
+        return table
 
     def distribution(self) -> pd.Series:
         """Faces per predicted class, in the classes' order."""

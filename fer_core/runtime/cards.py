@@ -375,6 +375,22 @@ def promoted_card(config: Mapping[str, Any], metrics: Mapping[str, Any]) -> Mode
     })
 
 
+def adapted_card(out_path: Path, parent: Mapping[str, Any], architecture: str | None, adaptation: Mapping[str, Any],
+                 measured: Mapping[str, Mapping[str, Any]], data: str | None, command: str,
+                 file_bytes: int) -> ModelCard:
+    """An adapted model's card (``fer_core.training.adapt``): its parent, what it learnt from (the
+    photos' content hash and counts), its cross-validated and PublicTest figures, the command.
+    No temperature or operating point: the parent's were fitted to the parent's answers."""
+    fields = {"architecture": architecture, "adapted_from": dict(parent), "adaptation": dict(adaptation),
+              "data": f"adapted on {adaptation['faces']} labelled faces of your photos"
+                      + (f", replaying {adaptation['replay_faces']:,} FER2013 Training faces" if adaptation["replay_faces"]
+                         else ""),
+              "command": command, "file_bytes": file_bytes}
+    if measured:
+        return measured_card(out_path.stem, data or "", out_path, measured, fields)
+    return ModelCard({"name": out_path.stem, **fields})
+
+
 def export_card(source: Path, source_card: ModelCard, *, sha256: str, format: str, int8: bool, tta: str,
                 classes: list[str], input_shape: tuple, options: Mapping[str, Any], command: str, faces_from: str,
                 exported_at: str, keras_version: str) -> ModelCard:

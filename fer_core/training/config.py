@@ -267,3 +267,18 @@ class TuneConfig(RunData):
         return TrainConfig(data=self.data, data_fraction=self.data_fraction, seed=self.seed,
                            train_split=self.train_split, val_split=self.val_split, strict=self.strict,
                            labels=self.labels, ferplus=self.ferplus)
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """How ``adapt`` fits a model's head to a user's faces (``fer_core.training.adapt``; the defaults
+    chosen by ``benchmarks/bench_adapt.py``, docs/results.md)."""
+
+    folds: int = 5  # k of the cross-validation (fewer when a class has fewer faces, or time is short)
+    replay_faces: int = 2000  # FER2013 Training faces mixed in (0: none)
+    user_share: float = 0.5  # the user's faces' share of the loss
+    epochs: int = 20
+    learning_rate: float = 3e-4
+    batch_size: int = 64
+    time_budget_minutes: float = 2.0
+    seed: int = 0

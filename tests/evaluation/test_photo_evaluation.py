@@ -155,3 +155,32 @@ def test_the_results_page_measures_a_folder_of_labelled_photos(dashboard_env):
     assert any(m.label == "Accuracy (photos answered)" for m in at.metric)
     assert {b.proto.label for b in at.get("download_button")} >= {"Download the figures (JSON)",
                                                                    "Download a row a photo (CSV)"}
+
+
+@needs_photos
+def test_a_predictions_csv_with_some_labels_filled_in_is_a_labels_file_face_by_face(model, tmp_path):
+    from fer_core.media.collections import analyze_collection
+
+    folder = tmp_path / "party"
+    folder.mkdir()
+    for name in ("df_couple.jpg", "fr_obama.jpg", "df_img10.jpg"):
+        shutil.copy(SHARED_PHOTOS / name, folder / name)
+    table = analyze_collection(model, folder).table()
+    assert "label" in table.columns and table["label"].isna().all()  # for the user to fill in
+    couple = table[(table["file"] == "df_couple.jpg") & table["face"].notna()]
+    assert len(couple) >= 2
+    table.loc[couple.index[0], "label"] = "sad"
+    table.loc[couple.index[1], "label"] = "surprise"
+    table.loc[table["file"] == "fr_obama.jpg", "label"] = "happy"  # df_img10.jpg left without a label
+    labels = tmp_path / "predictions.csv"
+    table.to_csv(labels, index=False)
+    evaluation = evaluate_photos(model, folder, labels_file=labels)
+    answers = sorted(evaluation.answers, key=lambda a: (a.name, a.label))
+    assert [(a.name, a.label) for a in answers] == [("df_couple.jpg", 4), ("df_couple.jpg", 5), ("fr_obama.jpg", 3)]
+    for answer in answers[:2]:  # each label went to the face at its box, not to the largest face twice
+        row = table.loc[couple.index[0 if answer.label == 4 else 1]]
+        assert (answer.face.box.x, answer.face.box.y) == (row["x"], row["y"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,label,x,y,width,height\nfr_obama.jpg,happy,a,1,2,3\n")
+    with pytest.raises(DataError, match="bad.csv, line 2: face box a,1,2,3 is not four numbers"):
+        evaluate_photos(model, folder, labels_file=bad)

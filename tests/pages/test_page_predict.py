@@ -28,7 +28,7 @@ def test_photos_good_and_bad_each_get_an_answer(monkeypatch):
     at.file_uploader[0].set_value([("two.jpg", photo, "image/jpeg"),
                                    ("notes.jpg", b"just some text", "image/jpeg")]).run()
     assert not at.exception
-    assert [s.value for s in at.subheader] == ["two.jpg", "notes.jpg"]
+    assert [s.value for s in at.subheader] == ["two.jpg", "notes.jpg", "Your corrections"]
     assert any("notes.jpg: not an image" in e.value for e in at.error)
     bars = [c.value for c in at.code if c.value.startswith("angry")]
     assert len(bars) == 2 and all(len(b.splitlines()) == 7 and "%" in b for b in bars)  # 7 bars per face
@@ -178,3 +178,30 @@ def test_a_bad_ice_server_setting_is_one_message(dashboard_env, monkeypatch):
     at = app_page("pages/4_Predict.py").run(timeout=300)
     at.radio(key="mode").set_value("Live camera").run(timeout=300)
     assert not at.exception and any("webrtc_ice_servers is not JSON" in e.value for e in at.error)
+
+
+@needs_photos
+def test_correct_three_faces_adapt_and_answer_with_the_adapted_model(dashboard_env, tmp_path, monkeypatch):
+    """The loop a user runs: set the true class of three faces (kept in the corrections folder),
+    press Adapt (replaying the data folder's dataset), choose the adapted model, see it answer."""
+    corrections = tmp_path / "corrections"
+    monkeypatch.setenv("FER_CORRECTIONS_DIR", str(corrections))
+    at = app_page("pages/4_Predict.py").run()
+    names = ["fr_obama.jpg", "df_img15.jpg", "df_img22.jpg"]
+    at.file_uploader[0].set_value([(n, (SHARED_PHOTOS / n).read_bytes(), "image/jpeg") for n in names]).run()
+    boxes = [s for s in at.selectbox if s.label == "Face 1 is really"]
+    assert not at.exception and len(boxes) == 3
+    for k in range(3):
+        next(s for s in at.selectbox if s.label == "Face 1 is really" and s.key == boxes[k].key).set_value("surprise").run()
+    labels = (corrections / "labels.csv").read_text().splitlines()
+    assert len(labels) == 4 and all(",surprise," in row for row in labels[1:])
+    assert any("3 corrected faces (surprise 3)" in c.value for c in at.caption)
+    assert all(s.value == "surprise" for s in at.selectbox if s.label == "Face 1 is really")  # kept, shown again
+    at.button(key="adapt").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("3-fold cross-validated" in m.value for m in at.markdown)
+    model = next(s for s in at.selectbox if s.label == "Model")
+    adapted = [o for o in model.options if o.startswith("Adapted: ")]
+    assert len(adapted) == 1 and list((dashboard_env["runs"] / "adapted").glob("*.keras"))
+    model.set_value(adapted[0]).run()
+    assert not at.exception and sum(c.value.startswith("angry") for c in at.code) == 3  # it answers every face
