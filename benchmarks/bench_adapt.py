@@ -154,6 +154,13 @@ def supervised(args, parent, body, head_layers, val, train, settings) -> None:
                 results.setdefault((name, variant), []).append(
                     (after - before, clean - accuracy(before_clean[clean_rest], val.labels[clean_rest]), before, after))
             fitter.options = base
+            fitter.reset()  # the parent's own head again: the copy below starts from it
+            images = photo_faces.crops if name == "shared photos" else degraded
+            after, clean = with_renormalized(parent, images[chosen], labels[chosen], images[rest], labels[rest],
+                                             val.images[clean_rest], val.labels[clean_rest], replay_split, seed)
+            print(f"  {name} seed {seed} renormalized: {before:.2%} -> {after:.2%}", flush=True)
+            results.setdefault((name, "renormalized"), []).append(
+                (after - before, clean - accuracy(before_clean[clean_rest], val.labels[clean_rest]), before, after))
     print(f"\n10 labelled faces a class, the rest scored (mean over seeds; +- the standard deviation); "
           f"{time.monotonic() - started:.0f} s")
     print(f"{'domain':16s} {'variant':16s} {'n':>3s} {'before':>8s} {'after':>8s} {'gain':>14s} {'PublicTest':>16s}")
@@ -161,6 +168,26 @@ def supervised(args, parent, body, head_layers, val, train, settings) -> None:
         gains, clean, before, after = (np.array(c) for c in zip(*rows))
         print(f"{name:16s} {variant:16s} {len(rows):3d} {before.mean():8.2%} {after.mean():8.2%} "
               f"{gains.mean() * 100:+7.2f} +-{gains.std() * 100:4.1f} {clean.mean() * 100:+9.2f} +-{clean.std() * 100:4.1f}")
+
+
+def with_renormalized(parent, chosen, chosen_labels, rest, rest_labels, clean, clean_labels, replay_split, seed):
+    """``AdaptOptions(renormalize=True)`` on one draw: a copy of the parent re-normalized on the
+    chosen faces, every feature computed again through it; (accuracy on ``rest``, on ``clean``)."""
+    import keras
+
+    from fer_core.training.adapt import HeadFitter, face_features, renormalize, split_body_and_head
+    from fer_core.training.config import AdaptOptions
+
+    copy = keras.models.clone_model(parent)
+    copy.set_weights(parent.get_weights())
+    renormalize(copy, np.concatenate([chosen, chosen[:, :, ::-1]]))
+    body, head_layers = split_body_and_head(copy)
+    user = face_features(body, chosen)
+    replay = (face_features(body, replay_split.images, mirrored=False)[0], replay_split.labels)
+    fitter = HeadFitter(head_layers, user[0].shape[1], AdaptOptions(renormalize=True, seed=seed))
+    fitter.fit(user, chosen_labels, replay)
+    return (accuracy(fitter.probabilities(face_features(body, rest, mirrored=False))["none"], rest_labels),
+            accuracy(fitter.probabilities(face_features(body, clean, mirrored=False))["none"], clean_labels))
 
 
 def adabn(model, images: np.ndarray, sample: int = 1000, seed: int = 0):

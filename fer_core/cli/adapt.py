@@ -46,9 +46,11 @@ def cmd_adapt(args: argparse.Namespace, settings: Settings) -> int:
                           *(["--labels", args.labels] if args.labels else []), "--out", str(out),
                           "--detector", args.detector, "--margin", f"{args.margin:g}", "--shift-y",
                           f"{args.shift_y:g}", "--time-budget", f"{args.time_budget:g}", "--folds", str(args.folds),
-                          *(["--replay-data", str(args.replay_data)] if args.replay_data else [])])
+                          *(["--replay-data", str(args.replay_data)] if args.replay_data else []),
+                          *(["--renormalize"] if args.renormalize else [])])
     report = adapt(spec.model, faces, out, train=train, val=val, replay_data=str(replay) if replay else None,
-                   options=AdaptOptions(folds=args.folds, time_budget_minutes=args.time_budget), command=command,
+                   options=AdaptOptions(folds=args.folds, time_budget_minutes=args.time_budget,
+                                        renormalize=args.renormalize), command=command,
                    progress=lambda text: print(text, file=sys.stderr))
     for line in report.lines():
         print(line)

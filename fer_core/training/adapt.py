@@ -110,6 +110,9 @@ class AdaptReport:
         if self.missed:
             lines.append(f"no face found in {len(self.missed)}: {', '.join(self.missed[:5])}"
                          + (" ..." if len(self.missed) > 5 else ""))
+        if self.options.renormalize:
+            lines.append("batch-norm statistics re-estimated on all your faces first (their pixels, not their labels; "
+                         "held-out folds' faces too)")
         if self.cross_validated:
             figures = "; ".join(f"{tta}: {v['before']:.1%} -> {v['after']:.1%}" for tta, v in self.cross_validated.items())
             lines.append(f"your labels, {self.folds}-fold cross-validated (no face scored by a model that saw it): "
@@ -185,6 +188,22 @@ def split_body_and_head(model: "keras.Model") -> tuple["keras.Model", list["kera
     if not np.allclose(through, model.predict(probe, verbose=0), atol=1e-4):
         raise ModelError("this model's head is not a plain chain of layers after its body, so it cannot be adapted")
     return body, head_layers
+
+
+def renormalize(model: "keras.Model", images: np.ndarray) -> int:
+    """AdaBN (Li et al. 2016): every top-level batch norm's moving mean and variance re-estimated,
+    in order, on ``images`` (48x48 grey faces; their pixels only, no labels), each on the inputs
+    the already re-estimated layers before it give. Returns how many layers."""
+    import keras
+
+    x = images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype("float32")
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:
+        inputs = keras.Model(model.inputs, layer.input).predict(x, batch_size=256, verbose=0)
+        axes = tuple(range(inputs.ndim - 1))
+        layer.moving_mean.assign(inputs.mean(axis=axes))
+        layer.moving_variance.assign(inputs.var(axis=axes))
+    return len(norms)
 
 
 def probe_head(layers: list, features: np.ndarray) -> np.ndarray:
@@ -290,6 +309,9 @@ def adapt(model: str | os.PathLike, faces: LabelledFaces, out: str | os.PathLike
     path = existing_model_path(model, keras_only=True)  # an export: "this needs the .keras model it was exported from"
     parent = load_face_model(path, label=str(model))
     parent_card = ModelCard.read(path)
+    if options.renormalize:
+        say("re-estimating the batch-norm statistics on your faces")
+        renormalize(parent, np.concatenate([faces.crops, faces.crops[:, :, ::-1]]))
     body, head_layers = split_body_and_head(parent)
     say("computing the features of your faces, the replay faces and PublicTest")
     user = face_features(body, faces.crops)

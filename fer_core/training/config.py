@@ -277,6 +277,7 @@ class AdaptOptions:
     folds: int = 5  # k of the cross-validation (fewer when a class has fewer faces, or time is short)
     replay_faces: int = 2000  # FER2013 Training faces mixed in (0: none)
     user_share: float = 0.5  # the user's faces' share of the loss
+    renormalize: bool = False  # batch-norm statistics re-estimated on the user's faces first (AdaBN)
     epochs: int = 20
     learning_rate: float = 3e-4
     batch_size: int = 64

@@ -99,3 +99,19 @@ def test_bad_input_is_one_line_each(case, expected, finished_run, exported_onnx,
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and expected in err[-1], err
     assert not out.exists()
+
+
+def test_renormalize_re_estimates_the_batch_norm_statistics_on_the_faces(finished_run, tmp_path, capsys):
+    import keras
+
+    from fer_core.runtime.loading import load_face_model
+
+    photos = photo_set(tmp_path / "mine", {"happy": 3, "angry": 3}, seed=2)
+    out = tmp_path / "renormalized.keras"
+    assert main(adapt_args(finished_run, photos, out, "--replay-data", "none", "--renormalize")) == 0
+    assert "batch-norm statistics re-estimated on all your faces" in capsys.readouterr().out
+    parent, adapted = load_face_model(finished_run / "model.keras"), load_face_model(out)
+    norms = [layer.name for layer in parent.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(not np.allclose(parent.get_layer(n).moving_mean, adapted.get_layer(n).moving_mean)
+                         for n in norms)
+    assert json.loads(out.with_suffix(".json").read_text())["adaptation"]["options"]["renormalize"] is True
