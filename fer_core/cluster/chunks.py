@@ -93,8 +93,14 @@ def _check_scheduler(options: ClusterOptions) -> None:
     program's) never answers the client's handshake, and ``Client`` then waits for ever, its own
     timeout notwithstanding. ``OSError`` when nothing listens; ``ConfigError`` for a non-scheduler."""
     import asyncio
+    import socket
 
     from distributed.comm import connect as open_comm
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(options.address)
+    if scheme == "tcp":  # nothing listening is an OSError here, before any timeout can race with it
+        socket.create_connection(parse_host_port(location), timeout=options.connect_timeout).close()
 
     async def identity() -> Any:
         comm = await open_comm(options.address, timeout=options.connect_timeout)
