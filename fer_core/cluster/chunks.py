@@ -98,9 +98,8 @@ def _check_scheduler(options: ClusterOptions) -> None:
     from distributed.comm import connect as open_comm
     from distributed.comm.addressing import parse_address, parse_host_port
 
-    scheme, location = parse_address(options.address)
-    if scheme == "tcp":  # nothing listening is an OSError here, before any timeout can race with it
-        socket.create_connection(parse_host_port(location), timeout=options.connect_timeout).close()
+    if (address := parse_address(options.address))[0] == "tcp":  # nothing listening: OSError, before any timeout races
+        socket.create_connection(parse_host_port(address[1]), timeout=options.connect_timeout).close()
 
     async def identity() -> Any:
         comm = await open_comm(options.address, timeout=options.connect_timeout)
