@@ -191,20 +191,16 @@ def with_renormalized(parent, chosen, chosen_labels, rest, rest_labels, clean, c
 
 
 def adabn(model, images: np.ndarray, sample: int = 1000, seed: int = 0):
-    """A copy of the (chain) model with every batch norm's statistics re-estimated on ``images``
-    (AdaBN, Li et al. 2016): no labels used."""
+    """A copy of the model with every batch norm's statistics re-estimated on ``sample`` of
+    ``images`` (AdaBN, ``fer_core.training.adapt.renormalize``): no labels used."""
     import keras
+
+    from fer_core.training.adapt import renormalize
 
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     pick = np.random.default_rng(seed).choice(len(images), size=min(sample, len(images)), replace=False)
-    x = images[pick].reshape(-1, 48, 48, 1).astype("float32")
-    for layer in copy.layers[1:]:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            axes = tuple(range(x.ndim - 1))
-            layer.moving_mean.assign(np.asarray(x).mean(axis=axes))
-            layer.moving_variance.assign(np.asarray(x).var(axis=axes))
-        x = np.asarray(layer(x, training=False))
+    renormalize(copy, images[pick])
     return copy
 
 

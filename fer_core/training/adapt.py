@@ -355,7 +355,7 @@ def _cross_validate(fitter: HeadFitter, user: tuple[np.ndarray, np.ndarray], lab
 
     before = fitter.probabilities(user)
     folds = min(options.folds, int(np.bincount(labels)[np.unique(labels)].min()))
-    if folds < 2 or len(np.unique(labels)) < 1:
+    if folds < 2:
         return 0, {}
     after = {tta: np.zeros_like(p) for tta, p in before.items()}
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=options.seed).split(labels, labels))
