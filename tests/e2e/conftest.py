@@ -36,7 +36,9 @@ def server(tmp_path_factory, fer2013_cache):
     tmp = tmp_path_factory.mktemp("server")
     port = free_port()
     # The Dataset page reads FER2013 from the session's cache (decoding it is tested elsewhere).
-    process = start_server(tmp, port, {"FER_CACHE_DIR": str(fer2013_cache)})
+    # Corrections go to the server's own folder, not into ../shared/datasets (their default home).
+    process = start_server(tmp, port, {"FER_CACHE_DIR": str(fer2013_cache),
+                                       "FER_CORRECTIONS_DIR": str(tmp / "corrections")})
     yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp}
     process.terminate()
     try:
