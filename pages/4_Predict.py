@@ -12,7 +12,8 @@ from fer_core.app.cache import analyze_cached, explain_faces, model_gate, warm
 from fer_core.app.live import live_section
 from fer_core.app.media import annotated_path, kept_answer, photo_source, run_collection, run_video, saved_video
 from fer_core.app.controls import answer_controls
-from fer_core.app.corrections import adapt_panel, collection_corrections, correction_store, face_correction
+from fer_core.app.corrections import (adapt_panel, collection_corrections, correction_store, face_correction,
+                                      zero_label_panel)
 from fer_core.app.models import model_choices
 from fer_core.app.session import settings, start_page
 from fer_core.charts import (class_distribution_bar, emotion_timeline, expression_shares_bar, probability_bars,
@@ -152,6 +153,7 @@ def collection_section() -> None:
         with st.expander(f"Skipped files ({len(analysis.skipped):,})"):
             st.dataframe(pd.DataFrame(analysis.skipped, columns=["file", "why"]), hide_index=True)
     table = collection_corrections(correction_store(config), analysis.table(), source, model_path)
+    zero_label_panel(spec, config, analysis)
     a, b = st.columns(2)
     a.download_button("Download the table (CSV)", table.to_csv(index=False), "fer_collection.csv", "text/csv")
     b.download_button("Download everything (JSON)", analysis.to_json(), "fer_collection.json", "application/json")

@@ -382,7 +382,9 @@ def adapted_card(out_path: Path, parent: Mapping[str, Any], architecture: str | 
     photos' content hash and counts), its cross-validated and PublicTest figures, the command.
     No temperature or operating point: the parent's were fitted to the parent's answers."""
     fields = {"architecture": architecture, "adapted_from": dict(parent), "adaptation": dict(adaptation),
-              "data": f"adapted on {adaptation['faces']} labelled faces of your photos"
+              "data": f"adapted on {adaptation['faces']} "
+                      f"{'unlabelled faces (batch-norm statistics only)' if adaptation.get('zero_label') else 'labelled faces'}"
+                      " of your photos"
                       + (f", replaying {adaptation['replay_faces']:,} FER2013 Training faces" if adaptation["replay_faces"]
                          else ""),
               "command": command, "file_bytes": file_bytes}

@@ -147,6 +147,31 @@ def test_a_zip_of_photos_gets_a_table_charts_and_faces_per_class():
     assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 2
     assert set(downloads(at)) == {"Download the table (CSV)", "Download everything (JSON)"}
     assert at.selectbox(key="collection_class").options  # the classes predicted, with their counts
+    assert at.button(key="adapt_zero_label").disabled  # 3 faces: too few to adapt without labels
+
+
+@needs_photos
+def test_a_collection_adapts_without_labels_and_the_model_lists_hold_it(dashboard_env):
+    """52 faces (26 copies of a two-person photo): Adapt without labels writes an AdaBN model
+    under <runs>/adapted, the report says so, and the Model list offers it."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for k in range(26):
+            zf.write(SHARED_PHOTOS / "fr_two_people.jpg", f"trip/{k:02d}.jpg")
+    at = app_page("pages/4_Predict.py").run()
+    at.radio(key="mode").set_value("A photo collection").run()
+    at.file_uploader(key="collection_upload").set_value(("trip.zip", buffer.getvalue(), "application/zip")).run(
+        timeout=300)
+    assert not at.exception and at.caption[0].value.startswith("26 photos, 52 faces;")
+    at.button(key="adapt_zero_label").click().run(timeout=300)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("no labels: nothing to cross-validate" in m.value for m in at.markdown)
+    written = list((dashboard_env["runs"] / "adapted").glob("*-adabn-*.keras"))
+    model = next(s for s in at.selectbox if s.label == "Model")
+    assert len(written) == 1 and any(o.startswith(f"Adapted: {written[0].name}") for o in model.options)
+    assert any(written[0].name in m.value for m in at.success)
 
 
 @needs_photos

@@ -115,3 +115,43 @@ def test_renormalize_re_estimates_the_batch_norm_statistics_on_the_faces(finishe
     assert norms and all(not np.allclose(parent.get_layer(n).moving_mean, adapted.get_layer(n).moving_mean)
                          for n in norms)
     assert json.loads(out.with_suffix(".json").read_text())["adaptation"]["options"]["renormalize"] is True
+
+
+def test_zero_label_re_estimates_the_statistics_on_a_collection_and_nothing_else(finished_run, tmp_path, capsys):
+    """``adapt --zero-label`` on an unlabelled collection (52 faces in one folder, any names):
+    batch-norm statistics change, every weight stays the parent's, PublicTest before/after in
+    the card; fewer than 50 faces are refused in one line."""
+    import keras
+
+    from fer_core.runtime.loading import load_face_model
+    from fer_core.training.adapt import MIN_ZERO_LABEL_FACES
+
+    collection = tmp_path / "holiday"
+    collection.mkdir()
+    for k in range(MIN_ZERO_LABEL_FACES + 2):
+        image = face_image(k % len(CLASSES), 500 + k, size=96, mode="RGB")
+        (collection / f"IMG_{k:04d}.jpg").write_bytes(jpeg_bytes(image))
+    out = tmp_path / "zero.keras"
+    assert main(adapt_args(finished_run, collection, out, "--replay-data", run_data(finished_run),
+                           "--zero-label")) == 0
+    printed = capsys.readouterr().out
+    assert f"on {MIN_ZERO_LABEL_FACES + 2} unlabelled faces (AdaBN" in printed and "PublicTest" in printed
+    parent, adapted = load_face_model(finished_run / "model.keras"), load_face_model(out)
+    for layer in parent.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            assert not np.allclose(layer.moving_mean, adapted.get_layer(layer.name).moving_mean)
+            np.testing.assert_array_equal(layer.gamma, adapted.get_layer(layer.name).gamma)
+        elif layer.weights:
+            for a, b in zip(layer.get_weights(), adapted.get_layer(layer.name).get_weights()):
+                np.testing.assert_array_equal(a, b)
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["adaptation"]["zero_label"] is True and "unlabelled faces" in card["data"]
+    assert set(card["adaptation"]["publictest_accuracy"]["none"]) == {"before", "after"}
+
+    for extra in sorted(collection.glob("*.jpg"))[MIN_ZERO_LABEL_FACES - 1:]:
+        extra.unlink()
+    assert main(adapt_args(finished_run, collection, tmp_path / "few.keras", "--replay-data", "none",
+                           "--zero-label")) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (f"error: {MIN_ZERO_LABEL_FACES - 1} faces found: adapting without labels needs at least "
+                   f"{MIN_ZERO_LABEL_FACES} (fewer give noisy statistics that cost accuracy)")
