@@ -3,9 +3,9 @@
 #   1. a Debian bookworm base made by debootstrap from deb.debian.org (no image registry needed),
 #   2. the bundled default model exported to int8 ONNX (multicrop inside) into build/model/,
 #   3. the runtime's wheels downloaded here (the image installs them with --no-index),
-#   4. deploy/Containerfile.api on top: requirements-runtime.txt, fer_core, the model; a non-root user
+#   4. deploy/Containerfile.api on top: requirements-runtime.lock (hashed), fer_core, the model; a non-root user
 #      (the same image runs a Dask worker for predict --cluster: dask worker tcp://SCHEDULER:8786),
-#   5. deploy/Containerfile.dashboard: requirements.txt (TensorFlow too), the app and bundled models.
+#   5. deploy/Containerfile.dashboard: requirements.lock (TensorFlow too), the app and bundled models.
 # Usage: scripts/build_images.sh [--data PATH] [api|dashboard ...]   (PATH: the dataset whose faces calibrate int8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,13 +26,12 @@ for target in $TARGETS; do
             mkdir -p build/model
             [ -f build/model/default-int8.onnx ] || .venv/bin/python -m fer_core export default --int8 \
                 --calibration-data "$DATA" --out build/model/default-int8.onnx
-            wheels=build/wheels requirements=requirements-runtime.txt ;;
-        dashboard) wheels=build/wheels-dashboard requirements=requirements.txt ;;
+            wheels=build/wheels requirements=requirements-runtime.lock ;;
+        dashboard) wheels=build/wheels-dashboard requirements=requirements.lock ;;
         *) echo "unknown image '$target' (api or dashboard)" >&2; exit 2 ;;
     esac
     mkdir -p "$wheels"  # the image installs from these, offline (the same pins as $requirements)
-    .venv/bin/python -m pip download -q -d "$wheels" -r "$requirements"
-    .venv/bin/python -m pip download -q -d "$wheels" --no-deps -r requirements-nodeps.txt
+    .venv/bin/python -m pip download -q -d "$wheels" --require-hashes -r "$requirements"
     # chroot isolation: no container runtime needed to build (crun refuses cgroups in hybrid mode on some hosts)
     podman build --isolation chroot --format docker --network host -f "deploy/Containerfile.$target" \
         -t "fer-studio-$target" .

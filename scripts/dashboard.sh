@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 GPU=0
 if [ "${1:-}" = "--gpu" ]; then GPU=1; shift; fi
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+# Every package pinned with its sha256 (requirements.lock: scripts/lock.sh refreshes it, docs/install.md).
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 if [ "$GPU" = 1 ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-gpu.txt
     export KERAS_BACKEND=jax

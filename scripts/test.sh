@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Set up .venv/ (if needed) and run the whole test suite, two test processes at once.
+# Arguments go to pytest: ./scripts/test.sh -m "not slow" is the quick lane (no browser, venv or cluster tests).
 # The browser tests need Debian's chromium; as root this installs it, otherwise they are skipped
 # (unless FER_REQUIRE_BROWSER=1, as in CI, which makes a missing browser a failure).
 set -euo pipefail
@@ -9,8 +10,8 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
         || echo "note: could not install chromium; browser tests will be skipped" >&2
 fi
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+# Every package pinned with its sha256 (requirements-dev.lock: scripts/lock.sh refreshes it, docs/install.md).
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2
 # FER_TEST_WORKERS test processes at once (pytest-xdist; 0 = all in this one process).
 exec .venv/bin/python -m pytest -n "${FER_TEST_WORKERS:-2}" "$@"

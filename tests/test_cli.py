@@ -296,3 +296,25 @@ def test_ensemble_tta_and_model_args_from_the_command_line(finished_run, tmp_pat
     assert config["model_args"] == {"convs_per_stage": 1} and config["optimizer"] == "sgd"
     result = run_cli("train", "--data", data, "--model-arg", "oops", "--runs-dir", tmp_path / "runs2")
     assert result.returncode == 2 and "KEY=VALUE" in result.stderr
+
+
+def test_a_missing_extra_is_named_in_one_line_and_the_dashboard_keeps_its_settings_from_any_folder():
+    """A base install's ``fer-studio train`` (no Keras) names the extra to install; any other
+    missing module stays a bug. ``dashboard`` hands the app's .streamlit/config.toml to Streamlit
+    as options (Streamlit reads that file only from the working folder)."""
+    from fer_core.cli import missing_extra
+    from fer_core.cli.dashboard import app_folder, config_options, streamlit_command
+
+    assert missing_extra(ModuleNotFoundError("No module named 'keras'", name="keras")) == (
+        "this command needs keras, which this install lacks: pip install 'fer-studio[train]' "
+        "(or the checkout's requirements.txt)")
+    assert "[serve]" in missing_extra(ModuleNotFoundError(name="fastapi"))
+    assert missing_extra(ModuleNotFoundError(name="no_such_thing")) is None
+    folder = app_folder()
+    assert (folder / "streamlit_app.py").is_file() and (folder / "pages" / "4_Predict.py").is_file()
+    options = config_options(folder)
+    assert "--server.maxUploadSize=200" in options and "--server.fileWatcherType=none" in options
+    assert "--browser.gatherUsageStats=false" in options and "--client.toolbarMode=viewer" in options
+    command = streamlit_command(folder, 8765, "127.0.0.1")
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[-2:] == ["--server.port=8765",
+                                                                           "--server.address=127.0.0.1"]

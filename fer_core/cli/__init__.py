@@ -2,13 +2,15 @@
 
 Each command is a thin layer over the library functions the dashboard also calls, one module per
 family: ``training`` (train, tune, tune-worker, run-job, runs, bundle, ensemble), ``evaluation``
-(evaluate, compare, explain, calibrate, operating-point), ``predict``, ``adapt``, ``export`` (export, serve), ``data`` (data, pack);
+(evaluate, compare, explain, calibrate, operating-point), ``predict``, ``adapt``, ``export`` (export, serve),
+``data`` (data, pack), ``dashboard``;
 ``parser`` holds the flags.
 
 The error boundary is here and only here: a ``FerError`` (a problem the user can fix: a missing
 file, a bad dataset, an out-of-range option) or an ``OSError`` from the file system prints one
 line, ``error: ...``, and exits with status 2. Anything else is a bug in FER Studio and keeps its
-traceback. Settings (``fer_core.settings``) are read once here and passed to the command.
+traceback. So does a ``ModuleNotFoundError`` of a package an extra brings (a base install's
+``train``): one line naming the extra. Settings (``fer_core.settings``) are read once here and passed to the command.
 
 May import anything in fer_core; nothing in fer_core imports it.
 """
@@ -19,6 +21,7 @@ import os
 import sys
 
 from fer_core.cli.adapt import cmd_adapt
+from fer_core.cli.dashboard import cmd_dashboard
 from fer_core.cli.data import cmd_data, cmd_pack
 from fer_core.cli.evaluation import cmd_calibrate, cmd_compare, cmd_evaluate, cmd_explain, cmd_operating_point
 from fer_core.cli.export import cmd_export, cmd_serve
@@ -33,7 +36,26 @@ COMMANDS = {"train": cmd_train, "tune": cmd_tune, "tune-worker": cmd_tune_worker
             "runs": cmd_runs, "bundle": cmd_bundle, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "explain": cmd_explain, "calibrate": cmd_calibrate, "predict": cmd_predict, "data": cmd_data,
             "pack": cmd_pack, "export": cmd_export, "serve": cmd_serve,
-            "compare": cmd_compare, "operating-point": cmd_operating_point, "adapt": cmd_adapt}
+            "compare": cmd_compare, "operating-point": cmd_operating_point, "adapt": cmd_adapt,
+            "dashboard": cmd_dashboard}
+
+# What a package missing from this install is part of: the extra that brings it (pyproject.toml).
+EXTRA_OF_MODULE = {**dict.fromkeys(("keras", "tensorflow", "keras_tuner", "tensorboard", "sklearn", "scipy", "pandas",
+                                    "plotly", "tf2onnx", "onnx", "mtcnn", "lz4"), "train"),
+                   **dict.fromkeys(("streamlit", "streamlit_webrtc", "aiortc", "av"), "dashboard"),
+                   **dict.fromkeys(("fastapi", "uvicorn", "multipart", "python_multipart", "prometheus_client"),
+                                   "serve"),
+                   **dict.fromkeys(("dask", "distributed"), "cluster")}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The one line for a command that needs a package this install lacks (None: not one of ours)."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    if extra is None:
+        return None
+    return (f"this command needs {top}, which this install lacks: pip install 'fer-studio[{extra}]' "
+            f"(or the checkout's requirements.txt)")
 
 
 def cmd_settings(settings: Settings) -> int:
@@ -54,4 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args, settings)
     except (FerError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # a base install (no extras) asked for more than it has
+        line = missing_extra(exc)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2

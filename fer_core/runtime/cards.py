@@ -293,6 +293,12 @@ class ModelCard:
 # --------------------------------------------------------------------------- the cards fer_core writes
 
 
+# The terms a card states for weights learnt from FER2013 (docs/licences.md, "The weights"): every
+# card bundle, export and adapt write carries them, as the shipped cards do.
+WEIGHTS_TERMS = ("code MIT; weights learnt from FER2013, research data published with no licence: fit for "
+                 "research, teaching and evaluation; check your own terms before commercial use (docs/licences.md)")
+
+
 def measured_card(name: str, data: str, out_path: Path, measured: Mapping[str, Mapping[str, Any]],
                   fields: Mapping[str, Any]) -> ModelCard:
     """A bundled model's card: PublicTest metrics without TTA (``publictest_metrics``, what the
@@ -301,6 +307,7 @@ def measured_card(name: str, data: str, out_path: Path, measured: Mapping[str, M
     return ModelCard({
         "name": name,
         **fields,
+        "terms": WEIGHTS_TERMS,
         "publictest_metrics": measured["none"],
         "publictest_metrics_tta": {mode: m for mode, m in measured.items() if mode != "none"},
         "publictest_accuracy_by_tta": {mode: round(m["accuracy"], 4) for mode, m in measured.items()},
@@ -390,7 +397,7 @@ def adapted_card(out_path: Path, parent: Mapping[str, Any], architecture: str | 
               "command": command, "file_bytes": file_bytes}
     if measured:
         return measured_card(out_path.stem, data or "", out_path, measured, fields)
-    return ModelCard({"name": out_path.stem, **fields})
+    return ModelCard({"name": out_path.stem, **fields, "terms": WEIGHTS_TERMS})
 
 
 def export_card(source: Path, source_card: ModelCard, *, sha256: str, format: str, int8: bool, tta: str,
@@ -418,4 +425,5 @@ def export_card(source: Path, source_card: ModelCard, *, sha256: str, format: st
         "options": dict(options),
         "exported_at": exported_at,
         "keras_version": keras_version,
+        "terms": source_data.get("terms", WEIGHTS_TERMS),
     }, exported=True)

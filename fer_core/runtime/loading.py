@@ -8,6 +8,8 @@ TensorFlow (it holds a graph of tensor operations, no code either).
 
 from __future__ import annotations
 
+import importlib.resources
+import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,18 +27,35 @@ if TYPE_CHECKING:
     from fer_core.runtime.model import FaceModel
 
 
-BUNDLED_MODELS_DIR = PROJECT_ROOT / "models"
 DEFAULT_MODEL_NAME = "default.keras"
 KERAS_SUFFIX = ".keras"
+INSTALLED_MODELS = "_bundled/models"  # where a wheel carries models/, inside fer_core (pyproject.toml)
+
+
+def bundled_models_dir() -> Path:
+    """``models/`` of the checkout, else (an installed wheel, no checkout) the copy the wheel
+    carries inside the package, found through ``importlib.resources``."""
+    checkout = PROJECT_ROOT / "models"
+    if (checkout / DEFAULT_MODEL_NAME).is_file():
+        return checkout
+    return Path(str(importlib.resources.files("fer_core").joinpath(INSTALLED_MODELS)))
+
+
+def keras_installed() -> bool:
+    return importlib.util.find_spec("keras") is not None
 
 
 def bundled_model_path() -> Path:
-    return BUNDLED_MODELS_DIR / DEFAULT_MODEL_NAME
+    """``default.keras``; where Keras is not installed (the wheel's base install), its ONNX export
+    ``default.onnx`` (the same answers: parity in its card), which onnxruntime runs."""
+    keras_file = bundled_models_dir() / DEFAULT_MODEL_NAME
+    onnx_file = keras_file.with_suffix(".onnx")
+    return onnx_file if not keras_installed() and onnx_file.is_file() else keras_file
 
 
 def bundled_models() -> dict[str, Path]:
     """The other models shipped in ``models/`` (an ensemble, the reference CNN), by file stem."""
-    return {path.stem: path for path in sorted(BUNDLED_MODELS_DIR.glob("*.keras")) if path.name != DEFAULT_MODEL_NAME}
+    return {path.stem: path for path in sorted(bundled_models_dir().glob("*.keras")) if path.name != DEFAULT_MODEL_NAME}
 
 
 def promoted_model_path(runs_dir: str | os.PathLike) -> Path:

@@ -19,6 +19,12 @@ from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, SHARED_ZIP, free_port, sta
 expect.set_options(timeout=60_000)  # the first page of a fresh server imports TensorFlow
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:  # a real server and browser: the slow lane
+        if "tests/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.slow)
+
+
 
 @pytest.fixture(autouse=True)
 def _needs_chromium_and_data():

@@ -240,3 +240,39 @@ def test_two_workers_share_one_port_and_their_metrics_add_up(exported_onnx, tmp_
     finally:
         if two.process.poll() is None:
             two.stop()
+
+
+@needs_photos
+def test_a_worker_killed_mid_request_is_replaced_and_the_others_keep_answering(exported_onnx, tmp_path):
+    """``serve --workers 2`` with a real uvicorn: one worker is SIGKILLed while requests stream in.
+    Every request sent after the kill is answered (by the live worker), and a new worker process
+    takes the dead one's place (uvicorn's supervisor), so two answer again."""
+    import signal
+
+    two = Server(exported_onnx, tmp_path / "killed.log", "--workers", "2")
+    try:
+        def worker_pids(wanted: int, timeout: float = 60) -> set[int]:
+            found, deadline = set(), time.monotonic() + timeout
+            while len(found) < wanted and time.monotonic() < deadline:
+                found.add(httpx.get(f"{two.url}/health", timeout=10).json()["pid"])
+            return found
+
+        before = worker_pids(2)
+        assert len(before) == 2
+        victim = min(before)
+        with ThreadPoolExecutor(2) as pool:
+            in_flight = [pool.submit(post, two, [photo("fr_obama-1080p.jpg")] * 4) for _ in range(2)]
+            time.sleep(0.3)
+            os.kill(victim, signal.SIGKILL)
+            for request in in_flight:  # the killed worker's own request may be lost, nothing else
+                try:
+                    request.result()
+                except httpx.HTTPError:
+                    pass
+        after_kill = [post(two, [photo()]) for _ in range(8)]
+        assert [a.status_code for a in after_kill] == [200] * 8
+        replaced = worker_pids(2, timeout=90) - {victim}
+        assert len(replaced) == 2 and replaced != before, (before, replaced, two.log.read_text()[-2000:])
+    finally:
+        if two.process.poll() is None:
+            two.stop()
