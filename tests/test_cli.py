@@ -57,6 +57,7 @@ def test_data_command_prints_splits(kaggle_folder):
     assert "LEAK: 1 val images have an exact copy in train" in result.stdout
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict(train_folder, tmp_path):
     runs = tmp_path / "runs"
     result = run_cli("train", "--data", train_folder, "--epochs", "1", "--runs-dir", runs, *TINY_TRAIN)
@@ -122,6 +123,7 @@ def test_train_evaluate_predict(train_folder, tmp_path):
     assert result.returncode == 2 and "not either" in result.stderr
 
 
+@pytest.mark.slow
 def test_quick_preset_with_overrides(train_folder, tmp_path):
     runs = tmp_path / "runs"
     result = run_cli("train", "--preset", "quick", "--data", train_folder, "--epochs", "1", "--filters", "4,8,8,8",
@@ -151,6 +153,7 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     assert result.returncode == 2 and "needs --data" in result.stderr
 
 
+@pytest.mark.slow
 def test_training_killed_halfway_resumes_with_nothing_lost(tmp_path):
     data = write_kaggle_folder(tmp_path / "data", {"train": 80, "test": 8})
     runs = tmp_path / "runs"
@@ -179,6 +182,7 @@ def test_training_killed_halfway_resumes_with_nothing_lost(tmp_path):
     assert "done" in run_cli("runs", "--runs-dir", runs).stdout
 
 
+@pytest.mark.slow
 def test_tuning_killed_halfway_resumes(train_folder, tmp_path):
     runs = tmp_path / "runs"
     args = ["tune", "--data", train_folder, "--tuner", "random", "--max-trials", "3", "--epochs", "2",
@@ -205,6 +209,7 @@ def test_tuning_killed_halfway_resumes(train_folder, tmp_path):
     assert (run_dir / "model.keras").exists() and json.loads((run_dir / "metrics.json").read_text())["n"] == 56
 
 
+@pytest.mark.slow
 def test_sigterm_cancels_a_run_and_keeps_its_files(train_folder, tmp_path):
     runs = tmp_path / "runs"
     proc = start_cli("train", "--data", train_folder, "--epochs", "200", "--runs-dir", runs, *TINY_TRAIN,
@@ -220,6 +225,7 @@ def test_sigterm_cancels_a_run_and_keeps_its_files(train_folder, tmp_path):
 
 
 @pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
+@pytest.mark.slow
 def test_predict_finds_each_face_in_a_photo(tmp_path):
     from PIL import Image
 
@@ -238,6 +244,7 @@ def test_predict_finds_each_face_in_a_photo(tmp_path):
 
 
 @pytest.mark.skipif(not SHARED_PHOTOS.exists(), reason=f"no real photos at {SHARED_PHOTOS}")
+@pytest.mark.slow
 def test_predict_a_video_and_a_photo_collection(tmp_path):
     import zipfile
 
@@ -274,6 +281,7 @@ def test_predict_a_video_and_a_photo_collection(tmp_path):
     assert charts.count('class="plotly-graph-div"') == 2 and "faces per predicted class" in charts
 
 
+@pytest.mark.slow
 def test_ensemble_tta_and_model_args_from_the_command_line(finished_run, tmp_path):
     data = json.loads((finished_run / "config.json").read_text())["data"]
     ensemble = tmp_path / "ensemble.keras"

@@ -182,6 +182,7 @@ def test_a_dataset_folder_with_special_files_loads_the_rest(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_predict_answers_the_good_files_beside_special_ones(tmp_path):
     face_image(3, 1, size=96, mode="RGB").save(tmp_path / "face.png")
     os.mkfifo(tmp_path / "pipe.jpg")

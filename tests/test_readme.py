@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import re
 import subprocess
@@ -17,6 +19,7 @@ def readme_python_block() -> str:
 
 
 @needs_fer2013
+@pytest.mark.slow
 def test_the_readme_example_runs_and_prints_what_it_says(tmp_path, fer2013_cache):
     code = readme_python_block().replace('runs_dir="/tmp/fer_runs"', f'runs_dir="{tmp_path}"')
     env = {**os.environ, "FER_CACHE_DIR": str(fer2013_cache)}  # the zip decoded once for the session

@@ -181,6 +181,7 @@ def test_predict_on_a_remote_scheduler_from_the_command_line(client, spec, colle
 
 
 @needs_photos
+@pytest.mark.slow
 def test_the_predict_page_runs_a_collection_on_the_cluster_the_settings_name(client, collection, dashboard_env,
                                                                             monkeypatch):
     shutil.copytree(collection, dashboard_env["data_root"] / "party")

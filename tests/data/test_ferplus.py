@@ -55,6 +55,7 @@ def test_a_file_that_is_not_a_ferplus_file_is_refused(tmp_path):
 
 @needs_fer2013
 @pytest.mark.skipif(not FERPLUS.exists(), reason="no FER+ file in ../shared")
+@pytest.mark.slow
 def test_the_shared_file_matches_the_zip_as_its_readme_says(fer2013_cache):
     from fer_core.data.loaders import load_dataset
 
@@ -65,6 +66,7 @@ def test_the_shared_file_matches_the_zip_as_its_readme_says(fer2013_cache):
 
 @needs_fer2013
 @pytest.mark.skipif(not FERPLUS.exists(), reason="no FER+ file in ../shared")
+@pytest.mark.slow
 def test_a_run_trains_on_ferplus_soft_labels_and_says_so(fer2013_cache, tmp_path, monkeypatch):
     from fer_core.training.config import TrainConfig
     from fer_core.training.train import train

@@ -73,6 +73,7 @@ def run_cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_explain_command_for_a_dataset_face_and_bad_input(finished_run, tmp_path):
     import json
 

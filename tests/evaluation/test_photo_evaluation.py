@@ -119,6 +119,7 @@ def test_bad_photo_sets_are_refused_in_one_line(model, spec, tmp_path):
 
 
 @needs_photos
+@pytest.mark.slow
 def test_evaluate_on_photos_from_the_command_line(tmp_path):
     root = class_folders(tmp_path / "photos")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

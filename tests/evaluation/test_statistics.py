@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import numpy as np
 
 from fer_core.evaluation.statistics import (mcnemar_exact, metric_intervals, pairs_from_confusion, paired_comparison,
@@ -18,6 +20,7 @@ def test_wilson_intervals_cover_the_true_accuracy_95_times_in_100():
     assert 0.93 <= hits / 1000 <= 0.97
 
 
+@pytest.mark.slow
 def test_bootstrap_f1_intervals_cover_the_population_f1_about_95_times_in_100():
     rng = np.random.default_rng(1)
     confusion_of_population = np.array([[60, 10, 10, 5, 5, 5, 5], [5, 20, 5, 2, 2, 2, 2], [10, 5, 50, 5, 10, 10, 10],

@@ -132,6 +132,7 @@ def test_the_savedmodel_folder_is_replaced_whole(finished_run, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_under_jax_the_export_is_made_under_tensorflow_and_answers_the_same(finished_run, exported_onnx, tmp_path):
     """On a GPU machine the dashboard runs KERAS_BACKEND=jax, where Keras cannot convert to ONNX or
     LiteRT without more packages: the export runs in a TensorFlow child process, errors included."""

@@ -21,6 +21,7 @@ from tests.conftest import REPO_ROOT, face_image
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed (optional backend)")
+@pytest.mark.slow
 def test_trains_under_jax_and_loads_under_tensorflow(train_folder, tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import io
 
 from PIL import Image
@@ -151,6 +153,7 @@ def test_a_zip_of_photos_gets_a_table_charts_and_faces_per_class():
 
 
 @needs_photos
+@pytest.mark.slow
 def test_a_collection_adapts_without_labels_and_the_model_lists_hold_it(dashboard_env):
     """52 faces (26 copies of a two-person photo): Adapt without labels writes an AdaBN model
     under <runs>/adapted, the report says so, and the Model list offers it."""
@@ -206,6 +209,7 @@ def test_a_bad_ice_server_setting_is_one_message(dashboard_env, monkeypatch):
 
 
 @needs_photos
+@pytest.mark.slow
 def test_correct_three_faces_adapt_and_answer_with_the_adapted_model(dashboard_env, tmp_path, monkeypatch):
     """The loop a user runs: set the true class of three faces (kept in the corrections folder),
     press Adapt (replaying the data folder's dataset), choose the adapted model, see it answer."""

@@ -56,6 +56,7 @@ def test_promote_and_restore(runs_with_one_run):
     assert not promoted_model_path(runs_with_one_run).exists()
 
 
+@pytest.mark.slow
 def test_tuning_run_trials_and_comparison(runs_with_one_run, finished_run):
     data = json.loads((finished_run / "config.json").read_text())["data"]
     tune(TuneConfig(data=data, max_trials=2, epochs=1, base_filters=[4], dense_units=[8], batch_sizes=[32]),

@@ -49,6 +49,7 @@ def test_train_form_launches_a_job_that_finishes(dashboard_env):
     assert any("done" in p.proto.text for p in at.get("progress"))
 
 
+@pytest.mark.slow
 def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
     at.radio[1].set_value("quick").run()
@@ -73,6 +74,7 @@ def test_the_quick_preset_fills_the_form_and_its_values_reach_the_run(dashboard_
     assert wait_status(dashboard_env["runs"], record.run_id, {"done", "failed"}) == "done"
 
 
+@pytest.mark.slow
 def test_start_from_a_trained_model_with_freezing(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
     at.radio[1].set_value("model").run()
@@ -95,6 +97,7 @@ def test_start_from_a_trained_model_with_freezing(dashboard_env):
     assert "unfroze" in (Path(record.run_dir) / "train.log").read_text()
 
 
+@pytest.mark.slow
 def test_tune_form_launches_a_search(dashboard_env):
     at = app_page("pages/2_Train_and_Tune.py").run()
     at.radio[0].set_value("Tune with Keras-Tuner").run()

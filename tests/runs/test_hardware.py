@@ -94,6 +94,7 @@ print(json.dumps({"count": count, "replicas": replicas, "refused": refused,
 """
 
 
+@pytest.mark.slow
 def test_devices_all_trains_data_parallel_on_two_virtual_jax_devices(tmp_path):
     import json
     import os

@@ -242,6 +242,7 @@ def test_two_workers_share_one_port_and_their_metrics_add_up(exported_onnx, tmp_
             two.stop()
 
 
+@pytest.mark.slow
 @needs_photos
 def test_a_worker_killed_mid_request_is_replaced_and_the_others_keep_answering(exported_onnx, tmp_path):
     """``serve --workers 2`` with a real uvicorn: one worker is SIGKILLed while requests stream in.

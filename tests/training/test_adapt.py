@@ -32,6 +32,7 @@ def adapt_args(model, data, out, *more):
     return ["adapt", "--model", str(model), "--data", str(data), "--out", str(out), "--detector", "none", *more]
 
 
+@pytest.mark.slow
 def test_adapt_end_to_end_writes_a_model_that_answers_compares_and_exports(finished_run, tmp_path, capsys):
     import keras
 
@@ -101,6 +102,7 @@ def test_bad_input_is_one_line_each(case, expected, finished_run, exported_onnx,
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_renormalize_re_estimates_the_batch_norm_statistics_on_the_faces(finished_run, tmp_path, capsys):
     import keras
 

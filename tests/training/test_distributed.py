@@ -55,6 +55,7 @@ def the_run(runs: Path) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_a_chief_and_two_workers_finish_six_trials_each_run_once(small_data, tmp_path):
     runs = tmp_path / "runs"
     chief = start("tune", "--data", small_data, "--runs-dir", runs, *SEARCH, log=tmp_path / "chief.log")
@@ -73,6 +74,7 @@ def test_a_chief_and_two_workers_finish_six_trials_each_run_once(small_data, tmp
     assert not any(alive(pid) for pid in pids.values())
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_has_its_trial_run_again_and_the_search_ends(small_data, tmp_path):
     runs = tmp_path / "runs"
     log = tmp_path / "chief.log"
@@ -96,6 +98,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_again_and_the_search_ends(s
     assert "worker2" in json.loads((run_dir / "workers" / "pids.json").read_text())  # the replacement
 
 
+@pytest.mark.slow
 def test_cancelling_the_chief_stops_every_worker(small_data, tmp_path):
     runs = tmp_path / "runs"
     log = tmp_path / "chief.log"

@@ -25,6 +25,7 @@ def weights_of(model: keras.Model, names: list[str]) -> dict[str, list[np.ndarra
     return {name: [np.array(w) for w in by_name[name].get_weights()] for name in names}
 
 
+@pytest.mark.slow
 def test_init_from_each_kind_of_model(train_folder, tmp_path):
     parent_run = train(TrainConfig(data=str(train_folder), epochs=1, **TINY_TRAIN_CONFIG), tmp_path / "p", verbose=0)
     for spec in ("default", "quick", str(parent_run), str(parent_run / "model.keras")):
@@ -57,6 +58,7 @@ def test_every_architecture_has_a_body_a_head_and_stages(name, sizes, head):
     assert "augmentation" not in {layer.name for layer in leaf_layers(model)}  # the parent's augmentation is out
 
 
+@pytest.mark.slow
 def test_body_freezing_keeps_the_body_and_trains_the_head(train_folder, tmp_path):
     parent, _ = load_parent("quick")
     model = finetune_model(parent, None)
@@ -76,6 +78,7 @@ def test_body_freezing_keeps_the_body_and_trains_the_head(train_folder, tmp_path
     assert not np.allclose(before["dense1"][0], after["dense1"][0])  # the head learned
 
 
+@pytest.mark.slow
 def test_unfreezing_at_k_and_resume_keeps_parent_and_freeze_state(train_folder, tmp_path):
     config = TrainConfig(data=str(train_folder), epochs=3, init_from="quick", freeze="body", unfreeze_after=2,
                          **TINY)
@@ -105,6 +108,7 @@ def run_cli(*args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_bad_init_from_is_one_error_line_and_no_run(train_folder, tmp_path):
     not_keras = tmp_path / "notes.keras"
     not_keras.write_text("not a model")

@@ -6,6 +6,8 @@ with tiny settings, which checks what it writes and that a run it made can be bu
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -25,6 +27,7 @@ def run(*args, timeout: float = 600) -> subprocess.CompletedProcess:
                           timeout=timeout)
 
 
+@pytest.mark.slow
 def test_pack_train_seeds_distil_and_bundle(tmp_path):
     data = write_kaggle_folder(tmp_path / "fer", {"train": 12, "test": 4})
     pack = tmp_path / "fer.ferpack"
@@ -57,6 +60,7 @@ def test_pack_train_seeds_distil_and_bundle(tmp_path):
     assert card["wall_seconds"] > 0 and card["hardware"] and "--teacher" in card["command"]
 
 
+@pytest.mark.slow
 def test_larger_teachers_their_ensemble_and_a_student_from_their_multicrop_soft_labels(tmp_path):
     """The teacher flow (issue 27, part 2) dry-run on the CPU: two teacher recipes (tiny here), their
     ensemble evaluated with multicrop TTA, a student distilled from it; the teachers stay behind."""

@@ -34,6 +34,7 @@ def data(tmp_path) -> str:
     return str(write_kaggle_folder(tmp_path / "data", {"train": 12, "test": 4}))
 
 
+@pytest.mark.slow
 def test_queue_runs_one_at_a_time_and_cancels_a_queued_job(data, tmp_path):
     runs = tmp_path / "runs"
     first = submit(runs, TrainConfig(data=data, epochs=3, **TINY_TRAIN_CONFIG), max_running=1)
@@ -58,6 +59,7 @@ def test_queue_runs_one_at_a_time_and_cancels_a_queued_job(data, tmp_path):
     assert describe_progress(read_progress(a.run_dir), "done") == (1.0, "done")
 
 
+@pytest.mark.slow
 def test_job_outlives_the_process_that_launched_it(data, tmp_path):
     """A Streamlit server restart: the launching process exits right after submitting."""
     runs = tmp_path / "runs"
@@ -70,6 +72,7 @@ def test_job_outlives_the_process_that_launched_it(data, tmp_path):
     assert wait_status(runs, run_id, {"done", "failed"}) == "done"
 
 
+@pytest.mark.slow
 def test_cancel_a_running_job_keeps_its_log_and_resume_finishes_it(data, tmp_path):
     runs = tmp_path / "runs"
     run_id = submit(runs, TrainConfig(data=data, epochs=40, **TINY_TRAIN_CONFIG))

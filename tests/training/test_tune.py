@@ -15,6 +15,7 @@ from fer_core.training.tune import make_tuner, tune
 SMALL_SPACE = dict(base_filters=[4, 8], dense_units=[8, 16], batch_sizes=[32, 64])
 
 
+@pytest.mark.slow
 def test_random_search_writes_trials_and_best_model(train_folder, tmp_path):
     config = TuneConfig(data=str(train_folder), tuner="random", max_trials=2, epochs=1, **SMALL_SPACE)
     run_dir = tune(config, tmp_path / "runs", verbose=0)
