@@ -1,6 +1,7 @@
-"""FER Studio as a package: the wheel ``pip wheel --no-deps .`` builds, a base install (no extra)
-answering a photo with no TensorFlow, and ``fer-studio dashboard`` serving the app from the wheel
-outside any checkout. Slow (a fresh venv's install): ``-m "not slow"`` leaves them out."""
+"""FER Studio as a package: the wheel ``pip wheel --no-deps .`` builds and a base install (no
+extra) answers a photo with no TensorFlow (``fer-studio dashboard`` from the wheel: in
+tests/e2e/test_wheel_dashboard.py, beside the other browser tests). Slow (a fresh venv's
+install): ``-m "not slow"`` leaves them out."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 
 from fer_core.labels import CLASSES
 from tests.conftest import REPO_ROOT, SHARED_PHOTOS, needs_photos
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -72,46 +70,3 @@ def test_a_base_install_answers_a_photo_without_tensorflow(wheel, tmp_path):
         "(or the checkout's requirements.txt)")
     assert "usage: fer-studio" in subprocess.run([fer, "--help"], cwd=elsewhere, env=env, capture_output=True,
                                                  text=True, timeout=120).stdout
-
-
-def test_fer_studio_dashboard_serves_the_app_from_the_wheel_outside_a_checkout(wheel, tmp_path):
-    """The wheel unpacked alone (its dependencies: this test environment's, i.e. [dashboard]), run
-    from a folder that is not the checkout: the app and its pages come from inside the package."""
-    site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(site), "FER_RUNS_DIR": str(tmp_path / "runs"),
-           "FER_CACHE_DIR": str(tmp_path / "cache"), "KERAS_BACKEND": "tensorflow"}
-    log = open(tmp_path / "dashboard.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "fer_core", "dashboard", "--port", str(port)], cwd=elsewhere,
-                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail((tmp_path / "dashboard.log").read_text()[-3000:])
-        if not Path(CHROMIUM).exists():
-            return
-        from playwright.sync_api import expect, sync_playwright
-
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page()
-            page.goto(url)
-            expect(page.get_by_role("heading", name="FER Studio")).to_be_visible(timeout=120_000)
-            expect(page.get_by_role("link", name="Predict").first).to_be_visible()
-            browser.close()
-        assert "site" in subprocess.run([sys.executable, "-c", "import fer_core; print(fer_core.__file__)"],
-                                        env=env, cwd=elsewhere, capture_output=True, text=True).stdout
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(20)
