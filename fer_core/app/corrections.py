@@ -142,24 +142,18 @@ def adapt_panel(spec: AnswerSpec, config: Settings) -> None:
                           "so that it does not forget them (about a minute on 2 cores)"):
         return
     out = adapted_dir(config) / f"{spec.model.stem}-adapted-{time.strftime('%Y%m%d-%H%M%S')}.keras"
-    with st.status("Adapting ...", expanded=True) as status:
-        try:
-            faces = labelled_faces(cached_answerer(spec), store.folder)
-            replay = config.replay_dataset()
-            train, val = replay_splits_of(load_dataset_with_progress(replay)) if replay else (None, None)
-            report = adapt(spec.model, faces, out, train=train, val=val, replay_data=str(replay) if replay else None,
-                           options=AdaptOptions(renormalize=renormalized),
-                           command=f"python -m fer_core adapt --model {spec.model} --data {store.folder} --out {out} "
-                                   f"--detector {spec.detector_words} --margin {spec.margin:g} --shift-y {spec.shift_y:g}"
-                                   + (" --renormalize" if renormalized else ""),
-                           progress=status.write)
-        except FerError as exc:
-            status.update(label="Not adapted", state="error")
-            st.error(str(exc))
-            return
-        status.update(label="Adapted", state="complete")
-    st.session_state[REPORT_KEY] = (report.out.name, report.lines()[1:])
-    st.rerun()  # so that the model lists above hold the adapted model
+    def run(progress):
+        faces = labelled_faces(cached_answerer(spec), store.folder)
+        replay = config.replay_dataset()
+        train, val = replay_splits_of(load_dataset_with_progress(replay)) if replay else (None, None)
+        return adapt(spec.model, faces, out, train=train, val=val, replay_data=str(replay) if replay else None,
+                     options=AdaptOptions(renormalize=renormalized),
+                     command=f"python -m fer_core adapt --model {spec.model} --data {store.folder} --out {out} "
+                             f"--detector {spec.detector_words} --margin {spec.margin:g} --shift-y {spec.shift_y:g}"
+                             + (" --renormalize" if renormalized else ""),
+                     progress=progress)
+
+    _adapt_in_page("Adapting ...", run)
 
 
 def zero_label_panel(spec: AnswerSpec, config: Settings, analysis) -> None:
@@ -182,15 +176,24 @@ def zero_label_panel(spec: AnswerSpec, config: Settings, analysis) -> None:
         return
     out = adapted_dir(config) / f"{spec.model.stem}-adabn-{time.strftime('%Y%m%d-%H%M%S')}.keras"
     crops, digest = unlabelled_faces(faces)
-    with st.status("Adapting without labels ...", expanded=True) as status:
+    def run(progress):
+        replay = config.replay_dataset()
+        _, val = replay_splits_of(load_dataset_with_progress(replay)) if replay else (None, None)
+        return adapt_without_labels(spec.model, crops, out, photos=len(analysis.results), content_sha256=digest,
+                                    val=val, replay_data=str(replay) if replay else None,
+                                    command=f"python -m fer_core adapt --model {spec.model} --data COLLECTION "
+                                            f"--out {out} --detector {spec.detector_words} --zero-label",
+                                    progress=progress)
+
+    _adapt_in_page("Adapting without labels ...", run)
+
+
+def _adapt_in_page(label: str, run) -> None:
+    """``run(progress)`` (an adaptation that returns its ``AdaptReport``) inside a status box; its
+    report kept for the next rerun, which lists the adapted model in the model lists above."""
+    with st.status(label, expanded=True) as status:
         try:
-            replay = config.replay_dataset()
-            _, val = replay_splits_of(load_dataset_with_progress(replay)) if replay else (None, None)
-            report = adapt_without_labels(spec.model, crops, out, photos=len(analysis.results), content_sha256=digest,
-                                          val=val, replay_data=str(replay) if replay else None,
-                                          command=f"python -m fer_core adapt --model {spec.model} --data COLLECTION "
-                                                  f"--out {out} --detector {spec.detector_words} --zero-label",
-                                          progress=status.write)
+            report = run(status.write)
         except FerError as exc:
             status.update(label="Not adapted", state="error")
             st.error(str(exc))

@@ -112,9 +112,7 @@ class AdaptReport:
         if self.missed:
             lines.append(f"no face found in {len(self.missed)}: {', '.join(self.missed[:5])}"
                          + (" ..." if len(self.missed) > 5 else ""))
-        if self.zero_label:
-            pass
-        elif self.options.renormalize:
+        if self.options.renormalize and not self.zero_label:
             lines.append("batch-norm statistics re-estimated on all your faces first (their pixels, not their labels; "
                          "held-out folds' faces too)")
         if self.zero_label:
@@ -340,16 +338,22 @@ def adapt(model: str | os.PathLike, faces: LabelledFaces, out: str | os.PathLike
         measured = {tta: compute_metrics(val.labels, p, "val") for tta, p in after_val.items()}
         publictest = {tta: {"before": _accuracy(before_val[tta], val.labels),
                             "after": _accuracy(p, val.labels)} for tta, p in after_val.items()}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from fer_core.runtime.saving import save_inference_model
-
-    save_inference_model(parent, out)  # the parent's layers, its head's weights now the adapted ones
-    report = AdaptReport(str(model), out, len(faces.labels), faces.counts(), faces.photos, faces.missed,
+    report = AdaptReport(str(model), Path(out), len(faces.labels), faces.counts(), faces.photos, faces.missed,
                          faces.content_sha256, len(replay_split) if replay_split is not None else 0, replay_data,
                          folds, cross_validated, publictest, time.monotonic() - started, options)
-    adapted_card(out, parent_card.parent_record(str(model), path, file_sha256(path)), parent_card.architecture,
-                 report.record(), measured, replay_data, command, out.stat().st_size).write(out)
+    return _save_adapted(parent, path, parent_card, report, measured, command)  # the head's weights now adapted
+
+
+def _save_adapted(parent: "keras.Model", path: Path, parent_card: ModelCard, report: AdaptReport,
+                  measured: dict, command: str) -> AdaptReport:
+    """The adapted model, written atomically to ``report.out``, and its card beside it."""
+    from fer_core.runtime.saving import save_inference_model
+
+    report.out.parent.mkdir(parents=True, exist_ok=True)
+    save_inference_model(parent, report.out)
+    adapted_card(report.out, parent_card.parent_record(report.source_model, path, file_sha256(path)),
+                 parent_card.architecture, report.record(), measured, report.replay_data, command,
+                 report.out.stat().st_size).write(report.out)
     return report
 
 
@@ -428,14 +432,7 @@ def adapt_without_labels(model: str | os.PathLike, crops: np.ndarray, out: str |
         after = predict(val.images)
         measured = {"none": compute_metrics(val.labels, after, "val")}
         publictest = {"none": {"before": _accuracy(before, val.labels), "after": _accuracy(after, val.labels)}}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from fer_core.runtime.saving import save_inference_model
-
-    save_inference_model(parent, out)
-    report = AdaptReport(str(model), out, len(crops), {}, photos, [], content_sha256, 0, replay_data, 0, {},
+    report = AdaptReport(str(model), Path(out), len(crops), {}, photos, [], content_sha256, 0, replay_data, 0, {},
                          publictest, time.monotonic() - started, AdaptOptions(renormalize=True, seed=seed),
                          zero_label=True)
-    adapted_card(out, parent_card.parent_record(str(model), path, file_sha256(path)), parent_card.architecture,
-                 report.record(), measured, replay_data, command, out.stat().st_size).write(out)
-    return report
+    return _save_adapted(parent, path, parent_card, report, measured, command)
