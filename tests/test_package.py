@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fer_core.fileio import file_sha256
 from fer_core.labels import CLASSES
 from tests.conftest import REPO_ROOT, SHARED_PHOTOS, needs_photos
 
@@ -42,6 +43,10 @@ def test_the_wheel_carries_the_models_the_app_blazeface_and_the_licence(wheel):
                  "dashboard/streamlit_app.py", "dashboard/pages/4_Predict.py", "dashboard/.streamlit/config.toml"):
         assert f"fer_core/_bundled/{name}" in names
     assert "fer_core/faces/blazeface_models/face_detection_full_range.tflite" in names
+    with zipfile.ZipFile(wheel) as zf:  # the export the build made (scripts/hatch_build.py): of today's default
+        card = json.loads(zf.read("fer_core/_bundled/models/default.onnx.json"))
+    assert card["source"]["sha256"] == file_sha256(REPO_ROOT / "models" / "default.keras")
+    assert card["parity"]["top1_agreement"] == 1.0 and card["tta"] == "multicrop" and card["terms"]
     assert "License-Expression: MIT" in metadata and any(n.endswith("licenses/LICENSE") for n in names)
     assert "fer-studio = fer_core.cli:main" in entry_points
     assert not [n for n in names if "__pycache__" in n or n.startswith(("runs/", "tests/"))]
