@@ -102,20 +102,20 @@ def run_one(config: str, kind: str, model: str, source: Path, out: Path) -> dict
         else:
             table = answerer.video(source, VideoOptions()).table()
     else:
-        from fer_core.cluster.chunks import (analyze_collection_on_cluster, analyze_video_on_cluster, connect,
-                                                worker_peak_memory)
+        from fer_core.cluster.chunks import analyze_collection_on_cluster, analyze_video_on_cluster
+        from fer_core.cluster.workers import connect
         from fer_core.cluster.options import ClusterOptions
 
         options = ClusterOptions(config)
-        with connect(options) as client:
+        with connect(options) as cluster:
             if kind == "photos":
-                analysis, _ = analyze_collection_on_cluster(client, source, spec, out / "chunks", kind, options,
+                analysis, _ = analyze_collection_on_cluster(cluster, source, spec, out / "chunks", kind, options,
                                                             max_photos=10**6)
             else:
-                analysis, _ = analyze_video_on_cluster(client, source, spec, out / "chunks", kind, VideoOptions(),
+                analysis, _ = analyze_video_on_cluster(cluster, source, spec, out / "chunks", kind, VideoOptions(),
                                                        options)
-            workers_peak = worker_peak_memory(client)
-            workers_cpu = sum(client.run(_cpu_seconds).values())
+            workers_peak = cluster.worker_peak_memory()
+            workers_cpu = sum(cluster.client.run(_cpu_seconds).values())
             table = analysis.table()
     wall = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)

@@ -137,7 +137,8 @@ def collection_section() -> None:
                    "a stopped run goes on from its finished chunks when asked again.")
     source, name, key = picked
     try:
-        analysis = kept_answer("collection_answer", (key, spec.cache_key()), lambda: run_collection(spec, source, name))
+        analysis = kept_answer("collection_answer", (key, spec.cache_key()),
+                               lambda: run_collection(spec, source, name, key))
     except FerError as exc:
         st.error(f"{name}: {exc}")
         return

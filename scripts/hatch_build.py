@@ -1,9 +1,10 @@
 """Hatchling build hook (pyproject.toml): the wheel's base install answers with
-``models/default.onnx``, the default's ONNX export. That file is derived from
-``models/default.keras`` (the same weights, 8.8 MB), so it is not tracked: tracked files travel
-with every GPU call (docs/gpu.md). This hook makes it when it is missing, or when its card names
-another ``default.keras`` than the one here, with a Python that has Keras: ``FER_EXPORT_PYTHON``,
-else the checkout's ``.venv`` (``./scripts/test.sh`` or ``./scripts/dashboard.sh`` makes it)."""
+``models/default.onnx``, the default's ONNX export (the same weights as ``models/default.keras``,
+8.8 MB). It is tracked, so a fresh clone builds the wheel with no Keras anywhere
+(tests/runtime/test_loading.py checks that it is the export of today's ``default.keras``). This
+hook is the net under that test: where the export is missing, or its card names another
+``default.keras`` (a new default bundled, its export not redone), it exports again with a Python
+that has Keras: ``FER_EXPORT_PYTHON``, else the checkout's ``.venv`` (``./scripts/test.sh`` makes it)."""
 
 from __future__ import annotations
 

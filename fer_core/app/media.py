@@ -106,11 +106,12 @@ def run_video(spec: AnswerSpec, video: Path, name: str, options: VideoOptions) -
         progress.clear()
 
 
-def run_collection(spec: AnswerSpec, source: Path | bytes, name: str) -> CollectionAnalysis:
+def run_collection(spec: AnswerSpec, source: Path | bytes, name: str, key: str) -> CollectionAnalysis:
     """Analyse a folder (a path) or an uploaded zip (its bytes, read in memory) with a progress bar;
-    on the Dask cluster the ``cluster`` setting names, when it names one (``run_collection_on_cluster``)."""
+    on the Dask cluster the ``cluster`` setting names, when it names one (``run_collection_on_cluster``).
+    ``key``: what identifies the source's content (``photo_source``; an upload's SHA-256)."""
     if settings().cluster:
-        return run_collection_on_cluster(spec, source, name)
+        return run_collection_on_cluster(spec, source, name, key)
     progress = EtaProgress("photos")
     try:
         return cached_answerer(spec).collection(io.BytesIO(source) if isinstance(source, bytes) else source,
@@ -120,23 +121,25 @@ def run_collection(spec: AnswerSpec, source: Path | bytes, name: str) -> Collect
         progress.clear()
 
 
-def run_collection_on_cluster(spec: AnswerSpec, source: Path | bytes, name: str) -> CollectionAnalysis:
+def run_collection_on_cluster(spec: AnswerSpec, source: Path | bytes, name: str, key: str) -> CollectionAnalysis:
     """A collection in chunks on the cluster, with a progress bar per chunk. Its chunks are kept
     under the cache folder by content and spec, so the same collection asked again after a
     stopped run (a closed tab, a restarted server) answers only the chunks it had not finished."""
-    from fer_core.cluster.chunks import analyze_collection_on_cluster, connect
+    from fer_core.cluster.chunks import analyze_collection_on_cluster
+    from fer_core.cluster.workers import connect
     from fer_core.cluster.options import ClusterOptions
 
     config = settings()
-    run_key = hashlib.sha256(repr((name, hashlib.sha256(source).hexdigest() if isinstance(source, bytes)
-                                   else str(source), spec.cache_key())).encode()).hexdigest()[:16]
+    upload_sha256 = key if isinstance(source, bytes) else None  # photo_source hashed the upload once
+    run_key = hashlib.sha256(repr((name, upload_sha256 or str(source), spec.cache_key())).encode()).hexdigest()[:16]
     bar = EtaProgress("chunks")
     try:
-        with connect(ClusterOptions(config.cluster)) as client:
+        with connect(ClusterOptions(config.cluster)) as cluster:
             analysis, _ = analyze_collection_on_cluster(
-                client, io.BytesIO(source) if isinstance(source, bytes) else source, spec,
+                cluster, io.BytesIO(source) if isinstance(source, bytes) else source, spec,
                 config.cache_dir / "cluster_runs", run_key, progress=lambda done, total, left: bar(done, total),
-                max_photos=config.max_cluster_photos, resume=True, name=name)
+                max_photos=config.max_cluster_photos, resume=True, name=name,
+                upload_sha256=upload_sha256)
     finally:
         bar.clear()
     return analysis

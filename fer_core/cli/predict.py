@@ -85,15 +85,16 @@ def _predict_on_cluster(spec, videos: list[Path], collections: list[Path], out: 
     """Videos and collections in chunks on one cluster: the same files as one process writes
     (``predictions.csv``, ``predictions.json``, charts; ``frames.csv``, ``video.json``), no annotated video."""
     from fer_core.data.video_files import VideoLimits
-    from fer_core.cluster.chunks import analyze_collection_on_cluster, analyze_video_on_cluster, connect
+    from fer_core.cluster.chunks import analyze_collection_on_cluster, analyze_video_on_cluster
+    from fer_core.cluster.workers import connect
     from fer_core.media.video import VideoOptions, write_video_outputs
 
     answers: dict[Path, dict] = {}
-    with connect(options) as client:
+    with connect(options) as cluster:  # one session: the model is registered on the workers once
         for video in videos:
             try:
                 analysis, folder = analyze_video_on_cluster(
-                    client, video, spec, out, video.stem, VideoOptions(fps=args.fps), options,
+                    cluster, video, spec, out, video.stem, VideoOptions(fps=args.fps), options,
                     progress=_chunk_progress(video.name, "segments"), limits=VideoLimits.from_settings(settings),
                     resume=args.resume)
             except DataError as exc:
@@ -107,7 +108,7 @@ def _predict_on_cluster(spec, videos: list[Path], collections: list[Path], out: 
         for collection in collections:
             try:
                 analysis, folder = analyze_collection_on_cluster(
-                    client, collection, spec, out, _collection_stem(collection), options,
+                    cluster, collection, spec, out, _collection_stem(collection), options,
                     whole_image_if_no_face=args.whole_image_if_no_face,
                     progress=_chunk_progress(collection.name, "chunks"), max_photos=settings.max_cluster_photos,
                     resume=args.resume)

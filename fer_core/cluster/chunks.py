@@ -11,7 +11,7 @@ that says what was asked; a run started again with ``resume`` answers only the c
 
 The cluster is a ``LocalCluster`` on this machine (``local`` = one worker process per core,
 ``local:N``) or a running scheduler (``tcp://HOST:8786``). Each worker loads the model once
-(``ModelPlugin``: the model file and its card travel with it, so a remote worker needs no shared
+(``workers.ModelPlugin``: the model file and its card travel with it, so a remote worker needs no shared
 disk for the model; an exported ``.onnx`` model needs no TensorFlow there). Photos travel to the
 workers as bytes (read here, so a remote worker needs no access to the collection); videos are
 read by path on the workers (a remote cluster needs the video on a disk it shares).
@@ -25,32 +25,25 @@ the run with a ``DataError``; a chunk that outlasts ``chunk_timeout`` is submitt
 from __future__ import annotations
 
 import collections
-import contextlib
-import dataclasses
 import hashlib
 import json
-import logging
 import os
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from distributed import Client, LocalCluster, get_worker, wait
-from distributed.diagnostics.plugin import WorkerPlugin
+from distributed import wait
 
 from fer_core.data.photo_files import open_photo_set
 from fer_core.data.video_files import VideoLimits, open_video
-from fer_core.errors import ConfigError, DataError
+from fer_core.errors import DataError
 from fer_core.fileio import atomic_path, taken_folders, write_json_atomic
-from fer_core.answering.answerer import Answerer
-from fer_core.answering.spec import AnswerSpec, share_cores
-from fer_core.runtime.cards import card_path
-from fer_core.cluster.options import ClusterOptions, local_workers
+from fer_core.answering.spec import AnswerSpec
+from fer_core.cluster.options import ClusterOptions
+from fer_core.cluster.workers import ClusterSession, worker_answerer
 from fer_core.media.collections import CollectionAnalysis, answer_in_chunks
 from fer_core.media.photos import result_from_record, result_record
 from fer_core.media.video import SegmentAnswer, VideoAnalysis, VideoOptions, analyze_segment, merge_segments
@@ -60,118 +53,9 @@ CHUNKS_FOLDER = ".chunks"
 Progress = Callable[[int, int, float | None], None]  # (chunks done, chunks in all, seconds left or None)
 
 
-@contextlib.contextmanager
-def connect(options: ClusterOptions) -> Iterator[Any]:
-    """A ``distributed.Client`` on the cluster ``options.address`` names, closed afterwards (a
-    ``LocalCluster`` is started here and stopped with it)."""
-    workers = local_workers(options.address)
-    with contextlib.ExitStack() as stack:
-        if workers is not None:
-            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None, silence_logs=logging.ERROR))
-            client = stack.enter_context(Client(cluster))
-        else:
-            try:
-                _check_scheduler(options)
-                client = stack.enter_context(Client(options.address, timeout=options.connect_timeout))
-            except (OSError, TimeoutError) as exc:
-                raise ConfigError(f"cannot reach the Dask scheduler at {options.address} within "
-                                  f"{options.connect_timeout:g} s ({type(exc).__name__}); start one with "
-                                  "`dask scheduler` and workers with `dask worker ADDRESS`") from None
-            try:
-                client.wait_for_workers(1, timeout=options.connect_timeout)
-            except TimeoutError:
-                raise ConfigError(f"the Dask scheduler at {options.address} has no workers (none joined within "
-                                  f"{options.connect_timeout:g} s): start some with `dask worker "
-                                  f"{options.address}`") from None
-        yield client
-
-
-def _check_scheduler(options: ClusterOptions) -> None:
-    """Ask the address who it is (Dask's ``identity`` call) within the connect timeout, before a
-    ``Client`` is made: a port that accepts connections but is not a Dask scheduler (another
-    program's) never answers the client's handshake, and ``Client`` then waits for ever, its own
-    timeout notwithstanding. ``OSError`` when nothing listens; ``ConfigError`` for a non-scheduler."""
-    import asyncio
-    import socket
-
-    from distributed.comm import connect as open_comm
-    from distributed.comm.addressing import parse_address, parse_host_port
-
-    if (address := parse_address(options.address))[0] == "tcp":  # nothing listening: OSError, before any timeout races
-        socket.create_connection(parse_host_port(address[1]), timeout=options.connect_timeout).close()
-
-    async def identity() -> Any:
-        comm = await open_comm(options.address, timeout=options.connect_timeout)
-        try:
-            await comm.write({"op": "identity", "reply": True})
-            return await comm.read()
-        finally:
-            comm.abort()
-
-    try:
-        who = asyncio.run(asyncio.wait_for(identity(), options.connect_timeout))
-    except (TimeoutError, asyncio.TimeoutError):
-        who = None
-    if not isinstance(who, dict) or who.get("type") != "Scheduler":
-        raise ConfigError(f"{options.address} answers, but not as a Dask scheduler (no reply to its identity call "
-                          f"within {options.connect_timeout:g} s): is the address another program's port? Start a "
-                          "scheduler with `dask scheduler`")
-
-
-# --------------------------------------------------------------------------- the model on each worker
-
-
-class ModelPlugin(WorkerPlugin):
-    """A Dask worker plugin that loads the spec's model once per worker, from the model's own bytes
-    (and its card's), written into a private folder on the worker."""
-
-    def __init__(self, spec: AnswerSpec):
-        self.description = spec.describe()
-        self.files: dict[str, bytes] = {}
-        if spec.model.is_file():
-            self.files[spec.model.name] = spec.model.read_bytes()
-            card = card_path(spec.model)
-            if card.is_file():
-                self.files[card.name] = card.read_bytes()
-        digest = hashlib.sha256(json.dumps(self.description, sort_keys=True).encode())
-        for name in sorted(self.files):
-            digest.update(name.encode() + self.files[name])
-        self.name = f"fer-model-{digest.hexdigest()[:16]}"
-        self.answerer: Answerer | None = None
-        self.folder: Path | None = None
-
-    def setup(self, worker=None) -> None:
-        description = dict(self.description)
-        if self.files:
-            self.folder = Path(tempfile.mkdtemp(prefix="fer-model-"))
-            for name, data in self.files.items():
-                (self.folder / name).write_bytes(data)
-            description["model"] = str(self.folder / Path(description["model"]).name)
-        self.answerer = AnswerSpec.from_description(description).load()
-        self.answerer.warm()
-
-    def teardown(self, worker=None) -> None:
-        self.answerer = None
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def worker_spec(spec: AnswerSpec, options: ClusterOptions) -> AnswerSpec:
-    """The spec the workers answer with: on a local cluster each worker gets its share of this
-    machine's cores (``share_cores``), carried in the spec to its model and detector; a remote
-    worker keeps the spec's own thread count (0: onnxruntime's choice on that machine)."""
-    workers = local_workers(options.address)
-    return spec if workers is None else dataclasses.replace(spec, threads=share_cores(workers, spec.threads))
-
-
-def _worker_answerer(plugin_name: str) -> Answerer:
-    return get_worker().plugins[plugin_name].answerer
-
-
 def _answer_photos(plugin_name: str, photos: list[tuple[str, bytes | str]], whole_image_if_no_face: bool) -> dict:
     """A chunk of photos (each its bytes, or the reason it could not be read) answered on a worker."""
-    answerer = _worker_answerer(plugin_name)
+    answerer = worker_answerer(plugin_name)
 
     def reader(data: bytes | str) -> Callable[[], bytes]:
         def read() -> bytes:
@@ -190,7 +74,7 @@ def _answer_photos(plugin_name: str, photos: list[tuple[str, bytes | str]], whol
 def _answer_segment(plugin_name: str, path: str, options: VideoOptions, start: int, end: int | None,
                     limits: VideoLimits) -> dict:
     try:
-        answer = analyze_segment(_worker_answerer(plugin_name), path, options, start, end, limits)
+        answer = analyze_segment(worker_answerer(plugin_name), path, options, start, end, limits)
     except DataError as exc:
         raise DataError(f"on worker: {exc} (a remote cluster reads videos by path: put the video on a disk "
                         "the workers share)") from None
@@ -250,8 +134,8 @@ def _kept_plan(folder: Path) -> dict | None:
         return None
 
 
-def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], store: ChunkStore, total: int,
-                options: ClusterOptions, progress: Progress | None, what: str) -> None:
+def _run_chunks(cluster: ClusterSession, todo: list[int], submit: Callable[[int, int], Any], store: ChunkStore,
+                total: int, options: ClusterOptions, progress: Progress | None, what: str) -> None:
     """Submit the chunks ``todo`` (a few more than the workers have threads, so none waits long),
     save each answer as it comes, resubmit those that outlast the timeout; stop with a
     ``DataError`` that says what is kept when a chunk cannot be answered."""
@@ -275,7 +159,7 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
 
     if progress is not None:
         progress(done_count, total, None)
-    threads = _cluster_threads(client)
+    threads = cluster.threads()
     while queue or pending:
         while queue and len(pending) < threads + 1:
             index = queue.popleft()
@@ -304,7 +188,7 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
                 rate = (time.monotonic() - started) / fresh_done
                 progress(done_count, total, rate * (total - done_count))
         if finished and queue:  # answers came and more wait: the cluster may have grown or shrunk (one poll a round)
-            threads = _cluster_threads(client)
+            threads = cluster.threads()
         for future, (index, submitted, attempt) in list(pending.items()):
             if finished_at.get(future, now) - submitted > options.chunk_timeout:
                 future.cancel()
@@ -315,31 +199,12 @@ def _run_chunks(client, todo: list[int], submit: Callable[[int, int], Any], stor
                 pending[watched(submit(index, attempt + 1))] = (index, now, attempt + 1)
 
 
-def _cluster_threads(client) -> int:
-    """The threads of the cluster's workers now (the scheduler's answer; at least 1)."""
-    return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
-
-
-def _model_plugin(client, spec: AnswerSpec, options: ClusterOptions) -> str:
-    """The name of the plugin that holds the spec's model on every worker, registered only where a
-    worker lacks it: one ``predict`` call with several inputs loads the model once per worker,
-    not once per input."""
-    plugin = ModelPlugin(worker_spec(spec, options))
-    present = client.run(_has_plugin, plugin.name)
-    if not present or not all(present.values()):
-        client.register_plugin(plugin, name=plugin.name)
-    return plugin.name
-
-
-def _has_plugin(name: str, dask_worker=None) -> bool:
-    return name in dask_worker.plugins
-
-
-def _input_identity(source) -> dict:
+def _input_identity(source, upload_sha256: str | None = None) -> dict:
     """What says a collection or video is the one a kept plan was made for: size and mtime of a
-    file; of a folder, the names, sizes and mtimes of its files; of an upload, its SHA-256."""
+    file; of a folder, the names, sizes and mtimes of its files; of an upload, its SHA-256: the
+    caller's where it has one (a 200 MB zip, the upload limit, is 0.12 s of hashing on this machine)."""
     if hasattr(source, "getvalue"):
-        return {"sha256": hashlib.sha256(source.getvalue()).hexdigest()}
+        return {"sha256": upload_sha256 or hashlib.sha256(source.getvalue()).hexdigest()}
     path = Path(source)
     if path.is_dir():
         digest = hashlib.sha256()
@@ -351,22 +216,24 @@ def _input_identity(source) -> dict:
     return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def _plan(kind: str, path, spec: AnswerSpec, chunks: list, extra: dict) -> dict:
-    return {"kind": kind, "input": _input_identity(path), "answer": spec.describe(),
+def _plan(kind: str, path, spec: AnswerSpec, chunks: list, extra: dict, upload_sha256: str | None = None) -> dict:
+    return {"kind": kind, "input": _input_identity(path, upload_sha256), "answer": spec.describe(),
             "model_mtime_ns": spec.model.stat().st_mtime_ns, "chunks": chunks, **extra}
 
 
 # --------------------------------------------------------------------------- the two kinds of work
 
 
-def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, spec: AnswerSpec, out: Path, stem: str,
+def analyze_collection_on_cluster(cluster: ClusterSession, path: str | os.PathLike | BinaryIO, spec: AnswerSpec,
+                                  out: Path, stem: str,
                                   options: ClusterOptions = ClusterOptions(), whole_image_if_no_face: bool = False,
                                   progress: Progress | None = None, max_photos: int | None = None,
-                                  resume: bool = False,
-                                  name: str | None = None) -> tuple[CollectionAnalysis, Path]:
-    """``media.collections.analyze_collection`` on the cluster ``client`` talks to: the same
+                                  resume: bool = False, name: str | None = None,
+                                  upload_sha256: str | None = None) -> tuple[CollectionAnalysis, Path]:
+    """``media.collections.analyze_collection`` on the cluster of the session ``cluster``: the same
     analysis (results and skipped files in the same order), and the run's folder under ``out``
-    (``ChunkStore.open``) where its chunks are kept."""
+    (``ChunkStore.open``) where its chunks are kept. ``upload_sha256``: an uploaded zip's SHA-256,
+    where the caller has it (``app.media.photo_source``), so it is not hashed again."""
     analysis = CollectionAnalysis(name or Path(getattr(path, "name", None) or str(path)).name)
     with open_photo_set(path, max_photos) as collection:
         analysis.skipped.extend(collection.skipped)
@@ -374,8 +241,9 @@ def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, sp
         step = options.photos_per_task
         chunks = [[n for n, _ in photos[k:k + step]] for k in range(0, len(photos), step)]
         store = ChunkStore.open(Path(out), stem, _plan("collection", path, spec, chunks,
-                                                       {"whole_image_if_no_face": whole_image_if_no_face}), resume)
-        plugin_name = _model_plugin(client, spec, options)
+                                                       {"whole_image_if_no_face": whole_image_if_no_face},
+                                                       upload_sha256), resume)
+        plugin_name = cluster.model_plugin(spec, options)
         run_id = uuid.uuid4().hex[:8]
 
         def submit(index: int, attempt: int):
@@ -385,11 +253,11 @@ def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, sp
                     shipped.append((photo_name, read()))
                 except DataError as exc:
                     shipped.append((photo_name, str(exc)))
-            return client.submit(_answer_photos, plugin_name, shipped, whole_image_if_no_face,
+            return cluster.client.submit(_answer_photos, plugin_name, shipped, whole_image_if_no_face,
                                  key=f"fer-photos-{run_id}-{index}-{attempt}", retries=options.retries, pure=False)
 
         todo = [k for k in range(len(chunks)) if not store.done(k)]
-        _run_chunks(client, todo, submit, store, len(chunks), options, progress, analysis.name)
+        _run_chunks(cluster, todo, submit, store, len(chunks), options, progress, analysis.name)
     for index in range(len(chunks)):
         answer, crops = store.load(index)
         faces_before = 0
@@ -401,7 +269,7 @@ def analyze_collection_on_cluster(client, path: str | os.PathLike | BinaryIO, sp
     return analysis, store.folder
 
 
-def analyze_video_on_cluster(client, path: str | os.PathLike, spec: AnswerSpec, out: Path, stem: str,
+def analyze_video_on_cluster(cluster: ClusterSession, path: str | os.PathLike, spec: AnswerSpec, out: Path, stem: str,
                              video_options: VideoOptions = VideoOptions(), options: ClusterOptions = ClusterOptions(),
                              progress: Progress | None = None, limits: VideoLimits | None = None,
                              resume: bool = False, name: str | None = None) -> tuple[VideoAnalysis, Path]:
@@ -421,16 +289,16 @@ def analyze_video_on_cluster(client, path: str | os.PathLike, spec: AnswerSpec, 
         segments = [[0, None]]
     store = ChunkStore.open(Path(out), stem, _plan("video", path, spec, segments,
                                                    {"video_options": video_options.__dict__}), resume)
-    plugin_name = _model_plugin(client, spec, options)
+    plugin_name = cluster.model_plugin(spec, options)
     run_id = uuid.uuid4().hex[:8]
 
     def submit(index: int, attempt: int):
         start, end = segments[index]
-        return client.submit(_answer_segment, plugin_name, str(path), video_options, start, end, limits,
+        return cluster.client.submit(_answer_segment, plugin_name, str(path), video_options, start, end, limits,
                              key=f"fer-video-{run_id}-{index}-{attempt}", retries=options.retries, pure=False)
 
     todo = [k for k in range(len(segments)) if not store.done(k)]
-    _run_chunks(client, todo, submit, store, len(segments), options, progress, analysis.name)
+    _run_chunks(cluster, todo, submit, store, len(segments), options, progress, analysis.name)
     answers = [store.load(k)[0] for k in range(len(segments))]
     analysis.rows, analysis.times = merge_segments(
         [SegmentAnswer(a["rows"], a["times"], [tuple(w) for w in a["warmup"]]) for a in answers])
@@ -438,13 +306,3 @@ def analyze_video_on_cluster(client, path: str | os.PathLike, spec: AnswerSpec, 
         raise DataError("no frame could be decoded (a damaged video)")
     analysis.seconds = time.perf_counter() - started
     return analysis, store.folder
-
-
-def worker_peak_memory(client) -> dict[str, float]:
-    """Each worker's peak resident memory so far, in MB (Linux's ru_maxrss)."""
-    def peak() -> float:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    return client.run(peak)

@@ -34,7 +34,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fer_core.faces.boxes import FaceBox
 from fer_core.faces.detectors import check_detector, detect_faces
-from fer_core.faces.images import decode_photo
 from fer_core.faces.tracking import iou
 from fer_core.data.corrections import box_of
 from fer_core.data.naming import CLASS_SYNONYMS
@@ -168,12 +167,19 @@ def evaluate_photos(answerer: "Answerer", source: str | os.PathLike | BinaryIO,
         if not photos:
             raise DataError(f"no labelled photo in {evaluation.name}: put photos in class folders ({', '.join(CLASSES)} "
                             f"or a synonym) or give a labels CSV (file,label)")
-        for result in answer_in_chunks(answerer, photos, evaluation.skipped, progress=progress):
+        found: dict[str, dict[str, bool]] = {}  # photo -> does each of the other detectors find a face in it
+
+        def detect_with_others(photo_name: str, image: Image.Image) -> None:  # the model's own decoding of it
+            found[photo_name] = {detector: bool(detect_faces(image, detector)) for detector in others}
+
+        for result in answer_in_chunks(answerer, photos, evaluation.skipped, progress=progress,
+                                       decoded=detect_with_others if others else None):
             for labelled in labels[result.name]:
                 evaluation.answers.append(LabelledAnswer(result.name, labelled.label, labelled.ambiguous,
                                                          labelled_face(result, labelled.box), labelled.box))
-        if others:
-            evaluation.found_by = _found_by(dict(photos), [a.name for a in evaluation.answers], others)
+        if others:  # a photo once per labelled face, as the spec's own count has it
+            evaluation.found_by = {detector: sum(found[a.name][detector] for a in evaluation.answers)
+                                   for detector in others}
     return evaluation
 
 
@@ -188,17 +194,6 @@ def labelled_face(result: PhotoResult, box: tuple[int, int, int, int] | None) ->
                 for face in result.faces]
     best, face = max(overlaps, key=lambda pair: pair[0])
     return face if best >= MIN_BOX_IOU else None
-
-
-def _found_by(reads: dict[str, Callable[[], bytes]], names: list[str], detectors: list[str]) -> dict[str, int]:
-    """For each detector, how many of ``names`` (a photo once per labelled face, as the spec's own
-    count has it) it finds a face in. Each photo is read and decoded once for all the detectors,
-    however many labelled faces it holds; it was readable for the model, so it is here."""
-    found: dict[str, dict[str, bool]] = {}
-    for photo_name in dict.fromkeys(names):
-        image = decode_photo(reads[photo_name]())
-        found[photo_name] = {detector: bool(detect_faces(image, detector)) for detector in detectors}
-    return {detector: sum(found[n][detector] for n in names) for detector in detectors}
 
 
 def _labels(collection, labels_file: str | os.PathLike | None) -> dict[str, list[PhotoLabel]]:

@@ -106,11 +106,12 @@ def faces_grid(analysis: CollectionAnalysis, per_class: int = 12, tile: int = 72
 
 def answer_in_chunks(answerer: "Answerer", photos: list[tuple[str, Callable[[], bytes]]],
                      skipped: list[tuple[str, str]], whole_image_if_no_face: bool = False,
-                     progress: Callable[[int, int], None] | None = None) -> Iterator[PhotoResult]:
+                     progress: Callable[[int, int], None] | None = None,
+                     decoded: Callable[[str, Image.Image], None] | None = None) -> Iterator[PhotoResult]:
     """The answers for photos given as (name, read), ``CHUNK`` at a time, each chunk one turn at the
     model (``answerer.slot``); a photo that cannot be read or decoded goes to ``skipped`` with its
-    reason instead. ``progress(done, total)`` after each chunk. Collections and photo evaluations
-    both read their photos this way."""
+    reason instead. ``progress(done, total)`` after each chunk; ``decoded``: ``analyze_photos``'s.
+    Collections and photo evaluations both read their photos this way."""
     total = len(photos)
     for start in range(0, total, CHUNK):
         chunk: list[tuple[str, bytes]] = []
@@ -120,7 +121,7 @@ def answer_in_chunks(answerer: "Answerer", photos: list[tuple[str, Callable[[], 
             except DataError as exc:
                 skipped.append((photo_name, str(exc)))
         with answerer.slot():
-            answered = analyze_photos(answerer, chunk, whole_image_if_no_face)
+            answered = analyze_photos(answerer, chunk, whole_image_if_no_face, decoded)
         for result in answered:
             if result.error is not None:
                 skipped.append((result.name, result.error))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -138,10 +139,13 @@ def results_rows(results: list[PhotoResult]) -> list[dict]:
 
 
 def analyze_photos(answerer: "Answerer", photos: list[tuple[str, bytes]],
-                   whole_image_if_no_face: bool = False) -> list[PhotoResult]:
+                   whole_image_if_no_face: bool = False,
+                   decoded: Callable[[str, Image.Image], None] | None = None) -> list[PhotoResult]:
     """Find (``spec.find_faces``), crop (``spec.crop``) and classify every face in every photo, in
     one batch; one bad photo never stops the rest. ``answerer``: ``spec.load()`` (loaded once by
-    the caller and kept). ``whole_image_if_no_face``: a photo where nothing was found is one face."""
+    the caller and kept). ``whole_image_if_no_face``: a photo where nothing was found is one face.
+    ``decoded(name, image)``: called with each decoded photo, for a caller that looks at it too
+    (``evaluate --also-detectors``), so no photo is decoded twice."""
     spec = answerer.spec
     results: list[PhotoResult] = []
     crops: list[np.ndarray] = []
@@ -155,6 +159,8 @@ def analyze_photos(answerer: "Answerer", photos: list[tuple[str, bytes]],
             result.error = str(exc)
             continue
         result.width, result.height = image.size
+        if decoded is not None:
+            decoded(name, image)
         boxes: list[FaceBox | None] = list(spec.find_faces(image))
         reason = None if boxes else spec.whole_image_reason(image, whole_image_if_no_face)
         if reason is not None:

@@ -19,8 +19,8 @@ import pytest
 
 from fer_core.errors import ConfigError, DataError
 from fer_core.answering.spec import AnswerSpec
-from fer_core.cluster.chunks import (CHUNKS_FOLDER, analyze_collection_on_cluster, analyze_video_on_cluster,
-                                        connect)
+from fer_core.cluster.chunks import CHUNKS_FOLDER, analyze_collection_on_cluster, analyze_video_on_cluster
+from fer_core.cluster.workers import connect
 from fer_core.cluster.options import ClusterOptions
 from fer_core.media.video import VideoOptions
 from tests.conftest import REPO_ROOT, SHARED_PHOTOS, app_page, needs_photos, write_test_video
@@ -31,9 +31,9 @@ OPTIONS = ClusterOptions("local:2", photos_per_task=8, segment_seconds=2.0)
 
 
 @pytest.fixture(scope="module")
-def client():
-    with connect(OPTIONS) as client:
-        yield client
+def cluster():
+    with connect(OPTIONS) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
@@ -57,39 +57,49 @@ def _has_tensorflow() -> bool:
     return "tensorflow" in sys.modules or "keras" in sys.modules
 
 
+def _loaded_answerer(plugin: str, dask_worker=None) -> int:
+    return id(dask_worker.plugins[plugin].answerer)
+
+
 def same_table(a, b) -> bool:
     return a.table().to_csv(index=False) == b.table().to_csv(index=False)
 
 
 @needs_photos
-def test_a_collection_and_a_video_on_the_cluster_equal_one_process(client, spec, collection, tmp_path):
+def test_a_collection_and_a_video_on_the_cluster_equal_one_process(cluster, spec, collection, tmp_path, monkeypatch):
     alone = spec.load().collection(collection)
     seen = []
-    merged, folder = analyze_collection_on_cluster(client, collection, spec, tmp_path, "photos", OPTIONS,
+    merged, folder = analyze_collection_on_cluster(cluster, collection, spec, tmp_path, "photos", OPTIONS,
                                                    progress=lambda done, total, left: seen.append((done, total)))
     assert same_table(merged, alone) and merged.skipped == alone.skipped  # the corrupt JPEG listed, in order
     assert {name for name, _ in merged.skipped} == {"broken.jpg", "notes.txt"}
     assert seen[0] == (0, 2) and seen[-1] == (2, 2) and folder == tmp_path / "photos"
     assert [f.crop.tolist() for _, f in merged.faces] == [f.crop.tolist() for _, f in alone.faces]
-    assert not any(client.run(_has_tensorflow).values())  # an exported model: no TensorFlow on the workers
+    assert not any(cluster.client.run(_has_tensorflow).values())  # an exported model: no TensorFlow on the workers
 
     video = write_test_video(tmp_path / "clip.mp4")  # 6 s: three 2-s segments, people come and go
     one_pass = spec.load().video(video, VideoOptions(fps=5))
-    segmented, _ = analyze_video_on_cluster(client, video, spec, tmp_path, "clip", VideoOptions(fps=5), OPTIONS)
+    (plugin,) = cluster.plugins
+    loaded = cluster.client.run(_loaded_answerer, plugin)
+    asked, run = [], cluster.client.run
+    monkeypatch.setattr(cluster.client, "run", lambda *a, **k: asked.append(a[0]) or run(*a, **k))
+    segmented, _ = analyze_video_on_cluster(cluster, video, spec, tmp_path, "clip", VideoOptions(fps=5), OPTIONS)
+    monkeypatch.undo()
+    assert asked == [] and cluster.client.run(_loaded_answerer, plugin) == loaded  # the same model: not asked again
     assert segmented.table().equals(one_pass.table())  # person ids too: the tracker's warm-up links the edges
     assert segmented.times == one_pass.times and len(segmented.people) == len(one_pass.people) >= 2
 
 
 @needs_photos
-def test_a_killed_worker_is_replaced_and_a_run_resumes_from_its_kept_chunks(client, spec, collection, tmp_path):
+def test_a_killed_worker_is_replaced_and_a_run_resumes_from_its_kept_chunks(cluster, spec, collection, tmp_path):
     alone = spec.load().collection(collection)
-    pids = client.run(os.getpid)
+    pids = cluster.client.run(os.getpid)
     killed = []
 
     def kill_a_busy_worker() -> None:
         deadline = time.monotonic() + 60
         while not killed and time.monotonic() < deadline:
-            busy = [worker for worker, keys in client.processing().items() if keys]
+            busy = [worker for worker, keys in cluster.client.processing().items() if keys]
             if busy:
                 os.kill(pids[busy[0]], signal.SIGKILL)  # mid-chunk
                 killed.append(pids[busy[0]])
@@ -99,30 +109,30 @@ def test_a_killed_worker_is_replaced_and_a_run_resumes_from_its_kept_chunks(clie
         if done == 0:
             threading.Thread(target=kill_a_busy_worker, daemon=True).start()
 
-    merged, folder = analyze_collection_on_cluster(client, collection, spec, tmp_path, "photos", OPTIONS,
+    merged, folder = analyze_collection_on_cluster(cluster, collection, spec, tmp_path, "photos", OPTIONS,
                                                    progress=start_killer)
     assert killed and same_table(merged, alone)  # its chunk was answered again, on another worker
-    client.wait_for_workers(2, timeout=60)  # the nanny started a new one; the model plugin loads on it
-    assert killed[0] not in client.run(os.getpid).values()
+    cluster.client.wait_for_workers(2, timeout=60)  # the nanny started a new one; the model plugin loads on it
+    assert killed[0] not in cluster.client.run(os.getpid).values()
 
     (folder / CHUNKS_FOLDER / "000001.json").unlink()  # as if killed before the second chunk was saved
     seen = []
-    resumed, again = analyze_collection_on_cluster(client, collection, spec, tmp_path, "photos", OPTIONS,
+    resumed, again = analyze_collection_on_cluster(cluster, collection, spec, tmp_path, "photos", OPTIONS,
                                                    progress=lambda done, total, left: seen.append(done), resume=True)
     assert again == folder and seen[0] == 1 and same_table(resumed, alone)  # only the missing chunk ran
-    fresh, other = analyze_collection_on_cluster(client, collection, spec, tmp_path, "photos", OPTIONS)
+    fresh, other = analyze_collection_on_cluster(cluster, collection, spec, tmp_path, "photos", OPTIONS)
     assert other == tmp_path / "photos-2"  # without --resume: a new folder, nothing overwritten
     other_spec = AnswerSpec.resolve(spec.model, margin=0.2)
-    _, third = analyze_collection_on_cluster(client, collection, other_spec, tmp_path, "photos", OPTIONS, resume=True)
+    _, third = analyze_collection_on_cluster(cluster, collection, other_spec, tmp_path, "photos", OPTIONS, resume=True)
     assert third == tmp_path / "photos-3"  # other settings: not resumed into a run made with others
 
 
 @needs_photos
-def test_a_chunk_that_outlasts_its_timeout_stops_the_run_with_what_is_kept(client, spec, collection, tmp_path):
+def test_a_chunk_that_outlasts_its_timeout_stops_the_run_with_what_is_kept(cluster, spec, collection, tmp_path):
     hasty = ClusterOptions("local:2", photos_per_task=8, chunk_timeout=0.05, retries=1)
     with pytest.raises(DataError, match=r"chunk \d did not finish in 0.05 s \(2 tries.*of 2 chunks are kept in "
                                         r".*run again with --resume"):
-        analyze_collection_on_cluster(client, collection, spec, tmp_path, "photos", hasty)
+        analyze_collection_on_cluster(cluster, collection, spec, tmp_path, "photos", hasty)
 
 
 def test_an_unreachable_scheduler_or_a_bad_address_is_one_message():
@@ -157,10 +167,10 @@ def test_an_unreachable_scheduler_or_a_bad_address_is_one_message():
 
 
 @needs_photos
-def test_predict_on_a_remote_scheduler_from_the_command_line(client, spec, collection, tmp_path):
+def test_predict_on_a_remote_scheduler_from_the_command_line(cluster, spec, collection, tmp_path):
     """The command line reaches the fixture's scheduler by address, as a lab cluster's."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    address = client.scheduler.address
+    address = cluster.client.scheduler.address
     ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(spec.model),
                           "--out", str(tmp_path / "cluster"), "--cluster", address, "--photos-per-task", "8"],
                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -182,17 +192,18 @@ def test_predict_on_a_remote_scheduler_from_the_command_line(client, spec, colle
 
 @needs_photos
 @pytest.mark.slow
-def test_the_predict_page_runs_a_collection_on_the_cluster_the_settings_name(client, collection, dashboard_env,
+def test_the_predict_page_runs_a_collection_on_the_cluster_the_settings_name(cluster, collection, dashboard_env,
                                                                             monkeypatch):
     shutil.copytree(collection, dashboard_env["data_root"] / "party")
-    monkeypatch.setenv("FER_CLUSTER", client.scheduler.address)
+    monkeypatch.setenv("FER_CLUSTER", cluster.client.scheduler.address)
     at = app_page("pages/4_Predict.py").run(timeout=300)
     at.radio(key="mode").set_value("A photo collection").run(timeout=300)
     at.radio(key="collection_source").set_value("A folder under the data folder").run(timeout=300)
     at.selectbox(key="collection_folder").set_value("party").run(timeout=300)
     assert not at.exception and not at.error
     captions = [c.value for c in at.caption]
-    assert any(c.startswith(f"Runs in chunks on the Dask cluster `{client.scheduler.address}`") for c in captions)
+    address = cluster.client.scheduler.address
+    assert any(c.startswith(f"Runs in chunks on the Dask cluster `{address}`") for c in captions)
     assert any(c.startswith("12 photos,") and c.endswith("2 files skipped.") for c in captions)
     runs = (Path(os.environ["FER_CACHE_DIR"]) / "cluster_runs").iterdir()  # the first folder offered, then party
     kept = sorted(len(list((run / CHUNKS_FOLDER).glob("*.json"))) for run in runs)

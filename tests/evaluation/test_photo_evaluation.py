@@ -45,11 +45,16 @@ def class_folders(root, extra: dict[str, bytes] | None = None):
 
 
 @needs_photos
-def test_class_folders_of_photos_give_figures_misses_and_pictures(model, spec, tmp_path):
+def test_class_folders_of_photos_give_figures_misses_and_pictures(model, spec, tmp_path, monkeypatch):
+    import fer_core.media.photos as photos
+
     grey = jpeg_bytes(Image.new("RGB", (320, 240), (128, 128, 128)))
     root = class_folders(tmp_path / "photos", {"happy/blank.jpg": grey, "happy/broken.jpg": b"\xff\xd8not a jpeg",
                                                 "notes.txt": b"x"})
+    decodings, decode = [], photos.decode_photo
+    monkeypatch.setattr(photos, "decode_photo", lambda data: decodings.append(len(data)) or decode(data))
     evaluation = evaluate_photos(model, root, also_detectors=("haar", "blazeface"))
+    assert len(decodings) == 7  # each labelled photo once (the broken one too), for the model and both detectors
     summary = write_photo_report(evaluation, tmp_path / "out")
     assert summary["labelled_photos"] == 6 and summary["faces_found"] == 5  # the broken one is skipped
     found_by = summary["found_by_detector"]
