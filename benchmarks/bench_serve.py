@@ -1,6 +1,6 @@
 """The HTTP API under load: requests/s and p50/p95 latency at 1, 8 and 32 concurrent clients.
 
-Usage: python benchmarks/bench_serve.py [--model FILE] [--requests 64] [--queue 16] [--workers 1 2]
+Usage: python benchmarks/bench_serve.py [--model FILE] [--requests 64] [--queue 16] [--workers 1 2] [--devices cpu gpu]
        [--soak 2000]
 
 For each ``--workers`` count (compared in the same run), starts ``python -m fer_core serve`` on
@@ -73,7 +73,7 @@ def load(url: str, clients: int, requests: int, photo: bytes) -> dict:
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(client, [requests // clients] * clients))
+        list(pool.map(client, [max(1, requests // clients)] * clients))  # at least one each
     wall = time.perf_counter() - started
     latencies.sort()
     return {**counts, "rate": counts["ok"] / wall, "p50": statistics.median(latencies),
@@ -88,14 +88,18 @@ def main() -> None:
     parser.add_argument("--queue", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--soak", type=int, default=0)
+    parser.add_argument("--devices", nargs="+", choices=["cpu", "gpu"], default=["cpu"],
+                        help="serve --device for each row group, e.g. --devices cpu gpu on a GPU machine: the "
+                             "CPU and the GPU in the same run")
     args = parser.parse_args()
     model = Path(args.model) if args.model else int8_export(args.data)
     photo = PHOTO.read_bytes()
     print(f"serving {model.name}, queue {args.queue} per process; {args.requests} requests of {PHOTO.name} per row")
     print(f"{'workers':>7s} {'clients':>7s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'200':>5s} {'503':>5s} "
           f"{'errors':>6s}")
-    for workers in args.workers:
-        bench_one(model, workers, args, photo)
+    for device in args.devices:
+        for workers in args.workers:
+            bench_one(model, workers, args, photo, device)
 
 
 def rss_mb(pid: int) -> float:
@@ -113,17 +117,19 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def bench_one(model: Path, workers: int, args, photo: bytes) -> None:
+def bench_one(model: Path, workers: int, args, photo: bytes, device: str = "cpu") -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "FER_API_KEY"}
     server = subprocess.Popen([sys.executable, "-m", "fer_core", "serve", "--model", str(model), "--port", str(port),
-                               "--queue", str(args.queue), "--workers", str(workers)], cwd=ROOT, env=env,
+                               "--queue", str(args.queue), "--workers", str(workers), "--device", device],
+                              cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    print(f"serve --device {device}: /health says {httpx.get(f'{url}/health').json()['device']}")
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)

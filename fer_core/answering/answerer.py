@@ -25,6 +25,7 @@ import numpy as np
 from fer_core.errors import ModelError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.runtime.cards import ModelCard, is_exported
+from fer_core.runtime.devices import resolve_device
 from fer_core.runtime.loading import answering_model
 from fer_core.runtime.model import FaceModel, predict_probabilities
 
@@ -48,6 +49,7 @@ class Answerer:
     model: FaceModel
     card: ModelCard
     slot: Slot = contextlib.nullcontext
+    device: str = "cpu"  # where it answers: the spec's device word resolved on this machine
 
     def with_slot(self, slot: Slot) -> "Answerer":
         """The same model taking its turns through ``slot`` (a ``ModelGate``'s)."""
@@ -133,5 +135,6 @@ def build_answerer(spec: "AnswerSpec") -> Answerer:
     """``AnswerSpec.load``'s private builder: the card read once, the model built from the spec's
     resolved values (``runtime.loading.answering_model``: no rule of ``resolve`` applied again)."""
     card = ModelCard.read(spec.model)
-    model = answering_model(spec.model, card, spec.tta, spec.calibrated, spec.operating_point, spec.threads)
-    return Answerer(spec, model, card)
+    device = resolve_device(spec.device, spec.model)  # here, on the machine that answers (a cluster's worker)
+    model = answering_model(spec.model, card, spec.tta, spec.calibrated, spec.operating_point, spec.threads, device)
+    return Answerer(spec, model, card, device=device)

@@ -28,6 +28,7 @@ from fer_core.faces.detectors import (DEFAULT_DETECTOR, DETECT_MAX_SIDE, WHOLE_I
                                       face_likeness)
 from fer_core.faces.images import image_to_face_array
 from fer_core.runtime.cards import AUTO_TTA, ModelCard, card_path
+from fer_core.runtime.devices import check_device
 from fer_core.runtime.loading import existing_model_path, missing_operating_point
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class AnswerSpec:
     min_frame_face: int = MIN_FRAME_FACE  # a frame's faces narrower than this are left out
     threads: int = 0  # CPU threads of one model call in onnxruntime and BlazeFace (0: their own choice)
     face_crops_whole: bool = True  # a face-crop-sized photo with no face found is answered whole (the setting)
+    device: str = "cpu"  # auto, cpu or gpu, as asked: resolved where the model loads (runtime.devices)
 
     @classmethod
     def resolve(cls, model: str | os.PathLike = "default", *, tta: str | None = AUTO_TTA,
@@ -89,6 +91,7 @@ class AnswerSpec:
         if operating_point and card.operating_point is None:
             raise missing_operating_point(path)
         whole = detector == WHOLE_IMAGE
+        check_device(more.get("device", "cpu"))
         more.setdefault("threads", settings.cpu_threads if settings is not None else 0)
         more.setdefault("face_crops_whole", settings.face_crops_whole if settings is not None else True)
         return cls(model=path, tta=tta, calibrated=calibrated, operating_point=operating_point,

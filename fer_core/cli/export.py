@@ -31,11 +31,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from fer_core.serve.server import ServeOptions, run_server
 
-    from fer_core.cli.predict import answer_spec_from
+    from fer_core.cli.predict import answer_spec_from, check_device_here
 
     options = ServeOptions(host=args.host, port=args.port, workers=args.workers, queue=args.queue,
                            max_photos=settings.max_photos)
     options.check()
     spec = answer_spec_from(args, settings)
+    check_device_here(spec)
     print(f"serving {spec.model} on http://{shlex.quote(args.host)}:{args.port} (docs at /docs)", file=sys.stderr)
     return run_server(options, spec)

@@ -14,6 +14,7 @@ from fer_core.labels import CLASSES
 from fer_core.faces.detectors import DEFAULT_DETECTOR, DETECTORS, WHOLE_IMAGE
 from fer_core.faces.cropping import DEFAULT_MARGIN, DEFAULT_SHIFT_Y
 from fer_core.runtime.cards import TTA_MODES
+from fer_core.runtime.devices import DEVICE_CHOICES
 from fer_core.cluster.options import CHUNK_TIMEOUT_S, PHOTOS_PER_TASK, RETRIES, SEGMENT_SECONDS
 from fer_core.export.exporting import EXPORT_FORMATS
 from fer_core.options import add_option_arguments
@@ -268,3 +269,7 @@ def add_answer_flags(command: argparse.ArgumentParser, photos_of_a_dataset: bool
                               "PublicTest for this model (its card); flip averages with the mirrored face")
     command.add_argument("--operating-point", action="store_true",
                          help="apply the per-class offsets in the model's card (python -m fer_core operating-point)")
+    command.add_argument("--device", choices=DEVICE_CHOICES, default="cpu",
+                         help="where the model answers: cpu (the default), gpu (an NVIDIA GPU: onnxruntime-gpu for "
+                              ".onnx, the Keras backend's for .keras; an error without one), or auto (the GPU "
+                              "where one answers, else the CPU, said in one line); on a cluster, on each worker")

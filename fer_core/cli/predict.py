@@ -20,7 +20,19 @@ def answer_spec_from(args: argparse.Namespace, settings: Settings):
     from fer_core.answering.spec import AnswerSpec
 
     return AnswerSpec.resolve(args.model, tta=args.tta, detector=args.detector, margin=args.margin,
-                              shift_y=args.shift_y, operating_point=args.operating_point, settings=settings)
+                              shift_y=args.shift_y, operating_point=args.operating_point, settings=settings,
+                              device=args.device)
+
+
+def check_device_here(spec) -> None:
+    """``--device`` on this machine, before anything loads: ``gpu`` with no GPU here fails in one
+    line, ``auto`` that falls back to the CPU says so in one (on stderr). A cluster's workers
+    resolve it each on their own machine, where the model loads."""
+    from fer_core.runtime.devices import device_note, resolve_device
+
+    note = device_note(spec.device, resolve_device(spec.device, spec.model), spec.model)
+    if note is not None:
+        print(note, file=sys.stderr)
 
 
 def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
@@ -36,6 +48,8 @@ def cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
     if not args.fps > 0:
         raise ConfigError(f"--fps must be above 0, got {args.fps}")
     cluster = _cluster_options(args, settings)
+    if photos or cluster is None:
+        check_device_here(spec)
     answers: dict[Path, dict] = {}
     failed = False
     answerer = spec.load() if photos or ((videos or collections) and cluster is None) else None

@@ -39,7 +39,7 @@ from distributed import wait
 
 from fer_core.data.photo_files import open_photo_set
 from fer_core.data.video_files import VideoLimits, open_video
-from fer_core.errors import DataError
+from fer_core.errors import ConfigError, DataError
 from fer_core.fileio import atomic_path, taken_folders, write_json_atomic
 from fer_core.answering.spec import AnswerSpec
 from fer_core.cluster.options import ClusterOptions
@@ -49,6 +49,11 @@ from fer_core.media.photos import result_from_record, result_record
 from fer_core.media.video import SegmentAnswer, VideoAnalysis, VideoOptions, analyze_segment, merge_segments
 
 CHUNKS_FOLDER = ".chunks"
+# What a scheduler that cannot import fer_core (or has other packages) answers each task with, in
+# one line: Dask's own words say "different environments" over four lines and name no module.
+UNPICKLABLE_TASK = ("the Dask scheduler cannot unpickle the chunks' tasks: the scheduler and every worker must "
+                    "import fer_core with this install's packages (start `dask scheduler` and `dask worker` from "
+                    "the API image, or from this install with fer_core on PYTHONPATH; docs/deploy.md)")
 
 Progress = Callable[[int, int, float | None], None]  # (chunks done, chunks in all, seconds left or None)
 
@@ -181,6 +186,10 @@ def _run_chunks(cluster: ClusterSession, todo: list[int], submit: Callable[[int,
             except Exception as exc:  # KilledWorker, or a fault inside the chunk's code
                 if type(exc).__name__ == "KilledWorker":
                     raise stop(f"chunk {index + 1} killed {options.retries + 1} workers (out of memory?)") from None
+                if "deserialization of the task graph" in str(exc):  # Dask's scheduler unpickles each task
+                    for other in pending:
+                        other.cancel()
+                    raise ConfigError(UNPICKLABLE_TASK) from None
                 raise stop(f"chunk {index + 1} failed on its worker ({type(exc).__name__}: {exc})") from None
             store.save(index, answer)
             done_count, fresh_done = done_count + 1, fresh_done + 1

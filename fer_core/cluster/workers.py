@@ -72,8 +72,10 @@ def connect(options: ClusterOptions) -> Iterator["ClusterSession"]:
     workers = local_workers(options.address)
     with contextlib.ExitStack() as stack:
         if workers is not None:
+            # Its workers' own logs silenced: a failure reaches the client, which says it in one line
+            # (a worker's traceback on stderr would be a second, longer message).
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None, silence_logs=logging.ERROR))
+                                                       dashboard_address=None, silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         else:
             try:

@@ -8,6 +8,8 @@
 - ``model``: the ``FaceModel`` protocol and ``predict_probabilities`` for any model.
 - ``exported``: ``.onnx`` and ``.tflite`` models on onnxruntime or LiteRT, with no TensorFlow or
   Keras import (``requirements-runtime.txt``).
+- ``devices``: where a model answers (``--device auto|cpu|gpu``: onnxruntime's CUDA provider, the
+  Keras backend's GPU), checked and resolved on the machine that loads it.
 - ``tta``: test-time augmentation wrappers; ``ensemble``: averaging models in one file;
   ``offsets``: a card's operating point applied; ``saving``: writing a model for inference.
 

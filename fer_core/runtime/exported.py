@@ -54,7 +54,7 @@ class ExportedModel:
 
 
 class OnnxModel(ExportedModel):
-    """An ``.onnx`` file through onnxruntime's CPU provider. One session serves every thread
+    """An ``.onnx`` file through onnxruntime (its CPU provider, or CUDA's on a GPU). One session serves every thread
     (onnxruntime's ``run`` is thread-safe), so it needs no lock."""
 
     def __init__(self, path: Path, session, card: ModelCard):
@@ -90,16 +90,17 @@ class LiteRTModel(ExportedModel):
 
 
 def load_exported(path: str | os.PathLike, label: str | None = None, threads: int = 0,
-                  card: ModelCard | None = None) -> ExportedModel:
+                  card: ModelCard | None = None, device: str = "cpu") -> ExportedModel:
     """An ``.onnx`` or ``.tflite`` face model, checked: it must load, take (N, 48, 48, 1) and give 7
     outputs. A damaged or foreign file is a ``ModelError`` in one line. ``threads``: onnxruntime's
     intra-op threads (0: its own choice, all cores); ``card``: the file's card when the caller has
-    read it already (else it is read here, an ONNX file's from its open session)."""
+    read it already (else it is read here, an ONNX file's from its open session); ``device``: "cpu"
+    or "gpu" (onnxruntime's CUDA provider; ``runtime.devices``), resolved by the caller."""
     path = Path(path)
     label = label or path.name
     try:
         if path.suffix.lower() == ONNX_SUFFIX:
-            model = _load_onnx(path, threads, card)
+            model = _load_onnx(path, threads, card, device)
         elif path.suffix.lower() == LITERT_SUFFIX:
             model = _load_litert(path, card)
         else:
@@ -113,14 +114,16 @@ def load_exported(path: str | os.PathLike, label: str | None = None, threads: in
     return model
 
 
-def _load_onnx(path: Path, threads: int, card: ModelCard | None) -> OnnxModel:
+def _load_onnx(path: Path, threads: int, card: ModelCard | None, device: str = "cpu") -> OnnxModel:
     import onnxruntime as ort
+
+    from fer_core.runtime.devices import onnx_providers
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # its warnings are about graph optimisations, not the user's file
     if threads:
         options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), options, providers=onnx_providers(device))
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or len(outputs) != 1:
         raise ModelError(f"{path.name}: has {len(inputs)} inputs and {len(outputs)} outputs; a face model has one "

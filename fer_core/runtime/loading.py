@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from fer_core.errors import ConfigError, ModelError, first_line
 from fer_core.runtime.cards import EXPORTED_SUFFIXES, ModelCard, is_exported
+from fer_core.runtime.devices import keep_off_gpus
 from fer_core.runtime.exported import load_exported
 from fer_core.labels import CLASSES, IMAGE_SIZE
 from fer_core.settings import PROJECT_ROOT, Settings
@@ -149,15 +150,17 @@ def load_model(model: str | os.PathLike, tta: str | None = None, calibrated: boo
 
 
 def answering_model(path: Path, card: ModelCard, tta: str, calibrated: bool, operating_point: bool,
-                    threads: int = 0) -> "FaceModel":
+                    threads: int = 0, device: str = "cpu") -> "FaceModel":
     """The one builder of a model as it answers, from resolved values (``AnswerSpec.resolve``:
     ``tta`` a concrete mode, the card read once): safe mode, uncompiled; test-time augmentation
     ``tta`` around it; the card's temperature if ``calibrated``; its operating-point offsets if
     ``operating_point``. An export (``.onnx``, ``.tflite``) has its TTA and temperature inside and
-    runs without TensorFlow (``threads``: onnxruntime's)."""
+    runs without TensorFlow (``threads``: onnxruntime's). ``device``: "cpu" or "gpu", resolved
+    (``runtime.devices.resolve_device``)."""
     if is_exported(path):
-        loaded = load_exported(path, threads=threads, card=card)
+        loaded = load_exported(path, threads=threads, card=card, device=device)
     else:
+        keep_off_gpus(device, path)
         loaded = inference_graph(safe_load(path), card, tta, calibrated)
     if not operating_point:
         return loaded

@@ -62,7 +62,7 @@ keyed = APIRouter(dependencies=[Depends(check_key)], responses=ERRORS)
 def health(state: ServingDep) -> dict:
     """Answers only once the model and the detector are loaded and warmed up (the app's start)."""
     return {"status": "ok", "model": state.spec.model.name, "held": state.queue.held, "queue": state.options.queue,
-            "pid": os.getpid()}
+            "pid": os.getpid(), "device": state.answerer.device if state.answerer is not None else "cpu"}
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

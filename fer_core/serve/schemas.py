@@ -55,6 +55,7 @@ class Health(BaseModel):
     held: int = Field(description="predict requests this process holds now")
     queue: int = Field(description="the most it holds before answering 503")
     pid: int = Field(description="the worker process that answered (serve --workers N)")
+    device: str = Field(description="where the model answers: cpu or gpu (serve --device)")
 
 
 class ModelInfo(BaseModel):

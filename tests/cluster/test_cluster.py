@@ -19,7 +19,8 @@ import pytest
 
 from fer_core.errors import ConfigError, DataError
 from fer_core.answering.spec import AnswerSpec
-from fer_core.cluster.chunks import CHUNKS_FOLDER, analyze_collection_on_cluster, analyze_video_on_cluster
+from fer_core.cluster.chunks import (CHUNKS_FOLDER, UNPICKLABLE_TASK, analyze_collection_on_cluster,
+                                     analyze_video_on_cluster)
 from fer_core.cluster.workers import connect
 from fer_core.cluster.options import ClusterOptions
 from fer_core.media.video import VideoOptions
@@ -188,6 +189,56 @@ def test_predict_on_a_remote_scheduler_from_the_command_line(cluster, spec, coll
                          text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1] == (
         "error: --resume goes with --cluster (or the cluster setting, FER_CLUSTER)")
+
+
+@needs_photos
+@pytest.mark.slow
+def test_device_gpu_is_resolved_on_each_worker_and_fails_there_in_one_line(collection, tmp_path):
+    """``--device`` travels to the workers (the client may have no GPU where they do): on this
+    machine's workers ``gpu`` fails as the model loads, in one line, with no worker traceback."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    onnx = REPO_ROOT / "models" / "default.onnx"
+    ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(onnx),
+                          "--out", str(tmp_path / "out"), "--cluster", "local:1", "--device", "gpu"],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr[-2000:]
+    assert ran.stderr.strip().splitlines() == [ran.stderr.strip().splitlines()[-1]]
+    assert ran.stderr.startswith("error: --device gpu: default.onnx cannot answer on a GPU here: onnxruntime ")
+
+
+@needs_photos
+@pytest.mark.slow
+def test_a_scheduler_that_cannot_import_fer_core_is_one_error_line(spec, collection, tmp_path):
+    """Dask's scheduler unpickles every task: one started where fer_core does not import (the cause
+    of the API image's "different environments" failure, docs/deploy.md) stops predict with one
+    line that says so, not Dask's four about environments."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    bare = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # cwd tmp_path: no fer_core there
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--no-dashboard"], cwd=tmp_path, env=bare,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        time.sleep(3)
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                   "--no-dashboard", "--no-nanny"], cwd=REPO_ROOT,
+                                  env={**bare, "PYTHONPATH": str(REPO_ROOT)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(spec.model),
+                              "--out", str(tmp_path / "out"), "--cluster", address], cwd=REPO_ROOT,
+                             env={**bare, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True, timeout=300)
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.kill()
+                process.wait(timeout=30)
+    assert ran.returncode == 2, ran.stderr[-2000:]
+    assert ran.stderr.strip().splitlines()[-1] == f"error: {UNPICKLABLE_TASK}"
 
 
 @needs_photos

@@ -1,4 +1,4 @@
-"""``fer-studio dashboard`` from the wheel, outside any checkout, seen in Chromium (the session's
+"""``fer-studio dashboard`` from a ``[dashboard]`` install of the wheel, outside any checkout, seen in Chromium (the session's
 browser: Playwright's sync API runs one event loop a process)."""
 
 from __future__ import annotations
@@ -26,18 +26,21 @@ def wheel(tmp_path_factory):
 
 
 def test_fer_studio_dashboard_serves_the_app_from_the_wheel_outside_a_checkout(wheel, page, tmp_path):
-    """The wheel unpacked alone (its dependencies: this test environment's, i.e. [dashboard]), run
-    from a folder that is not the checkout: the app and its pages come from inside the package."""
-    site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    """``pip install 'fer-studio[dashboard]'`` into a fresh venv, as a user does (the registry's
+    newest allowed versions, not the lock), run from a folder that is not the checkout: the app and
+    its pages come from inside the package."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+                                f"{wheel}[dashboard]"], capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stderr[-2000:]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(site), "FER_RUNS_DIR": str(tmp_path / "runs"),
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "FER_RUNS_DIR": str(tmp_path / "runs"),
            "FER_CACHE_DIR": str(tmp_path / "cache"), "KERAS_BACKEND": "tensorflow"}
     log = open(tmp_path / "dashboard.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "fer_core", "dashboard", "--port", str(port)], cwd=elsewhere,
+    process = subprocess.Popen([str(venv / "bin" / "fer-studio"), "dashboard", "--port", str(port)], cwd=elsewhere,
                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -53,8 +56,9 @@ def test_fer_studio_dashboard_serves_the_app_from_the_wheel_outside_a_checkout(w
         page.goto(url)
         expect(page.get_by_role("heading", name="FER Studio")).to_be_visible(timeout=120_000)
         expect(page.get_by_role("link", name="Predict").first).to_be_visible()
-        assert "site" in subprocess.run([sys.executable, "-c", "import fer_core; print(fer_core.__file__)"],
-                                        env=env, cwd=elsewhere, capture_output=True, text=True).stdout
+        assert "site-packages" in subprocess.run([str(venv / "bin" / "python"), "-c",
+                                                  "import fer_core; print(fer_core.__file__)"],
+                                                 env=env, cwd=elsewhere, capture_output=True, text=True).stdout
     finally:
         os.killpg(process.pid, 15)
         process.wait(20)

@@ -181,7 +181,8 @@ def test_the_app_answers_json_for_unknown_paths_too_many_files_and_has_docs(expo
         whole = client.post("/v1/predict", files=three[:1]).json()
         assert whole[0]["whole_image"] and len(whole[0]["faces"]) == 1  # detector none: the image is the face
         assert client.get("/docs").status_code == 200 and "/v1/predict" in client.get("/openapi.json").json()["paths"]
-        assert client.get("/health").json()["model"] == exported_onnx.name
+        health = client.get("/health").json()
+        assert health["model"] == exported_onnx.name and health["device"] == "cpu"  # serve --device's default
         schema = client.get("/openapi.json").json()
         answer = schema["paths"]["/v1/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert answer == {"type": "array", "items": {"$ref": "#/components/schemas/PhotoAnswer"},
