@@ -3,6 +3,7 @@
 #   requirements.lock          requirements.txt                        (scripts/dashboard.sh, the dashboard image)
 #   requirements-dev.lock      requirements.txt + requirements-dev.txt (scripts/test.sh, CI)
 #   requirements-runtime.lock  requirements-runtime.txt                (the API image, a Dask worker)
+#   requirements-gpu.lock      requirements.txt + requirements-gpu.txt (scripts/dashboard.sh --gpu: JAX for CUDA)
 # pip-tools' pip-compile, because it resolves with pip itself and so reads pip's own configuration
 # (this machine's registry mirrors and find-links), which uv does not; `pip lock` needs pip >= 25.1
 # where a new venv has 23.2 (docs/install.md).
@@ -18,3 +19,4 @@ compile() {
 compile requirements.lock requirements.txt
 compile requirements-dev.lock requirements.txt requirements-dev.txt
 compile requirements-runtime.lock requirements-runtime.txt
+compile requirements-gpu.lock requirements.txt requirements-gpu.txt

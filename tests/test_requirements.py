@@ -74,14 +74,18 @@ def locked(name: str) -> dict[str, list[str]]:
 
 
 def test_each_lock_pins_its_requirements_and_hashes_every_package():
-    """requirements.lock, requirements-dev.lock and requirements-runtime.lock hold every pin of the
-    files they were compiled from (scripts/lock.sh), each package with at least one sha256."""
+    """requirements.lock, requirements-dev.lock, requirements-runtime.lock and requirements-gpu.lock
+    hold every pin of the files they were compiled from (scripts/lock.sh), each package with at
+    least one sha256."""
     for lock, sources in (("requirements.lock", ["requirements.txt"]),
                           ("requirements-dev.lock", ["requirements.txt", "requirements-dev.txt"]),
-                          ("requirements-runtime.lock", ["requirements-runtime.txt"])):
+                          ("requirements-runtime.lock", ["requirements-runtime.txt"]),
+                          ("requirements-gpu.lock", ["requirements.txt", "requirements-gpu.txt"])):
         packages = locked(lock)
         for source in sources:
             missing = {f"{p}=={v}" for p, v in pins(source).items()} - set(packages)
             assert not missing, f"{lock} lacks {sorted(missing)} of {source}: run ./scripts/lock.sh"
         assert all(packages.values()), f"{lock}: packages without a hash"
         assert len(packages) > sum(len(pins(s)) for s in sources) / 2  # the transitive ones too
+    dashboard, gpu = locked("requirements.lock"), locked("requirements-gpu.lock")
+    assert {p: h for p, h in gpu.items() if p in dashboard} == dashboard  # --gpu: the same packages, and CUDA's
