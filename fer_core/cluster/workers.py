@@ -73,9 +73,12 @@ def connect(options: ClusterOptions) -> Iterator["ClusterSession"]:
     with contextlib.ExitStack() as stack:
         if workers is not None:
             # Its workers' own logs silenced: a failure reaches the client, which says it in one line
-            # (a worker's traceback on stderr would be a second, longer message).
+            # (a worker's traceback on stderr would be a second, longer message). Its scheduler's HTTP
+            # server on a free loopback port: Dask's default, 8787, warns in four lines when another
+            # cluster holds it (and would listen beyond this machine).
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None, silence_logs=logging.CRITICAL))
+                                                       dashboard_address="127.0.0.1:0",
+                                                       silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         else:
             try:

@@ -5,6 +5,7 @@ that outlasts its timeout and an unreachable scheduler each stop with one clear 
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import os
 import shutil
@@ -196,11 +197,17 @@ def test_predict_on_a_remote_scheduler_from_the_command_line(cluster, spec, coll
 def test_device_gpu_is_resolved_on_each_worker_and_fails_there_in_one_line(collection, tmp_path):
     """``--device`` travels to the workers (the client may have no GPU where they do): on this
     machine's workers ``gpu`` fails as the model loads, in one line, with no worker traceback."""
+    import socket
+
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     onnx = REPO_ROOT / "models" / "default.onnx"
-    ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(onnx),
-                          "--out", str(tmp_path / "out"), "--cluster", "local:1", "--device", "gpu"],
-                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    with socket.socket() as dask_default_port:  # held, as by another cluster: no four-line warning either
+        with contextlib.suppress(OSError):
+            dask_default_port.bind(("127.0.0.1", 8787))
+            dask_default_port.listen(1)
+        ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(onnx),
+                              "--out", str(tmp_path / "out"), "--cluster", "local:1", "--device", "gpu"],
+                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr[-2000:]
     assert ran.stderr.strip().splitlines() == [ran.stderr.strip().splitlines()[-1]]
     assert ran.stderr.startswith("error: --device gpu: default.onnx cannot answer on a GPU here: onnxruntime ")
