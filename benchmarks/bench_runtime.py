@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from fer_core.data.loaders import load_dataset  # noqa: E402
 from fer_core.export.exporting import ExportOptions, export_model  # noqa: E402
 from fer_core.runtime.loading import load_model  # noqa: E402
-from fer_core.runtime.devices import DEVICE_CHOICES, device_note, resolve_device  # noqa: E402
+from fer_core.runtime.devices import DEVICE_CHOICES, resolve_device  # noqa: E402
 from fer_core.runtime.exported import load_exported  # noqa: E402
 from fer_core.runtime.model import predict_probabilities
 
@@ -118,11 +118,11 @@ def main() -> None:
     models = {f"Keras ({keras.backend.backend()})": keras_model,
               **{name: load_exported(path) for name, path in files.items()}}
     device = resolve_device(args.device, files["ONNX float32"])
-    if device == "gpu":  # onnxruntime's CUDA provider, against the CPU in the same run (runtime.devices)
+    if device.name == "gpu":  # onnxruntime's CUDA provider, against the CPU in the same run (runtime.devices)
         models.update({f"{name} on the GPU": load_exported(files[name], device="gpu")
                        for name in ("ONNX float32", "ONNX int8 + multicrop")})
-    elif (note := device_note(args.device, device, files["ONNX float32"])) is not None:
-        print(note)
+    elif device.note is not None:
+        print(device.note)
     reference = predict_probabilities(keras_model, val.images)
     float_accuracy = None
     print(f"\nPublicTest, all {len(val):,} faces (no TTA unless named):")

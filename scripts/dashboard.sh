@@ -6,12 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GPU=0
 if [ "${1:-}" = "--gpu" ]; then GPU=1; shift; fi
-python3 -m venv .venv
 # Every package pinned with its sha256 (requirements.lock, or with --gpu requirements-gpu.lock: the same
 # packages and JAX's CUDA ones; scripts/lock.sh refreshes them, docs/install.md).
 LOCK=requirements.lock
 if [ "$GPU" = 1 ]; then LOCK=requirements-gpu.lock; export KERAS_BACKEND=jax; fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK"
+scripts/setup_venv.sh "$LOCK"
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2
 # The Dataset page reads datasets only under FER_DATA_ROOT; default to the shared FER2013 copy if present.
 if [ -z "${FER_DATA_ROOT:-}" ] && [ -d ../shared/datasets ]; then export FER_DATA_ROOT="$PWD/../shared/datasets"; fi

@@ -1,10 +1,11 @@
 """Hatchling build hook (pyproject.toml): the wheel's base install answers with
-``models/default.onnx``, the default's ONNX export (the same weights as ``models/default.keras``,
-8.8 MB). It is tracked, so a fresh clone builds the wheel with no Keras anywhere
-(tests/runtime/test_loading.py checks that it is the export of today's ``default.keras``). This
-hook is the net under that test: where the export is missing, or its card names another
-``default.keras`` (a new default bundled, its export not redone), it exports again with a Python
-that has Keras: ``FER_EXPORT_PYTHON``, else the checkout's ``.venv`` (``./scripts/test.sh`` makes it)."""
+``models/default.onnx``, the default's ONNX export. That file is derived from
+``models/default.keras`` (the same weights, 8.8 MB), so it is not tracked: tracked files travel
+with every GPU call, within its 64 MiB (docs/gpu.md). This hook makes it when it is missing, or
+when its card names another ``default.keras`` than the one here, with a Python that has Keras:
+``FER_EXPORT_PYTHON``, else the checkout's ``.venv``. A fresh clone has neither: the hook then sets
+``.venv`` up as ``./scripts/dashboard.sh`` does (``scripts/setup_venv.sh requirements.lock``, about
+2 minutes, once), so ``pip wheel --no-deps .`` works from a fresh clone with the registry alone."""
 
 from __future__ import annotations
 
@@ -41,13 +42,15 @@ class DefaultOnnxHook(BuildHookInterface):
         keras_file, onnx_file, card = (root / "models" / name for name in
                                        ("default.keras", "default.onnx", "default.onnx.json"))
         if not is_current(keras_file, onnx_file, card):
-            python = Path(os.environ.get("FER_EXPORT_PYTHON") or root / ".venv" / "bin" / "python")
-            if not python.is_file():
-                raise RuntimeError(f"the wheel carries models/default.onnx, exported from models/default.keras: make it "
-                                   f"with `python {' '.join(EXPORT)}` (needs requirements.txt), or set "
-                                   f"FER_EXPORT_PYTHON to a Python with Keras ({python} is not there)")
-            # Not the build's isolated environment (pip points PYTHONPATH at it): that Python's own packages.
+            # Not the build's isolated environment (pip points PYTHONPATH at it): the export's own packages.
             env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME")}
+            given = os.environ.get("FER_EXPORT_PYTHON")
+            python = Path(given or root / ".venv" / "bin" / "python")
+            if given and not python.is_file():
+                raise RuntimeError(f"FER_EXPORT_PYTHON is {given}, which is not there: a Python with Keras exports "
+                                   f"models/default.onnx (`python {' '.join(EXPORT)}`)")
+            if not python.is_file():
+                subprocess.run(["bash", "scripts/setup_venv.sh", "requirements.lock"], cwd=root, check=True, env=env)
             subprocess.run([str(python), *EXPORT], cwd=root, check=True,
                            env={**env, "KERAS_BACKEND": env.get("KERAS_BACKEND", "tensorflow")})
         # pyproject.toml's force-include of models/ then carries both files (it is walked after this hook).

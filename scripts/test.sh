@@ -9,9 +9,8 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
         || echo "note: could not install chromium; browser tests will be skipped" >&2
 fi
-python3 -m venv .venv
 # Every package pinned with its sha256 (requirements-dev.lock: scripts/lock.sh refreshes it, docs/install.md).
-.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
+scripts/setup_venv.sh requirements-dev.lock
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}" TF_CPP_MIN_LOG_LEVEL=2
 # FER_TEST_WORKERS test processes at once (pytest-xdist; 0 = all in this one process).
 exec .venv/bin/python -m pytest -n "${FER_TEST_WORKERS:-2}" "$@"

@@ -135,6 +135,6 @@ def build_answerer(spec: "AnswerSpec") -> Answerer:
     """``AnswerSpec.load``'s private builder: the card read once, the model built from the spec's
     resolved values (``runtime.loading.answering_model``: no rule of ``resolve`` applied again)."""
     card = ModelCard.read(spec.model)
-    device = resolve_device(spec.device, spec.model)  # here, on the machine that answers (a cluster's worker)
+    device = resolve_device(spec.device, spec.model).name  # here, on the machine that answers (a cluster's worker)
     model = answering_model(spec.model, card, spec.tta, spec.calibrated, spec.operating_point, spec.threads, device)
     return Answerer(spec, model, card, device=device)

@@ -9,8 +9,9 @@ family: ``training`` (train, tune, tune-worker, run-job, runs, bundle, ensemble)
 The error boundary is here and only here: a ``FerError`` (a problem the user can fix: a missing
 file, a bad dataset, an out-of-range option) or an ``OSError`` from the file system prints one
 line, ``error: ...``, and exits with status 2. Anything else is a bug in FER Studio and keeps its
-traceback. So does a ``ModuleNotFoundError`` of a package an extra brings (a base install's
-``train``): one line naming the extra. Settings (``fer_core.settings``) are read once here and passed to the command.
+traceback, except a ``ModuleNotFoundError`` of a package an extra brings (a base install's
+``train``): that is one line too, naming the extra. Settings (``fer_core.settings``) are read once
+here and passed to the command.
 
 May import anything in fer_core; nothing in fer_core imports it.
 """

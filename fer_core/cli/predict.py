@@ -28,9 +28,9 @@ def check_device_here(spec) -> None:
     """``--device`` on this machine, before anything loads: ``gpu`` with no GPU here fails in one
     line, ``auto`` that falls back to the CPU says so in one (on stderr). A cluster's workers
     resolve it each on their own machine, where the model loads."""
-    from fer_core.runtime.devices import device_note, resolve_device
+    from fer_core.runtime.devices import resolve_device
 
-    note = device_note(spec.device, resolve_device(spec.device, spec.model), spec.model)
+    note = resolve_device(spec.device, spec.model).note
     if note is not None:
         print(note, file=sys.stderr)
 

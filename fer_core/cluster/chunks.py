@@ -149,9 +149,12 @@ def _run_chunks(cluster: ClusterSession, todo: list[int], submit: Callable[[int,
     done_count, started = total - len(todo), time.monotonic()
     fresh_done = 0
 
-    def stop(message: str) -> DataError:
+    def cancel_pending() -> None:
         for future in pending:
             future.cancel()
+
+    def stop(message: str) -> DataError:
+        cancel_pending()
         kept = sum(store.done(k) for k in range(total))
         return DataError(f"{what}: {message}; {kept} of {total} chunks are kept in {store.folder}: "
                          "run again with --resume to go on")
@@ -187,8 +190,7 @@ def _run_chunks(cluster: ClusterSession, todo: list[int], submit: Callable[[int,
                 if type(exc).__name__ == "KilledWorker":
                     raise stop(f"chunk {index + 1} killed {options.retries + 1} workers (out of memory?)") from None
                 if "deserialization of the task graph" in str(exc):  # Dask's scheduler unpickles each task
-                    for other in pending:
-                        other.cancel()
+                    cancel_pending()
                     raise ConfigError(UNPICKLABLE_TASK) from None
                 raise stop(f"chunk {index + 1} failed on its worker ({type(exc).__name__}: {exc})") from None
             store.save(index, answer)

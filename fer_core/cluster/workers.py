@@ -33,23 +33,26 @@ from fer_core.runtime.cards import card_path
 
 @dataclasses.dataclass
 class ClusterSession:
-    """A connected ``client`` and the names of the model plugins its workers are known to hold."""
+    """A connected ``client`` and the model plugins its workers are known to hold: each worker
+    spec's ``cache_key`` (its fields and the model file's mtime) -> the plugin's name."""
 
     client: Client
-    plugins: set[str] = dataclasses.field(default_factory=set)
+    plugins: dict[tuple, str] = dataclasses.field(default_factory=dict)
 
     def model_plugin(self, spec: AnswerSpec, options: ClusterOptions) -> str:
         """The name of the plugin that holds the spec's model on every worker. The first time in this
         session: registered where a worker lacks it (a remote scheduler may keep it from an earlier
         session, so a page that connects for each collection does not reload the model on every
-        worker each time); then remembered, with no round trip."""
-        plugin = ModelPlugin(worker_spec(spec, options))
-        if plugin.name not in self.plugins:
+        worker each time); then remembered, with no round trip and no second read of the model file."""
+        answering = worker_spec(spec, options)
+        key = answering.cache_key()
+        if key not in self.plugins:
+            plugin = ModelPlugin(answering)
             present = self.client.run(_has_plugin, plugin.name)
             if not present or not all(present.values()):
                 self.client.register_plugin(plugin, name=plugin.name)
-            self.plugins.add(plugin.name)
-        return plugin.name
+            self.plugins[key] = plugin.name
+        return self.plugins[key]
 
     def threads(self) -> int:
         """The threads of the cluster's workers now (the scheduler's answer; at least 1)."""

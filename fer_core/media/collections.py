@@ -44,20 +44,20 @@ class CollectionAnalysis:
         return [(r.name, f) for r in self.results for f in r.faces]
 
     def table(self) -> "pd.DataFrame":
-        import pandas as pd  # imported when asked: a base install (no pandas) answers photos without it
-
         """One row per face (file, face, box, detector score, top, an empty ``label``, the 7
         probabilities); photos with no face have a row with an empty face and 'no face found'.
         ``label`` is for the user: a ``predictions.csv`` with some labels filled in is a labels file
         that ``evaluate --photo-labels`` and ``adapt --labels`` read beside the collection."""
+        import pandas as pd  # imported when asked: a base install (no pandas) answers photos without it
+
         table = pd.DataFrame(results_rows(self.results))
         table.insert(table.columns.get_loc("top") + 1 if "top" in table else len(table.columns), "label", None)
         return table
 
     def distribution(self) -> "pd.Series":
+        """Faces per predicted class, in the classes' order."""
         import pandas as pd
 
-        """Faces per predicted class, in the classes' order."""
         counts = pd.Series([f.top for _, f in self.faces], dtype=object).value_counts()
         return counts.reindex(list(CLASSES), fill_value=0).astype(int)
 

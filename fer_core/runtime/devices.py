@@ -13,7 +13,8 @@ was fixed to its CPU provider. What answers on a GPU depends on the file:
 - a ``.tflite``: LiteRT's interpreter, CPU only here (its GPU delegate is for phones).
 
 ``cpu`` is the default, as before: nothing changes for a user who does not ask. ``auto`` takes a
-GPU where one answers and otherwise says in one line why not; ``gpu`` without one is one error.
+GPU where one answers and otherwise says in one line why not (``Device.note``); ``gpu`` without one
+is one error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from fer_core.errors import ConfigError
@@ -88,24 +90,26 @@ def check_device(requested: str) -> str:
     return requested
 
 
-def resolve_device(requested: str, model: Path) -> str:
-    """``requested`` (auto, cpu or gpu) made where ``model`` answers: "cpu" or "gpu". ``gpu`` with
-    no GPU for it is a ``ConfigError`` that says why; ``auto`` falls back to "cpu" (``device_note``)."""
+@dataclass(frozen=True)
+class Device:
+    """Where a model answers, as one resolution found it: ``name`` "cpu" or "gpu"; ``note``, the
+    one line ``auto`` says when it fell back to the CPU (None otherwise)."""
+
+    name: str
+    note: str | None = None
+
+
+def resolve_device(requested: str, model: Path) -> Device:
+    """``requested`` (auto, cpu or gpu) made where ``model`` answers. ``gpu`` with no GPU for it
+    is a ``ConfigError`` that says why; ``auto`` falls back to the CPU, its note saying why."""
     if check_device(requested) == "cpu":
-        return "cpu"
+        return Device("cpu")
     reason = why_no_gpu(model)
     if reason is None:
-        return "gpu"
+        return Device("gpu")
     if requested == "gpu":
         raise ConfigError(f"--device gpu: {model.name} cannot answer on a GPU here: {reason}")
-    return "cpu"
-
-
-def device_note(requested: str, device: str, model: Path) -> str | None:
-    """The one line ``auto`` says when it fell back to the CPU (None otherwise)."""
-    if requested != "auto" or device != "cpu":
-        return None
-    return f"note: --device auto: answering on the CPU ({why_no_gpu(model)})"
+    return Device("cpu", f"note: --device auto: answering on the CPU ({reason})")
 
 
 def keep_off_gpus(device: str, model: Path) -> None:

@@ -54,8 +54,8 @@ class ExportedModel:
 
 
 class OnnxModel(ExportedModel):
-    """An ``.onnx`` file through onnxruntime (its CPU provider, or CUDA's on a GPU). One session serves every thread
-    (onnxruntime's ``run`` is thread-safe), so it needs no lock."""
+    """An ``.onnx`` file through onnxruntime (its CPU provider, or CUDA's on a GPU). One session
+    serves every thread (onnxruntime's ``run`` is thread-safe), so it needs no lock."""
 
     def __init__(self, path: Path, session, card: ModelCard):
         super().__init__(path, card)

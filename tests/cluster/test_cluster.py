@@ -81,7 +81,7 @@ def test_a_collection_and_a_video_on_the_cluster_equal_one_process(cluster, spec
 
     video = write_test_video(tmp_path / "clip.mp4")  # 6 s: three 2-s segments, people come and go
     one_pass = spec.load().video(video, VideoOptions(fps=5))
-    (plugin,) = cluster.plugins
+    (plugin,) = cluster.plugins.values()
     loaded = cluster.client.run(_loaded_answerer, plugin)
     asked, run = [], cluster.client.run
     monkeypatch.setattr(cluster.client, "run", lambda *a, **k: asked.append(a[0]) or run(*a, **k))
@@ -194,23 +194,22 @@ def test_predict_on_a_remote_scheduler_from_the_command_line(cluster, spec, coll
 
 @needs_photos
 @pytest.mark.slow
-def test_device_gpu_is_resolved_on_each_worker_and_fails_there_in_one_line(collection, tmp_path):
+def test_device_gpu_is_resolved_on_each_worker_and_fails_there_in_one_line(spec, collection, tmp_path):
     """``--device`` travels to the workers (the client may have no GPU where they do): on this
     machine's workers ``gpu`` fails as the model loads, in one line, with no worker traceback."""
     import socket
 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    onnx = REPO_ROOT / "models" / "default.onnx"
     with socket.socket() as dask_default_port:  # held, as by another cluster: no four-line warning either
         with contextlib.suppress(OSError):
             dask_default_port.bind(("127.0.0.1", 8787))
             dask_default_port.listen(1)
-        ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(onnx),
+        ran = subprocess.run([sys.executable, "-m", "fer_core", "predict", str(collection), "--model", str(spec.model),
                               "--out", str(tmp_path / "out"), "--cluster", "local:1", "--device", "gpu"],
                              cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr[-2000:]
     assert ran.stderr.strip().splitlines() == [ran.stderr.strip().splitlines()[-1]]
-    assert ran.stderr.startswith("error: --device gpu: default.onnx cannot answer on a GPU here: onnxruntime ")
+    assert ran.stderr.startswith(f"error: --device gpu: {spec.model.name} cannot answer on a GPU here: onnxruntime ")
 
 
 @needs_photos

@@ -72,31 +72,6 @@ def test_without_keras_the_default_is_its_onnx_export_where_the_install_has_one(
     assert bundled_model_path() == tmp_path / "default.keras"
 
 
-def test_the_tracked_onnx_default_is_the_export_of_todays_default():
-    """models/default.onnx is tracked so that a fresh clone builds the wheel with no Keras
-    (scripts/hatch_build.py): it must stay the export of models/default.keras, the file its card
-    describes, and answer as the Keras model does. A new default bundled without its export
-    redone fails here: ``python -m fer_core export models/default.keras --format onnx --out
-    models/default.onnx``."""
-    from fer_core.fileio import file_sha256
-    from fer_core.runtime.cards import CARD_METADATA_KEY
-    import json
-    import onnx
-
-    keras_file = default_model_path()
-    onnx_file = keras_file.with_suffix(".onnx")
-    card = json.loads(onnx_file.with_name("default.onnx.json").read_text())
-    assert card["file_sha256"] == file_sha256(onnx_file), "the card describes another default.onnx"
-    assert card["source"]["sha256"] == file_sha256(keras_file), "default.onnx is the export of an older default.keras"
-    assert card["parity"]["top1_agreement"] == 1.0 and card["terms"]
-    embedded = {p.key: p.value for p in onnx.load(str(onnx_file), load_external_data=False).metadata_props}
-    assert json.loads(embedded[CARD_METADATA_KEY])["terms"] == card["terms"]
-    faces = np.stack([np.asarray(face_image(i, 3), dtype="float32")[..., None] for i in range(4)])
-    from_onnx = load_model(onnx_file).predict_on_batch(faces)  # the multicrop TTA and the temperature inside its graph
-    from_keras = np.asarray(load_model(keras_file, tta="multicrop", calibrated=True).predict_on_batch(faces))
-    assert np.abs(from_onnx - from_keras).max() < 1e-4
-
-
 def test_the_best_tta_comes_from_the_card(tmp_path):
     from fer_core.runtime.loading import bundled_models
 
